@@ -1,0 +1,1 @@
+"""Applicant tracking system adapters."""

@@ -1,0 +1,1 @@
+"""The command line (Typer); a thin layer over the library."""

@@ -1,0 +1,267 @@
+"""The `interview-sync` command line: parsing and rendering only.
+
+Every command calls into the library and maps its one error hierarchy to
+exit codes here, so a script sees 0 / 1 / 2 / 75 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Optional, TypeVar
+
+import typer
+
+from .. import workflow as wf
+from ..clock import FixedClock, iso, parse_instant
+from ..config import Settings, config_path, load_settings
+from ..context import build_context, os_user
+from ..errors import ConfigError, ExitStatus, InterviewSyncError
+from ..executor import Executor, RunReport
+from ..invitation import State, invitation_ref
+from ..poll import run_poll
+from . import render
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Turn ATS stage changes into booked interviews: links, emails, reminders, audit.")
+sandbox_app = typer.Typer(no_args_is_help=True, help="Run and drive the built-in vendor sandbox.")
+audit_app = typer.Typer(no_args_is_help=True, help="Compliance: export and verify the audit log.")
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(audit_app, name="audit")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Globals:
+    config: Optional[str] = None
+    verbose: bool = False
+    quiet: bool = False
+
+
+G = Globals()
+
+
+def handles_errors(func: F) -> F:
+    """Map library errors to one stderr line and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InterviewSyncError as exc:
+            render.error_line(str(exc))
+            raise typer.Exit(int(exc.exit_status)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main_options(
+    config: Optional[str] = typer.Option(None, "--config", help="Config file (default: $INTERVIEW_SYNC_CONFIG, "
+                                         "then ./interview-sync.toml)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail (never secrets or full payloads)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors."),
+) -> None:
+    G.config, G.verbose, G.quiet = config, verbose, quiet
+
+
+def settings() -> Settings:
+    return load_settings(G.config)
+
+
+def _exit_for(report: RunReport) -> None:
+    for line in report.errors:
+        render.error_line(line)
+    if report.needs_attention:
+        raise typer.Exit(int(ExitStatus.NEEDS_ATTENTION))
+
+
+def _outcome_rows(report: RunReport) -> list[list[Any]]:
+    return [[o.application_id, o.action, o.result, o.recipient or "", o.detail] for o in report.outcomes]
+
+
+@app.command()
+@handles_errors
+def poll(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing anywhere."),
+    backfill: bool = typer.Option(False, "--backfill", help="On the first run, invite applications already "
+                                  "in an interview stage."),
+    now: Optional[str] = typer.Option(None, "--now", help="Evaluate timers as of this ISO 8601 instant."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """One sync cycle (the cron job). Exit 0 done, 1 alerts/failures, 2 config, 75 locked."""
+    cfg = settings()
+    clock = FixedClock(_instant(now, "--now")) if now else None
+    ctx = build_context(cfg, clock=clock, readonly=False)
+    try:
+        report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill)
+    finally:
+        ctx.close()
+    if json_out:
+        render.emit_json({"dry_run": dry_run, "plan": [asdict(p) for p in plan],
+                          "outcomes": [asdict(o) for o in report.outcomes], "alerts": report.alerts,
+                          "errors": report.errors})
+    elif dry_run:
+        render.table("Plan (dry run: nothing was changed)", ["application", "ref", "action", "detail"],
+                     [[p.application_id, p.ref, p.action, p.detail] for p in plan])
+    elif not G.quiet:
+        if report.outcomes:
+            render.table("Poll", ["application", "action", "result", "recipient", "detail"], _outcome_rows(report))
+        else:
+            render.info("poll: nothing to do")
+    _exit_for(report)
+
+
+def _instant(text: str, option: str) -> Any:
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise ConfigError(f"{option} {text!r}: {exc}", "write an ISO 8601 instant, e.g. 2026-11-24T09:00:00Z") from None
+
+
+@app.command()
+@handles_errors
+def invite(
+    application_id: str = typer.Argument(..., help="The ATS application id."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would happen; send nothing."),
+    resend: bool = typer.Option(False, "--resend", help="Invite again even if already invited (needs --reason)."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why (recorded in the audit log)."),
+) -> None:
+    """A recruiter's one-off: run the invitation for one application now."""
+    if resend and not reason:
+        raise ConfigError("--resend needs --reason", "say why, e.g. --reason \"candidate corrected email\"")
+    cfg = settings()
+    ctx = build_context(cfg)
+    ctx.actor = f"user:{os_user()}"
+    try:
+        app_record = ctx.ats.get_application(application_id)
+        if not wf.in_configured_stage(app_record, cfg.ats.interview_stages) or app_record.stage_id is None:
+            raise ConfigError(f"application {application_id} is in stage {app_record.stage_name!r} "
+                              f"({app_record.status}), not a configured interview stage",
+                              "move it in the ATS, or add the stage to ats.interview_stages")
+        ref = invitation_ref(app_record.id, app_record.stage_id)
+        existing = ctx.db.get_invitation(ref)
+        if existing is not None and not resend:
+            render.info(f"{application_id}: already invited ({existing.state}, ref {ref}); "
+                        "use --resend --reason to send again")
+            return
+        if dry_run:
+            render.info(f"{application_id}: would {'re-send' if existing else 'send'} an invitation for "
+                        f"{app_record.stage_name!r} (ref {ref})")
+            return
+        report = RunReport()
+        executor = Executor(ctx, report)
+        executor.apps[app_record.id] = app_record
+        now = ctx.clock.now()
+        if existing is None:
+            step = wf.on_stage_entered(app_record, None, now)
+            assert step is not None
+            inv = step.invitation
+            inv.manual_interventions += 1
+            event = "manual_invite"
+        else:
+            inv = existing
+            inv.link_generation += 1
+            inv.link_url = None
+            inv.state = State.PENDING
+            inv.attention_reason = None
+            inv.manual_interventions += 1
+            event = "manual_resend"
+        with ctx.db.transaction():
+            ctx.db.save_invitation(inv)
+            ctx.db.audit(event, at=now, ref=inv.ref, application_id=inv.application_id,
+                         candidate_id=inv.candidate_id, actor=ctx.actor, detail=reason or "invite command")
+        with ctx.transport:
+            executor.run(inv, [wf.Action(wf.INVITE, inv.ref, f"{inv.ref}:invite:{inv.link_generation}")])
+    finally:
+        ctx.close()
+    if not G.quiet:
+        render.table("Invite", ["application", "action", "result", "recipient", "detail"], _outcome_rows(report))
+    _exit_for(report)
+
+
+@app.command()
+@handles_errors
+def status(
+    application_id: Optional[str] = typer.Argument(None, help="Only this application."),
+    state: Optional[str] = typer.Option(None, "--state", help="Only invitations in this state "
+                                        f"({', '.join(s.value for s in State)})."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """The invitations and where each stands."""
+    if state is not None and state not in {s.value for s in State}:
+        raise ConfigError(f"--state {state!r} is not a state", f"use one of {', '.join(s.value for s in State)}")
+    cfg = settings()
+    from ..state import StateDB
+
+    db = StateDB.open(cfg.state.path, readonly=True)
+    try:
+        items = db.invitations(state=state, application_id=application_id)
+    finally:
+        db.close()
+    if json_out:
+        render.emit_json([{k: (iso(v) if hasattr(v, "astimezone") else v) for k, v in asdict(i).items()}
+                          for i in items])
+        return
+    rows = []
+    for inv in items:
+        deadline = inv.followup_deadline_at if inv.state is State.FOLLOWED_UP else inv.deadline_at
+        rows.append([inv.application_id, inv.stage_name, inv.state.value,
+                     iso(deadline) if deadline and inv.state in (State.INVITED, State.FOLLOWED_UP) else "",
+                     iso(inv.interview_start) if inv.interview_start else "", inv.last_action or "",
+                     inv.attention_reason or ""])
+    render.table("Invitations", ["application", "stage", "state", "deadline", "interview", "last action", "note"],
+                 rows)
+
+
+@app.command()
+@handles_errors
+def init(
+    sandbox: bool = typer.Option(False, "--sandbox", help="A config that runs against the built-in sandbox."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write a starter interview-sync.toml."""
+    from ..starter import example_config_text, sandbox_config, write_config
+
+    path = config_path(G.config)
+    if path.exists() and not force:
+        raise ConfigError(f"{path} already exists", "pass --force to overwrite it")
+    if sandbox:
+        write_config(path, sandbox_config())
+    else:
+        path.write_text(example_config_text(), encoding="utf-8")
+        path.chmod(0o600)
+    render.info(f"wrote {path}" + ("  (start the sandbox with `interview-sync sandbox serve`)" if sandbox else
+                                   "  (put secrets in INTERVIEW_SYNC_* variables, then run `interview-sync doctor`)"))
+
+
+@app.command()
+@handles_errors
+def demo(
+    directory: Path = typer.Option(Path("interview-sync-demo"), "--dir", help="Where config, state and "
+                                   "emails go."),
+) -> None:
+    """The whole job in one command against a private sandbox, over simulated days."""
+    from ..demo import run_demo
+
+    result = run_demo(directory, say=lambda line: render.info(line, G.quiet))
+    rows = [[f"{r.at:%a %H:%M}", r.outcome.application_id, r.outcome.action, r.outcome.result,
+             r.outcome.recipient or "", Path(r.outcome.path).name if r.outcome.path else r.outcome.detail]
+            for r in result.rows]
+    render.table("What was sent", ["when (UTC)", "application", "message", "result", "to", "file / detail"], rows)
+    sent = sum(1 for r in result.rows if r.outcome.result == "sent")
+    render.info(f"\n{sent} emails written to {result.directory / 'outbox'}\nconfig: {result.config_path}\n"
+                f"inspect: interview-sync --config {result.config_path} status")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+from . import audit_cmd, sandbox_cmd  # noqa: E402,F401 - register their sub-commands on import

@@ -1,0 +1,102 @@
+"""`interview-sync audit ...` and `purge`: the compliance record."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import ConfigError, ExitStatus
+from . import render
+from .app import G, app, audit_app, handles_errors, settings
+
+
+def _date(text: Optional[str], option: str) -> datetime | None:
+    """A date (YYYY-MM-DD, midnight UTC) or a full ISO 8601 instant."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"{option} {text!r} is not a date", "write YYYY-MM-DD or an ISO 8601 instant") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _open_db(readonly: bool = True):  # type: ignore[no-untyped-def]
+    from ..state import StateDB
+
+    return StateDB.open(settings().state.path, readonly=readonly)
+
+
+@audit_app.command("export")
+@handles_errors
+def export(
+    since: Optional[str] = typer.Option(None, "--since", help="From this date/instant (inclusive)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Up to this date/instant (exclusive)."),
+    fmt: str = typer.Option("csv", "--format", help="csv (spreadsheet-safe) or jsonl (raw)."),
+    kind: str = typer.Option("events", "--kind", help="events (one row per audit event) or invitations."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
+) -> None:
+    """Compliance export of the audit log or the invitation records."""
+    from ..audit import export as run_export
+
+    if fmt not in ("csv", "jsonl"):
+        raise ConfigError(f"--format {fmt!r}", "use csv or jsonl")
+    if kind not in ("events", "invitations"):
+        raise ConfigError(f"--kind {kind!r}", "use events or invitations")
+    db = _open_db()
+    try:
+        if output is None:
+            count = run_export(db, kind=kind, fmt=fmt, since=_date(since, "--since"), until=_date(until, "--until"),
+                               out=sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as handle:
+                count = run_export(db, kind=kind, fmt=fmt, since=_date(since, "--since"),
+                                   until=_date(until, "--until"), out=handle)
+            output.chmod(0o600)
+    finally:
+        db.close()
+    if output is not None and not G.quiet:
+        render.err.print(f"{count} rows written to {output}", markup=False)
+
+
+@audit_app.command("verify")
+@handles_errors
+def verify() -> None:
+    """Check the audit log's hash chain; exit 1 naming the first broken row."""
+    from ..audit import verify_chain
+
+    db = _open_db()
+    try:
+        result = verify_chain(db)
+    finally:
+        db.close()
+    if result.ok:
+        render.info(f"audit log intact: {result.rows} rows", G.quiet)
+        return
+    render.error_line(f"audit log broken at row {result.first_bad_seq}: {result.reason}")
+    raise typer.Exit(int(ExitStatus.NEEDS_ATTENTION))
+
+
+@app.command()
+@handles_errors
+def purge(
+    older_than: int = typer.Option(..., "--older-than", help="Retention in days (e.g. 1461 = 4 years)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be removed; change nothing."),
+) -> None:
+    """Remove personal data of closed invitations past retention; the audit chain stays verifiable."""
+    from ..audit import purge as run_purge
+    from ..clock import SystemClock
+
+    if older_than < 365:
+        render.err.print(f"warning: --older-than {older_than} is under 1 year; EEOC rules ask employers to keep "
+                         "hiring records at least one year", markup=False)
+    db = _open_db(readonly=dry_run)
+    try:
+        result = run_purge(db, older_than_days=older_than, now=SystemClock().now(), dry_run=dry_run)
+    finally:
+        db.close()
+    render.info(f"{'would purge' if dry_run else 'purged'}: {result}")

@@ -1,0 +1,89 @@
+"""`interview-sync sandbox ...`: run the built-in sandbox and drive it like a person would."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ..sandbox.client import DEFAULT_URL, SandboxClient
+from . import render
+from .app import _instant, handles_errors, sandbox_app
+
+URL = typer.Option(DEFAULT_URL, "--url", help="The sandbox to drive.")
+
+
+@sandbox_app.command("serve")
+@handles_errors
+def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address to bind."),
+          port: int = typer.Option(8765, "--port", help="Port to listen on.")) -> None:
+    """Run the Greenhouse v3 + Calendly v2 compatible sandbox until interrupted."""
+    from ..config import is_loopback
+    from ..errors import ConfigError
+    from ..sandbox import SandboxServer, build_app
+
+    if not is_loopback(host):
+        raise ConfigError(f"--host {host} is not a loopback address", "the sandbox serves 127.0.0.1/localhost only")
+    server = SandboxServer(build_app(), host=host, port=port)
+    render.info(f"sandbox on {server.url}  (ATS {server.url}/v3, token {server.url}/auth/token, "
+                f"scheduler {server.url}); Ctrl-C to stop")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+
+
+@sandbox_app.command("move")
+@handles_errors
+def move(application_id: str, stage_name: str, url: str = URL) -> None:
+    """Move an application to a stage (or `rejected` / `hired` to leave the pipeline)."""
+    client = SandboxClient(url)
+    if stage_name.casefold() in ("rejected", "hired", "converted"):
+        client.set_status(application_id, stage_name.casefold())
+    else:
+        client.move(application_id, stage_name)
+    render.info(f"{application_id} → {stage_name}")
+
+
+@sandbox_app.command("book")
+@handles_errors
+def book(application_id: str, at: Optional[str] = typer.Option(None, "--at", help="ISO 8601 start; default "
+                                                                "the first free slot."), url: str = URL) -> None:
+    """Book through the application's latest link, as the candidate."""
+    result = SandboxClient(url).book(application_id, _instant(at, "--at") if at else None)
+    render.info(f"{application_id} booked: {result.get('start_time', result)}")
+
+
+@sandbox_app.command("cancel")
+@handles_errors
+def cancel(application_id: str, url: str = URL) -> None:
+    """Cancel the application's booking."""
+    SandboxClient(url).cancel(application_id)
+    render.info(f"{application_id}: booking cancelled")
+
+
+@sandbox_app.command("reschedule")
+@handles_errors
+def reschedule(application_id: str, at: str = typer.Option(..., "--at", help="New ISO 8601 start."),
+               url: str = URL) -> None:
+    """Move the application's booking to another time."""
+    SandboxClient(url).reschedule(application_id, _instant(at, "--at"))
+    render.info(f"{application_id}: rescheduled to {at}")
+
+
+@sandbox_app.command("block")
+@handles_errors
+def block(host_email: str, url: str = URL) -> None:
+    """Fill a host's calendar so no slot is free."""
+    SandboxClient(url).block(host_email)
+    render.info(f"{host_email}: calendar blocked")
+
+
+@sandbox_app.command("no-show")
+@handles_errors
+def no_show(application_id: str, url: str = URL) -> None:
+    """Mark the application's candidate as a no-show."""
+    SandboxClient(url).no_show(application_id)
+    render.info(f"{application_id}: marked no-show")

@@ -1,0 +1,110 @@
+"""Builds the world a command runs in: clock, state, adapters, mail.
+
+Everything with side effects is constructed here, from settings, so tests and
+`selftest` can inject their own pieces (a fixed clock, a sandbox URL, a
+recording transport) and the library code never reaches for globals.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .ats.base import ATS
+from .clock import Clock, SystemClock
+from .config import Settings
+from .errors import BadRecord, ConfigError
+from .http import VendorSession
+from .mail.render import TemplateRenderer
+from .mail.transport import FileTransport, SmtpTransport, Transport
+from .scheduler.base import Scheduler
+from .state import StateDB
+
+
+@dataclass
+class Context:
+    settings: Settings
+    clock: Clock
+    db: StateDB
+    ats: ATS
+    scheduler: Scheduler
+    transport: Transport
+    renderer: TemplateRenderer
+    actor: str = "interview-sync"
+    bad_records: list[BadRecord] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.transport.close()
+        self.db.close()
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        return "unknown"
+
+
+def build_ats(settings: Settings, clock: Clock, on_bad_record: Callable[[BadRecord], None],
+              sleeper: Callable[[float], None] | None = None) -> ATS:
+    ats = settings.ats
+    if ats.provider in ("greenhouse", "sandbox"):
+        from .ats.greenhouse import GreenhouseATS
+
+        return GreenhouseATS(base_url=ats.base_url, token_url=ats.token_url, client_id=ats.client_id,
+                             client_secret=ats.client_secret.get_secret_value(), user_id=ats.user_id,
+                             session=VendorSession("greenhouse", sleeper=sleeper), clock=clock,
+                             per_page=ats.per_page, on_bad_record=on_bad_record)
+    if ats.provider == "lever":
+        try:
+            from .ats.lever import LeverATS  # type: ignore[import-not-found]
+        except ImportError:
+            raise ConfigError("ats.provider = \"lever\" is not available in this version",
+                              "use greenhouse, or upgrade interview-sync") from None
+        return LeverATS(settings=ats, session=VendorSession("lever", sleeper=sleeper), clock=clock,
+                        on_bad_record=on_bad_record)
+    raise ConfigError(f"unknown ats.provider {ats.provider!r}", "use greenhouse, lever or sandbox")
+
+
+def build_scheduler(settings: Settings, clock: Clock, on_bad_record: Callable[[BadRecord], None],
+                    sleeper: Callable[[float], None] | None = None) -> Scheduler:
+    sched = settings.scheduler
+    if sched.provider in ("calendly", "sandbox"):
+        from .scheduler.calendly import CalendlyScheduler
+
+        return CalendlyScheduler(base_url=sched.base_url, api_token=sched.api_token.get_secret_value(),
+                                 session=VendorSession("calendly", sleeper=sleeper), clock=clock,
+                                 on_bad_record=on_bad_record)
+    if sched.provider == "calcom":
+        raise ConfigError("scheduler.provider = \"calcom\" is not available in this version",
+                          "use calendly, or upgrade interview-sync")
+    raise ConfigError(f"unknown scheduler.provider {sched.provider!r}", "use calendly, calcom or sandbox")
+
+
+def build_transport(settings: Settings) -> Transport:
+    mail = settings.email
+    if mail.transport == "file":
+        return FileTransport(mail.outbox_dir)
+    return SmtpTransport(mail.smtp_host, mail.smtp_port, mail.smtp_security, mail.smtp_username or None,
+                         mail.smtp_password.get_secret_value() or None)
+
+
+def build_context(settings: Settings, *, clock: Clock | None = None, db: StateDB | None = None,
+                  transport: Transport | None = None, readonly: bool = False,
+                  sleeper: Callable[[float], None] | None = None, **overrides: Any) -> Context:
+    clock = clock or SystemClock()
+    bad: list[BadRecord] = []
+    state = db or StateDB.open(settings.state.path, readonly=readonly)
+    return Context(
+        settings=settings,
+        clock=clock,
+        db=state,
+        ats=overrides.get("ats") or build_ats(settings, clock, bad.append, sleeper),
+        scheduler=overrides.get("scheduler") or build_scheduler(settings, clock, bad.append, sleeper),
+        transport=transport or build_transport(settings),
+        renderer=TemplateRenderer(settings.email.template_dir),
+        actor=overrides.get("actor", "interview-sync"),
+        bad_records=bad,
+    )

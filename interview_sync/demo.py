@@ -1,0 +1,102 @@
+"""`interview-sync demo`: the whole job against a private sandbox, over simulated days.
+
+The sandbox and the tool share one simulated clock, moved in step, so that
+deadlines, follow-ups, reminders and the flag all happen in a few seconds.
+Everything lands in one directory: config, state DB and the .eml outbox.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from .clock import FixedClock
+from .config import load_settings
+from .context import build_context
+from .executor import Outcome
+from .poll import run_poll
+from .sandbox import SandboxServer, World, build_app
+from .sandbox.client import SandboxClient
+from .starter import sandbox_config, write_config
+
+# A Monday morning in Sacramento (UTC-8): the hiring managers' workday starts soon.
+DEMO_START = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
+
+
+@dataclass
+class DemoRow:
+    at: datetime
+    outcome: Outcome
+
+
+@dataclass
+class DemoResult:
+    directory: Path
+    config_path: Path
+    rows: list[DemoRow] = field(default_factory=list)
+    sandbox_url: str = ""
+
+
+def run_demo(directory: Path, *, say: Callable[[str], None] = print, start: datetime = DEMO_START) -> DemoResult:
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in ("interview-sync.db", "interview-sync.db-wal", "interview-sync.db-shm", "interview-sync.db.lock"):
+        (directory / stale).unlink(missing_ok=True)
+    shutil.rmtree(directory / "outbox", ignore_errors=True)
+
+    world = World()
+    world.fixed_now = start - timedelta(hours=1)
+    server = SandboxServer(build_app(world)).start()
+    try:
+        return _script(directory, server.url, start, say)
+    finally:
+        server.stop()
+
+
+def _script(directory: Path, url: str, start: datetime, say: Callable[[str], None]) -> DemoResult:
+    config_path = directory / "interview-sync.toml"
+    write_config(config_path, sandbox_config(url))
+    settings = load_settings(config_path)
+    clock = FixedClock(start)
+    sandbox = SandboxClient(url)
+    ctx = build_context(settings, clock=clock)
+    result = DemoResult(directory, config_path, sandbox_url=url)
+
+    def at(hours: float) -> None:
+        clock.set(start + timedelta(hours=hours))
+        sandbox.set_clock(clock.now())
+
+    def poll(label: str) -> None:
+        report, _ = run_poll(ctx)
+        say(f"{clock.now():%a %d %b %H:%M} UTC  poll: {label} ({len(report.outcomes)} actions)")
+        result.rows.extend(DemoRow(clock.now(), o) for o in report.outcomes)
+
+    try:
+        at(0)
+        poll("first run records a baseline and sends nothing")
+        at(0.1)
+        for application_id, stage in (("17001", "Phone Screen"), ("17002", "Phone Screen"),
+                                      ("17003", "First Interview"), ("17004", "First Interview"),
+                                      ("17006", "Phone Screen")):
+            sandbox.move(application_id, stage)
+        poll("five applications entered interview stages")
+        at(6)
+        sandbox.book("17001")
+        sandbox.book("17002")
+        poll("two candidates booked")
+        at(26)
+        sandbox.reschedule("17002", clock.now() + timedelta(days=3, hours=1))
+        poll("one candidate rescheduled")
+        at(50)
+        poll("48 hours without a booking: one follow-up each")
+        at(52)
+        sandbox.book("17004")
+        poll("a late booking after the follow-up")
+        at(76)
+        poll("no booking after the follow-up: flagged for a recruiter")
+    finally:
+        ctx.close()
+    return result

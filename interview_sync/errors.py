@@ -1,0 +1,67 @@
+"""One error hierarchy; every error carries the fix, and maps to one exit code."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    NEEDS_ATTENTION = 1  # done, but an action failed or a person must act
+    USAGE = 2  # usage or configuration error
+    TEMPFAIL = 75  # another poll holds the lock (EX_TEMPFAIL)
+
+
+class InterviewSyncError(Exception):
+    """Base error: ``str(err)`` is one line naming the field/value and the fix."""
+
+    exit_status = ExitStatus.NEEDS_ATTENTION
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        self.message = message
+        self.fix = fix
+        super().__init__(f"{message} — {fix}" if fix else message)
+
+
+class ConfigError(InterviewSyncError):
+    exit_status = ExitStatus.USAGE
+
+
+class StateError(InterviewSyncError):
+    """The state database is missing, corrupt, read-only or too new."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class LockHeld(InterviewSyncError):
+    exit_status = ExitStatus.TEMPFAIL
+
+
+class VendorError(InterviewSyncError):
+    """A vendor refused or failed after retries."""
+
+    def __init__(self, vendor: str, message: str, fix: str | None = None,
+                 status: int | None = None) -> None:
+        self.vendor = vendor
+        self.status = status
+        super().__init__(f"{vendor}: {message}", fix)
+
+
+class VendorAuthError(VendorError):
+    """Credentials rejected (401/403)."""
+
+
+class NotFound(VendorError):
+    """The vendor has no such object (404)."""
+
+
+class BadRecord(InterviewSyncError):
+    """One vendor record could not be parsed; the poll skips it and alerts."""
+
+
+class DeliveryError(InterviewSyncError):
+    """An email could not be delivered (refused recipient, SMTP failure)."""
+
+    def __init__(self, message: str, fix: str | None = None, permanent: bool = False) -> None:
+        self.permanent = permanent
+        super().__init__(message, fix)

@@ -1,0 +1,536 @@
+"""Carries out planned actions: claim an outbox key, perform, record.
+
+At-most-once to people: every effect (an email, an ATS note, a tag) claims
+its idempotency key first, committed as ``sending``; the effect is recorded
+``sent`` together with its audit row in one transaction. A key found in
+``sending`` after a crash becomes ``unknown``: we alert a recruiter instead
+of risking a second copy. The invitation's own state is saved after its
+effects, so a crash in between replans the same keys, which are then skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from . import workflow as wf
+from .context import Context
+from .errors import DeliveryError, InterviewSyncError, VendorError
+from .ics import build_ics
+from .invitation import Invitation, State
+from .mail.message import Attachment, build_message, make_message_id, validate_address
+from .models import Application, Booking, Candidate, Job
+from .routing import pick_route
+
+MAX_VENDOR_FAILURES = 3
+
+
+@dataclass
+class Outcome:
+    """One line of a poll's report: what happened to which invitation."""
+
+    ref: str
+    application_id: str
+    action: str
+    result: str  # sent | done | skipped | alert | error | planned | changed
+    detail: str = ""
+    recipient: str | None = None
+    path: str | None = None
+
+
+@dataclass
+class RunReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    alerts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.alerts > 0 or bool(self.errors)
+
+
+class NeedsPerson(Exception):
+    """Raised inside an action when a recruiter must act (becomes an alert)."""
+
+    def __init__(self, code: str, reason: str, fix: str) -> None:
+        self.code, self.reason, self.fix = code, reason, fix
+        super().__init__(reason)
+
+
+def format_local(value: datetime, zone: str) -> str:
+    local = value.astimezone(ZoneInfo(zone))
+    hour = local.strftime("%I:%M %p").lstrip("0")
+    return f"{local:%A, %B} {local.day}, {local.year} at {hour} {local.tzname()}"
+
+
+class Executor:
+    """The real executor. ``invite_apps`` caches listing records for enrichment."""
+
+    def __init__(self, ctx: Context, report: RunReport | None = None) -> None:
+        self.ctx = ctx
+        self.db = ctx.db
+        self.settings = ctx.settings
+        self.report = report or RunReport()
+        self.apps: dict[str, Application] = {}
+
+    @property
+    def now(self) -> datetime:
+        return self.ctx.clock.now()
+
+    # --- entry point ------------------------------------------------------------------
+
+    def run(self, inv: Invitation, actions: list[wf.Action]) -> Invitation:
+        for action in actions:
+            inv = self._run_one(inv, action)
+        return inv
+
+    def _run_one(self, inv: Invitation, action: wf.Action) -> Invitation:
+        handler = getattr(self, f"do_{action.kind}")
+        try:
+            return handler(inv, action)
+        except NeedsPerson as need:
+            return self.do_alert(inv, wf.alert(inv, need.code, need.reason, need.fix, park=True))
+        except DeliveryError as exc:
+            if exc.permanent:
+                return self.do_alert(inv, wf.alert(inv, "address-refused", str(exc),
+                                                   "correct the candidate's email in the ATS, then run "
+                                                   "`interview-sync invite APPLICATION_ID --resend --reason ...`",
+                                                   park=True))
+            self._error(inv, action, f"email delivery failed, will retry next poll: {exc}")
+            return inv
+        except VendorError as exc:
+            failures = int(inv.extra.get("vendor_failures", "0")) + 1
+            inv.extra["vendor_failures"] = str(failures)
+            self._save(inv, "vendor_error", detail=f"{action.kind}: {exc.message}")
+            if failures >= MAX_VENDOR_FAILURES:
+                return self.do_alert(inv, wf.alert(inv, "vendor-error", f"{action.kind} failed {failures} times: "
+                                                   f"{exc.message}", exc.fix or "check the vendor", park=True))
+            self._error(inv, action, f"{exc} (attempt {failures}/{MAX_VENDOR_FAILURES}; retried next poll)")
+            return inv
+
+    def _error(self, inv: Invitation, action: wf.Action, message: str) -> None:
+        self.report.errors.append(f"{inv.application_id}: {message}")
+        self.report.outcomes.append(Outcome(inv.ref, inv.application_id, action.kind, "error", message))
+
+    # --- bookkeeping ------------------------------------------------------------------
+
+    def _save(self, inv: Invitation, event: str | None = None, **audit: Any) -> None:
+        inv.updated_at = self.now
+        if event:
+            inv.last_action = event
+        with self.db.transaction():
+            self.db.save_invitation(inv)
+            if event:
+                self._audit(inv, event, **audit)
+
+    def _audit(self, inv: Invitation, event: str, **kw: Any) -> None:
+        self.db.audit(event, at=self.now, ref=inv.ref, application_id=inv.application_id,
+                      candidate_id=inv.candidate_id, actor=self.ctx.actor, **kw)
+
+    def _claim(self, inv: Invitation, key: str, kind: str, channel: str, recipient: str | None) -> bool:
+        """True when this run owns the effect; False when it is done or ambiguous."""
+        verdict = self.db.claim(key, ref=inv.ref, kind=kind, channel=channel, recipient=recipient)
+        if verdict == "claimed":
+            return True
+        if verdict == "unknown":
+            self._audit_unknown(inv, key, kind)
+        return False
+
+    def _audit_unknown(self, inv: Invitation, key: str, kind: str) -> None:
+        with self.db.transaction():
+            self._audit(inv, "outbox_unknown", detail=f"{kind} {key}: a crash left it unconfirmed; not resent")
+        self.do_alert(inv, wf.alert(inv, "unknown", f"a run stopped while sending {kind}; it may or may not "
+                                    "have reached the recipient", "check the recipient's mailbox or the outbox, "
+                                    "and resend by hand only if it is missing", suffix=key))
+
+    # --- mail -------------------------------------------------------------------------
+
+    def _base_context(self, inv: Invitation) -> dict[str, Any]:
+        sender_name, _ = parseaddr(self.settings.email.from_)
+        zone = inv.candidate_timezone or self.settings.policy.timezone
+        route = self._route(inv)
+        return {
+            "org_name": self.settings.email.org_name or sender_name or "our team",
+            "candidate_name": inv.candidate_name or "",
+            "candidate_first_name": (inv.candidate_name or "").split(" ")[0],
+            "job_name": inv.job_name or "",
+            "hm_name": inv.hm_name or "",
+            "hm_title": inv.hm_title,
+            "interview_format": inv.interview_format or "phone",
+            "duration_minutes": inv.duration_minutes or 30,
+            "link": inv.link_url,
+            "deadline": format_local(inv.deadline_at, zone) if inv.deadline_at else None,
+            "fallback_contact": self.settings.email.fallback_contact,
+            "start": format_local(inv.interview_start, zone) if inv.interview_start else None,
+            "end": format_local(inv.interview_end, zone) if inv.interview_end else None,
+            "timezone": zone,
+            "location": inv.location,
+            "join_url": inv.join_url,
+            "cancel_url": inv.cancel_url,
+            "reschedule_url": inv.reschedule_url,
+            "what_to_expect": route.notes if route else None,
+            "updated": False,
+            "feedback_url": self.settings.feedback.url or None,
+            "application_id": inv.application_id,
+            "invitation_ref": inv.ref,
+            "reason": None,
+            "fix": None,
+            "recruiter_name": None,
+        }
+
+    def _route(self, inv: Invitation) -> Any:
+        if inv.route_index is None or inv.route_index >= len(self.settings.routes):
+            return None
+        return self.settings.routes[inv.route_index]
+
+    def _send(self, inv: Invitation, key: str, kind: str, to_name: str | None, to_email: str,
+              context: dict[str, Any], attachments: list[Attachment] | None = None,
+              template_set: str = "default") -> bool:
+        """Claim, render, send, record. Returns True when this call sent it."""
+        if not self._claim(inv, key, kind, "email", to_email):
+            self.report.outcomes.append(Outcome(inv.ref, inv.application_id, kind, "done",
+                                                "already handled", to_email))
+            return False
+        try:
+            rendered = self.ctx.renderer.render(kind, context, template_set)
+            domain = parseaddr(self.settings.email.from_)[1].rpartition("@")[2] or "interview-sync.local"
+            message_id = make_message_id(inv.ref, key, domain)
+            message = build_message(sender=self.settings.email.from_, to_name=to_name, to_email=to_email,
+                                    rendered=rendered, message_id=message_id,
+                                    reply_to=self.settings.email.reply_to or None,
+                                    headers={"X-Interview-Sync-Ref": inv.ref, "X-Interview-Sync-Kind": kind},
+                                    attachments=attachments or [])
+            self.ctx.transport.send(message)
+        except DeliveryError as exc:
+            self.db.mark_failed(key, str(exc), permanent=exc.permanent)
+            raise
+        except InterviewSyncError as exc:
+            self.db.mark_failed(key, str(exc), permanent=False)
+            raise
+        except Exception as exc:
+            self.db.mark_failed(key, type(exc).__name__, permanent=False)
+            raise
+        with self.db.transaction():
+            self.db.mark_sent(key, message_id)
+            self._audit(inv, "email_sent", channel="email", recipient=to_email,
+                        detail=f"{kind} Message-ID {message_id}")
+        path = getattr(self.ctx.transport, "sent_paths", None)
+        self.report.outcomes.append(Outcome(inv.ref, inv.application_id, kind, "sent", "", to_email,
+                                            str(path[-1]) if path else None))
+        return True
+
+    def _ats_write(self, inv: Invitation, key: str, what: str, body: str | None = None,
+                   tag: str | None = None) -> None:
+        if not self._claim(inv, key, what, "ats", None):
+            return
+        app = self._application(inv)
+        try:
+            if tag is not None:
+                self.ctx.ats.add_tag(app, tag)
+            else:
+                self.ctx.ats.add_note(app, body or "")
+        except Exception as exc:
+            self.db.mark_failed(key, type(exc).__name__, permanent=False)
+            raise
+        with self.db.transaction():
+            self.db.mark_sent(key)
+            self._audit(inv, "ats_tag" if tag else "ats_note", channel="ats", detail=what)
+
+    def _application(self, inv: Invitation) -> Application:
+        app = self.apps.get(inv.application_id)
+        if app is None:
+            app = Application(id=inv.application_id, candidate_id=inv.candidate_id, job_id=inv.job_id,
+                              stage_id=inv.stage_id, stage_name=inv.stage_name, status="in_process",
+                              updated_at=self.now)
+        return app
+
+    def _ics(self, inv: Invitation, method: str, sequence: int, start: datetime, end: datetime) -> Attachment:
+        sender_name, sender_email = parseaddr(self.settings.email.from_)
+        description = "\n".join(line for line in (
+            f"Candidate: {inv.candidate_name}",
+            f"Role: {inv.job_name}",
+            f"Format: {inv.interview_format}",
+            f"Join: {inv.join_url}" if inv.join_url else "",
+            f"Notes: {inv.booking_notes}" if inv.booking_notes else "",
+            f"Reference: {inv.ref}",
+        ) if line)
+        data = build_ics(method=method, uid=f"{inv.ref}@interview-sync", sequence=sequence, start=start, end=end,
+                         dtstamp=self.now, summary=f"Interview: {inv.candidate_name} – {inv.job_name}",
+                         description=description, location=inv.join_url or inv.location,
+                         organizer=(sender_name or "interview-sync", sender_email),
+                         attendees=[(inv.hm_name or "", inv.hm_email or "")])
+        return Attachment.ics(data, method)
+
+    # --- actions ----------------------------------------------------------------------
+
+    def do_invite(self, inv: Invitation, action: wf.Action) -> Invitation:
+        gen = inv.link_generation
+        kind = "invite" if gen == 0 else "relink"
+        if self.db.outbox_state(action.key) in ("sent", "unknown", "failed_permanent"):
+            return self._settle_invite(inv)
+        if inv.link_url is None:
+            inv = self._prepare_link(self._enrich(inv))
+        pending = replace(inv, deadline_at=self.now + timedelta(hours=self.settings.policy.booking_deadline_hours))
+        if not self._send(pending, action.key, kind, inv.candidate_name, inv.candidate_email or "",
+                          self._base_context(pending), template_set=self._template_set(inv)):
+            return self._settle_invite(inv)
+        inv = pending
+        inv.state = State.INVITED
+        inv.invite_sent_at = inv.invite_sent_at or self.now
+        inv.followup_sent_at = None
+        inv.followup_deadline_at = None
+        inv.extra.pop("vendor_failures", None)
+        self._save(inv, "invited" if gen == 0 else "relinked",
+                   detail=f"deadline {inv.deadline_at.isoformat() if inv.deadline_at else ''}")
+        self._ats_write(inv, f"{inv.ref}:note:{kind}:{gen}", f"{kind} note",
+                        body=self._note(inv, "Interview booking link sent" if gen == 0
+                                        else "New booking link sent after a cancellation"))
+        return inv
+
+    def _settle_invite(self, inv: Invitation) -> Invitation:
+        """The invite's email was handled by an earlier run (sent, or lost in a crash and
+        alerted): make sure the invitation does not wait in ``pending`` for it again."""
+        if inv.state is State.PENDING:
+            inv.state = State.INVITED
+            inv.deadline_at = inv.deadline_at or self.now + timedelta(
+                hours=self.settings.policy.booking_deadline_hours)
+            self._save(inv, "invite_settled")
+        return inv
+
+    def _template_set(self, inv: Invitation) -> str:
+        route = self._route(inv)
+        return route.template if route else "default"
+
+    def _note(self, inv: Invitation, headline: str) -> str:
+        lines = [f"[interview-sync] {headline}.", f"Stage: {inv.stage_name}"]
+        if inv.hm_name:
+            lines.append(f"Interviewer: {inv.hm_name}")
+        if inv.link_url:
+            lines.append(f"Booking link: {inv.link_url}")
+        if inv.deadline_at and inv.state is not State.BOOKED:
+            lines.append(f"Book by: {inv.deadline_at.isoformat()}")
+        if inv.interview_start:
+            lines.append(f"Interview: {format_local(inv.interview_start, self.settings.policy.timezone)}")
+        lines.append(f"Reference: {inv.ref}")
+        return "\n".join(lines)
+
+    def _enrich(self, inv: Invitation) -> Invitation:
+        """Fill candidate, job, hiring manager and route from the ATS (reads only)."""
+        app = self._application(inv)
+        candidate: Candidate = app.candidate or self.ctx.ats.get_candidate(inv.candidate_id)
+        job: Job | None = app.job or (self.ctx.ats.get_job(inv.job_id) if inv.job_id else None)
+        inv.candidate_name = candidate.name
+        inv.candidate_timezone = candidate.timezone
+        inv.job_name = job.name if job else None
+        inv.department = job.department if job else None
+        inv.office = job.office if job else None
+        if job and job.recruiters and job.recruiters[0].email:
+            inv.recruiter_email = job.recruiters[0].email
+        if not candidate.email or not candidate.can_email:
+            raise NeedsPerson("no-email", f"{candidate.name or 'the candidate'} has no email address we may use",
+                              "add an email (or allow email contact) in the ATS, then run "
+                              "`interview-sync invite APPLICATION_ID --resend --reason ...`")
+        try:
+            inv.candidate_email = validate_address(candidate.email)
+        except DeliveryError as exc:
+            raise NeedsPerson("bad-email", str(exc), "correct the address in the ATS, then "
+                              "`interview-sync invite APPLICATION_ID --resend --reason ...`") from None
+        picked = pick_route(self.settings.routes, app, job)
+        if picked is None:
+            raise NeedsPerson("no-route", f"no [[routes]] entry matches job {inv.job_name!r} "
+                              f"(department {inv.department!r}, stage {inv.stage_name!r})",
+                              "add a matching [[routes]] entry (or a catch-all with match = {})")
+        index, route = picked
+        inv.route_index = index
+        inv.event_type = route.event_type
+        inv.interview_format = route.format
+        inv.duration_minutes = route.duration_minutes
+        inv.location = route.location
+        hm_email, hm_name, hm_title = self._hiring_manager(route.host, job)
+        if not hm_email:
+            raise NeedsPerson("no-hiring-manager", f"job {inv.job_name!r} has no hiring manager with an email",
+                              "add a hiring manager to the job's hiring team in the ATS, or set `host` on "
+                              "the route / a [hosts] mapping")
+        inv.hm_email, inv.hm_name, inv.hm_title = hm_email, hm_name, hm_title
+        self._save(inv, "enriched", detail=f"route {index} ({route.event_type})")
+        return inv
+
+    def _hiring_manager(self, route_host: str | None, job: Job | None) -> tuple[str | None, str | None, str | None]:
+        hosts = {k.casefold(): v for k, v in self.settings.hosts.items()}
+        if route_host:
+            return hosts.get(route_host.casefold(), route_host), None, None
+        for person in job.hiring_managers if job else ():
+            mapped = hosts.get(str(person.id).casefold()) or (hosts.get(person.email.casefold())
+                                                              if person.email else None)
+            email = mapped or person.email
+            if email:
+                return email, person.name, person.title
+        return None, None, None
+
+    def _prepare_link(self, inv: Invitation) -> Invitation:
+        """Find the host and event type, check availability, create the single-use link."""
+        scheduler = self.ctx.scheduler
+        host = scheduler.find_host(inv.hm_email or "")
+        if host is None:
+            raise NeedsPerson("host-not-in-scheduler", f"hiring manager {inv.hm_name or 'for this job'} has no "
+                              f"{scheduler.name} account we can see",
+                              "invite them to the scheduler organization, or map them in [hosts]")
+        inv.hm_name = inv.hm_name or host.name
+        event_type = scheduler.get_event_type(host, inv.event_type or "")
+        if event_type is None:
+            raise NeedsPerson("event-type-missing", f"event type {inv.event_type!r} not found for "
+                              f"{inv.hm_name}", "create it in the scheduler or fix the route's event_type")
+        days = self.settings.policy.no_availability_days
+        times = scheduler.available_times(event_type, self.now, self.now + timedelta(days=days))
+        if not times:
+            raise NeedsPerson("no-availability", f"{inv.hm_name} has no free {inv.event_type} slot in the next "
+                              f"{days} days", "open up calendar time for the hiring manager, then "
+                              "`interview-sync invite APPLICATION_ID --resend --reason ...`")
+        inv.event_type_uri = event_type.uri
+        url = scheduler.create_link(event_type, name=inv.candidate_name or "", email=inv.candidate_email or "",
+                                    ref=inv.ref, expires_at=self.now + timedelta(
+                                        hours=self.settings.policy.booking_deadline_hours
+                                        + self.settings.policy.followup_deadline_hours + 24))
+        inv.link_url = url
+        self._save(inv, "link_created", channel="scheduler", detail=f"single-use link on {inv.event_type}")
+        return inv
+
+    def do_followup(self, inv: Invitation, action: wf.Action) -> Invitation:
+        deadline = self.now + timedelta(hours=self.settings.policy.followup_deadline_hours)
+        pending = replace(inv, deadline_at=deadline)
+        self._send(pending, action.key, "followup", inv.candidate_name, inv.candidate_email or "",
+                   self._base_context(pending), template_set=self._template_set(inv))
+        inv.followup_sent_at = self.now
+        inv.followup_deadline_at = deadline
+        inv.state = State.FOLLOWED_UP
+        self._save(inv, "followed_up", detail=f"new deadline {deadline.isoformat()}")
+        return inv
+
+    def do_flag(self, inv: Invitation, action: wf.Action) -> Invitation:
+        self._ats_write(inv, f"{inv.ref}:flag:tag", "flag tag", tag=self.settings.ats.flag_tag)
+        self._ats_write(inv, f"{inv.ref}:flag:note", "flag note",
+                        body=self._note(inv, "No booking after the invite and one follow-up; flagged for "
+                                        "recruiter review"))
+        inv = self.do_alert(inv, wf.alert(inv, "flag", action.reason or "no booking",
+                                          "call or text the candidate; no further automatic email will be sent"))
+        inv.state = State.FLAGGED
+        inv.flagged_at = self.now
+        self._save(inv, "flagged")
+        return inv
+
+    def _apply_booking(self, inv: Invitation, booking: Booking) -> Invitation:
+        inv.booking_ref = booking.uri
+        inv.event_uri = booking.event_uri
+        inv.interview_start = booking.start
+        inv.interview_end = booking.end
+        inv.join_url = booking.join_url
+        inv.location = booking.location or inv.location
+        inv.cancel_url = booking.cancel_url
+        inv.reschedule_url = booking.reschedule_url
+        return inv
+
+    def do_confirm(self, inv: Invitation, action: wf.Action, updated: bool = False) -> Invitation:
+        booking = action.booking
+        assert booking is not None
+        sequence = inv.ics_sequence + (1 if updated or inv.cancelled_at else 0)
+        pending = self._apply_booking(replace(inv, extra=dict(inv.extra)), booking)
+        context = self._base_context(pending) | {"updated": updated}
+        self._send(pending, action.key, "confirmation", inv.candidate_name, inv.candidate_email or "", context,
+                   template_set=self._template_set(inv))
+        ics = self._ics(pending, "REQUEST", sequence, booking.start, booking.end)
+        self._send(pending, f"{inv.ref}:hm-ics:{booking.uri}", "hm_booking", inv.hm_name, inv.hm_email or "",
+                   context, attachments=[ics], template_set=self._template_set(inv))
+        self._ats_write(pending, f"{inv.ref}:note:booked:{booking.uri}", "booking note",
+                        body=self._note(pending, "Interview rescheduled" if updated else "Interview booked"))
+        inv = pending
+        inv.ics_sequence = sequence
+        inv.state = State.BOOKED
+        inv.booked_at = inv.booked_at if updated else (booking.created_at or self.now)
+        inv.reminder_sent_at = None
+        inv.feedback_sent_at = None
+        if updated:
+            inv.reschedules += 1
+        self._save(inv, "rescheduled" if updated else "booked", channel="scheduler",
+                   detail=f"{booking.start.isoformat()} – {booking.end.isoformat()}")
+        return inv
+
+    def do_reschedule(self, inv: Invitation, action: wf.Action) -> Invitation:
+        return self.do_confirm(inv, action, updated=True)
+
+    def do_cancel(self, inv: Invitation, action: wf.Action) -> Invitation:
+        booking = action.booking
+        assert booking is not None and inv.interview_start and inv.interview_end
+        sequence = inv.ics_sequence + 1
+        ics = self._ics(inv, "CANCEL", sequence, inv.interview_start, inv.interview_end)
+        self._send(inv, f"{inv.ref}:hm-cancel:{booking.uri}", "hm_cancel", inv.hm_name, inv.hm_email or "",
+                   self._base_context(inv), attachments=[ics], template_set=self._template_set(inv))
+        self._ats_write(inv, f"{inv.ref}:note:cancel:{booking.uri}", "cancel note",
+                        body=self._note(inv, f"Interview cancelled ({action.reason}); a new link follows"))
+        inv.ics_sequence = sequence
+        inv.cancelled_at = self.now
+        inv.booking_ref = None
+        inv.event_uri = None
+        inv.interview_start = inv.interview_end = None
+        inv.join_url = inv.cancel_url = inv.reschedule_url = None
+        inv.link_url = None
+        inv.link_generation += 1
+        inv.state = State.PENDING
+        inv.reminder_sent_at = None
+        self._save(inv, "cancelled", channel="scheduler", detail=action.reason)
+        return self._run_one(inv, wf.Action(wf.INVITE, inv.ref, f"{inv.ref}:invite:{inv.link_generation}"))
+
+    def do_reminder(self, inv: Invitation, action: wf.Action) -> Invitation:
+        context = self._base_context(inv)
+        if action.who == "candidate":
+            self._send(inv, action.key, "reminder_candidate", inv.candidate_name, inv.candidate_email or "",
+                       context, template_set=self._template_set(inv))
+        else:
+            self._send(inv, action.key, "reminder_hm", inv.hm_name, inv.hm_email or "", context,
+                       template_set=self._template_set(inv))
+            inv.reminder_sent_at = self.now
+            self._save(inv, "reminded")
+        return inv
+
+    def do_feedback(self, inv: Invitation, action: wf.Action) -> Invitation:
+        self._send(inv, action.key, "feedback_request", inv.hm_name, inv.hm_email or "",
+                   self._base_context(inv), template_set=self._template_set(inv))
+        inv.feedback_sent_at = self.now
+        inv.state = State.CLOSED
+        inv.closed_reason = "interview held"
+        self._save(inv, "feedback_requested")
+        return inv
+
+    def do_close(self, inv: Invitation, action: wf.Action) -> Invitation:
+        if inv.link_url and inv.state is not State.BOOKED:
+            try:
+                self.ctx.scheduler.revoke_link(inv.link_url)
+            except VendorError as exc:
+                self.report.errors.append(f"{inv.application_id}: could not revoke link: {exc.message}")
+        inv.state = State.CLOSED
+        inv.closed_reason = action.reason
+        self._save(inv, "closed", detail=action.reason)
+        self.report.outcomes.append(Outcome(inv.ref, inv.application_id, "close", "changed", action.reason or ""))
+        return inv
+
+    def do_alert(self, inv: Invitation, action: wf.Action) -> Invitation:
+        recipient = inv.recruiter_email or self.settings.alerts.recruiter_email
+        context = self._base_context(inv) | {"reason": action.reason, "fix": action.fix,
+                                             "recruiter_name": None}
+        self.report.alerts += 1
+        try:
+            self._send(inv, action.key, "recruiter_alert", None, recipient, context)
+        except Exception as exc:  # noqa: BLE001 - an alert that can't be sent must still surface
+            self.report.errors.append(f"{inv.application_id}: ALERT NOT SENT ({type(exc).__name__}): "
+                                      f"{action.reason} — {action.fix}")
+        inv.alerts += 1
+        if action.park:
+            inv.state = State.NEEDS_ATTENTION
+            inv.attention_reason = action.reason
+        self._save(inv, "alert", channel="email", recipient=recipient, detail=action.reason)
+        last = self.report.outcomes[-1] if self.report.outcomes else None
+        if last is not None and last.ref == inv.ref and last.action == "recruiter_alert":
+            last.result, last.detail = "alert", action.reason or ""
+        return inv

@@ -1,0 +1,96 @@
+"""Calendar invites (.ics, iTIP) for the hiring manager's calendar.
+
+One interview keeps one UID for its whole life; a reschedule is a REQUEST
+with a higher SEQUENCE and a cancel is a CANCEL with a higher SEQUENCE still,
+which is how Outlook and Google match updates to the event they already have.
+Times are written in UTC so no VTIMEZONE block is needed and no client
+guesses a zone.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import Literal
+
+from icalendar import Calendar, Event, vCalAddress
+
+from interview_sync.clock import ensure_utc
+
+PRODID = "-//interview-sync//interview-sync 0.1//EN"
+_STATUS = {"REQUEST": "CONFIRMED", "CANCEL": "CANCELLED"}
+_SPACES = re.compile(r"\s+")
+
+
+def _one_line(value: str) -> str:
+    return _SPACES.sub(" ", "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+                                    for c in value)).strip()
+
+
+def _multi_line(value: str) -> str:
+    """Keep line breaks (as LF), drop every other control character."""
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc").strip()
+
+
+def _cn(name: str) -> str:
+    # A DQUOTE cannot appear inside a quoted parameter (RFC 5545 §3.1); RFC 6868's
+    # ^' escape is not understood by Outlook, so use an apostrophe instead.
+    return _one_line(name).replace('"', "'")
+
+
+def _address(name: str, email: str, **params: str) -> vCalAddress:
+    email = _one_line(email)
+    if not email or "@" not in email:
+        raise ValueError(f"calendar address {email!r} is not an email address")
+    address = vCalAddress(f"mailto:{email}")
+    if name and _cn(name):
+        address.params["CN"] = _cn(name)
+    for key, value in params.items():
+        address.params[key] = value
+    return address
+
+
+def build_ics(*, method: Literal["REQUEST", "CANCEL"], uid: str, sequence: int, start: datetime,
+              end: datetime, dtstamp: datetime, summary: str, description: str,
+              location: str | None, organizer: tuple[str, str],
+              attendees: list[tuple[str, str]], url: str | None = None) -> bytes:
+    """One VEVENT in a VCALENDAR with METHOD, as CRLF-terminated, folded bytes."""
+    if method not in _STATUS:
+        raise ValueError(f"method {method!r}: use REQUEST or CANCEL")
+    if sequence < 0:
+        raise ValueError(f"sequence {sequence} must be >= 0")
+    start_utc, end_utc = ensure_utc(start), ensure_utc(end)
+    if end_utc <= start_utc:
+        raise ValueError(f"end {end_utc.isoformat()} is not after start {start_utc.isoformat()}")
+    if not attendees:
+        raise ValueError("an invite needs at least one attendee")
+
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", method)
+
+    event = Event()
+    event.add("uid", _one_line(uid))
+    event.add("sequence", sequence)
+    event.add("dtstamp", ensure_utc(dtstamp))
+    event.add("dtstart", start_utc)
+    event.add("dtend", end_utc)
+    event.add("summary", _one_line(summary))
+    if description:
+        event.add("description", _multi_line(description))
+    if location:
+        event.add("location", _one_line(location))
+    if url:
+        event.add("url", _one_line(url))
+    event.add("status", _STATUS[method])
+    event.add("transp", "OPAQUE")
+    event.add("organizer", _address(*organizer))
+    for name, email in attendees:
+        event.add("attendee", _address(name, email, CUTYPE="INDIVIDUAL", ROLE="REQ-PARTICIPANT",
+                                       PARTSTAT="NEEDS-ACTION", RSVP="TRUE" if method == "REQUEST" else "FALSE"))
+    cal.add_component(event)
+    return cal.to_ical()

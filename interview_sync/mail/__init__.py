@@ -1,0 +1,1 @@
+"""Email: rendering templates, building MIME messages, and handing them to a transport."""

@@ -1,0 +1,179 @@
+"""Render an email kind (subject, text, HTML) from Jinja templates.
+
+The user's template directory is searched first, then the templates shipped in
+the package, so a user can override one file of one set and inherit the rest.
+A custom set (a route's ``template = "nursing"``) also falls back, file by file,
+to ``default``. ``StrictUndefined`` turns a misspelt key into an error at
+``doctor`` time instead of a blank in a candidate's inbox.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+import jinja2.meta
+
+from interview_sync.errors import ConfigError
+
+KINDS: tuple[str, ...] = (
+    "invite",
+    "followup",
+    "confirmation",
+    "reminder_candidate",
+    "reminder_hm",
+    "hm_booking",
+    "hm_cancel",
+    "relink",
+    "feedback_request",
+    "recruiter_alert",
+)
+
+PARTS: tuple[str, ...] = ("subject", "txt", "html")
+
+# Every key a caller may pass; templates may use any of them. Missing optional
+# values are passed as None, never omitted.
+CONTEXT_KEYS: tuple[str, ...] = (
+    "org_name", "candidate_name", "candidate_first_name", "job_name", "hm_name", "hm_title",
+    "interview_format", "duration_minutes", "link", "deadline", "fallback_contact", "start",
+    "end", "timezone", "location", "join_url", "cancel_url", "reschedule_url",
+    "what_to_expect", "updated", "feedback_url", "application_id", "invitation_ref", "reason",
+    "fix", "recruiter_name",
+)
+
+_FORMAT_LABELS = {"phone": "phone call", "video": "video call", "in_person": "in-person interview"}
+_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x85\u2028\u2029]+")
+_SPACES = re.compile(r"\s+")
+_BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    kind: str = ""  # lets transports and the audit log name the message without parsing it
+
+
+def one_line(value: str) -> str:
+    """Collapse any line break or whitespace run to one space: header-safe."""
+    return _SPACES.sub(" ", _LINE_BREAKS.sub(" ", value)).strip()
+
+
+def format_label(value: str) -> str:
+    """``video`` → ``video call``; an unknown format is a route bug, so fail loudly."""
+    try:
+        return _FORMAT_LABELS[value]
+    except KeyError:
+        raise ValueError(f"unknown interview_format {value!r}; use phone, video or in_person") from None
+
+
+def http_url(value: str | None) -> str:
+    """Only http(s) links become clickable; anything else (javascript:, data:) becomes '#'."""
+    if not value:
+        return "#"
+    scheme = urlsplit(str(value).strip()).scheme.lower()
+    return str(value).strip() if scheme in ("http", "https") else "#"
+
+
+class TemplateRenderer:
+    """Jinja environment over ``template_dir`` (optional) and the packaged templates."""
+
+    def __init__(self, template_dir: Path | None = None) -> None:
+        self.template_dir = template_dir
+        loaders: list[jinja2.BaseLoader] = []
+        if template_dir is not None:
+            if not Path(template_dir).is_dir():
+                raise ConfigError(f"email.template_dir {str(template_dir)!r} is not a directory",
+                                  "create it, or remove email.template_dir to use the packaged templates")
+            loaders.append(jinja2.FileSystemLoader(str(template_dir)))
+        loaders.append(jinja2.PackageLoader("interview_sync", "templates"))
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            undefined=jinja2.StrictUndefined,
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",),
+                                                default_for_string=False, default=False),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters["format_label"] = format_label
+        self.env.filters["http_url"] = http_url
+
+    def render(self, kind: str, context: dict[str, Any], template_set: str = "default") -> Rendered:
+        if kind not in KINDS:
+            raise ConfigError(f"unknown email kind {kind!r}", f"use one of: {', '.join(KINDS)}")
+        subject = one_line(self._render_part(kind, "subject", context, template_set))
+        text = _BLANK_RUNS.sub("\n\n", self._render_part(kind, "txt", context, template_set)).strip() + "\n"
+        html = self._render_part(kind, "html", context, template_set).strip() + "\n"
+        if not subject:
+            raise ConfigError(f"{self._name(template_set, kind, 'subject')} rendered an empty subject",
+                              "put a one-line subject in that template")
+        return Rendered(subject=subject, text=text, html=html, kind=kind)
+
+    def keys(self, kind: str, template_set: str = "default") -> set[str]:
+        """Context keys the templates of one kind read (for doctor and the docs)."""
+        used: set[str] = set()
+        for part in PARTS:
+            template = self._load(kind, part, template_set)
+            used |= self._keys_of(template.name or "")
+        return used
+
+    def _keys_of(self, name: str, seen: set[str] | None = None) -> set[str]:
+        seen = set() if seen is None else seen
+        if name in seen:
+            return set()
+        seen.add(name)
+        assert self.env.loader is not None
+        source = self.env.loader.get_source(self.env, name)[0]
+        ast = self.env.parse(source)
+        used = set(jinja2.meta.find_undeclared_variables(ast))
+        for parent in jinja2.meta.find_referenced_templates(ast):
+            if parent:
+                used |= self._keys_of(parent, seen)
+        return used
+
+    @staticmethod
+    def _name(template_set: str, kind: str, part: str) -> str:
+        return f"{template_set}/{kind}.{part}.j2"
+
+    def _where(self) -> str:
+        return f"{self.template_dir} or the packaged templates" if self.template_dir else "the packaged templates"
+
+    def _load(self, kind: str, part: str, template_set: str) -> jinja2.Template:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", template_set) or template_set.startswith("."):
+            raise ConfigError(f"template set {template_set!r} is not a plain directory name",
+                              "use letters, digits, '-', '_' (e.g. template = \"nursing\")")
+        names = [self._name(template_set, kind, part)]
+        if template_set != "default":
+            names.append(self._name("default", kind, part))
+        try:
+            return self.env.select_template(names)
+        except jinja2.TemplateSyntaxError as err:
+            raise ConfigError(f"template {err.name or names[0]} line {err.lineno}: {err.message}",
+                              "fix the Jinja syntax in that file, then run `interview-sync doctor`") from None
+        except jinja2.TemplatesNotFound:
+            raise ConfigError(f"template {names[0]} not found in {self._where()}",
+                              f"create {names[0]} (copy it from the packaged default set)") from None
+
+    def _render_part(self, kind: str, part: str, context: dict[str, Any], template_set: str) -> str:
+        template = self._load(kind, part, template_set)
+        try:
+            return template.render(context)
+        except jinja2.TemplateSyntaxError as err:  # in a layout pulled in at render time
+            raise ConfigError(f"template {err.name or template.name} line {err.lineno}: {err.message}",
+                              "fix the Jinja syntax in that file, then run `interview-sync doctor`") from None
+        except jinja2.UndefinedError as err:
+            raise ConfigError(f"template {template.name}: {err.message}",
+                              f"pass the key in the context or remove it from the template "
+                              f"(known keys: {', '.join(CONTEXT_KEYS)})") from None
+        except jinja2.TemplateError as err:
+            raise ConfigError(f"template {template.name}: {err}",
+                              "fix that template, then run `interview-sync doctor`") from None
+        except ValueError as err:  # our filters refuse bad values (e.g. an unknown format)
+            raise ConfigError(f"template {template.name}: {err}",
+                              "fix the value in the route or the template") from None

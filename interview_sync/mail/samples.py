@@ -1,0 +1,106 @@
+"""Sample render contexts: one realistic context per email kind, plus a hostile one.
+
+``doctor`` renders every kind with ``SAMPLE_CONTEXT`` to prove a user's
+templates work before a candidate sees them; tests render ``HOSTILE_CONTEXT``
+to prove escaping and header safety. Every context carries every key of
+``render.CONTEXT_KEYS`` (None where a value is unknown), exactly as the
+executor passes them, so a template that uses any documented key renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from interview_sync.mail.render import CONTEXT_KEYS, KINDS
+
+_BASE: dict[str, Any] = {
+    "org_name": "Mercy Valley Health",
+    "candidate_name": "Zoë O'Brien-Nguyễn",
+    "candidate_first_name": "Zoë",
+    "job_name": "Registered Nurse – ICU (Nights)",
+    "hm_name": "Maria Delgado",
+    "hm_title": "Nurse Manager, ICU",
+    "interview_format": "phone",
+    "duration_minutes": 30,
+    "link": "https://calendly.com/d/abcd-1234/phone-screen-30?utm_content=is-17001-3f9a2c7d1e",
+    "deadline": "Thursday 26 November 2026, 9:00 AM PST",
+    "fallback_contact": "Recruiting desk: (555) 010-0100, recruiting@example.org",
+    "start": "Tuesday 1 December 2026, 10:00 AM PST",
+    "end": "10:30 AM PST",
+    "timezone": "America/Los_Angeles",
+    "location": None,
+    "join_url": None,
+    "cancel_url": "https://calendly.com/cancellations/6f1c2a90-0000-4000-8000-000000000001",
+    "reschedule_url": "https://calendly.com/reschedulings/6f1c2a90-0000-4000-8000-000000000001",
+    "what_to_expect": "A relaxed conversation about your experience and what you are "
+                      "looking for. No preparation is needed.",
+    "updated": False,
+    "feedback_url": None,
+    "application_id": "17001",
+    "invitation_ref": "is-17001-3f9a2c7d1e",
+    "reason": None,
+    "fix": None,
+    "recruiter_name": None,
+}
+
+SAMPLE_CONTEXT: dict[str, dict[str, Any]] = {
+    "invite": {**_BASE, "start": None, "end": None, "cancel_url": None, "reschedule_url": None,
+               "what_to_expect": None},
+    "followup": {**_BASE, "start": None, "end": None, "cancel_url": None, "reschedule_url": None,
+                 "deadline": "Friday 27 November 2026, 9:00 AM PST", "what_to_expect": None},
+    "confirmation": {**_BASE, "interview_format": "video", "duration_minutes": 60,
+                     "join_url": "https://mercyvalley.zoom.example/j/81234567890",
+                     "hm_name": "James O'Connor", "hm_title": "Director of Nursing",
+                     "job_name": "Nurse Unit Manager – Med/Surg", "end": "11:00 AM PST"},
+    "reminder_candidate": {**_BASE, "interview_format": "in_person",
+                           "location": "Mercy Valley Hospital, 2nd floor, 100 Example Way, Sacramento"},
+    "reminder_hm": {**_BASE},
+    "hm_booking": {**_BASE, "updated": True},
+    "hm_cancel": {**_BASE, "cancel_url": None, "reschedule_url": None},
+    "relink": {**_BASE, "deadline": "Saturday 5 December 2026, 10:00 AM PST",
+               "cancel_url": None, "reschedule_url": None},
+    "feedback_request": {**_BASE,
+                         "feedback_url": "https://app.greenhouse.io/guides/17001/people/7001?application_id=17001"},
+    "recruiter_alert": {**_BASE, "recruiter_name": "Tom Becker",
+                        "job_name": "Travel RN – Emergency Department",
+                        "candidate_name": "Dmitri Volkov", "candidate_first_name": "Dmitri",
+                        "application_id": "17006", "invitation_ref": "is-17006-8b0e51a2c4",
+                        "reason": "the job has no hiring manager in the ATS",
+                        "fix": "add a hiring manager to the job's hiring team in Greenhouse, or map one "
+                               "under [hosts] in interview-sync.toml"},
+}
+
+# Values an attacker (or an unlucky data entry) could put in any field: markup,
+# header injection via CR/LF, quotes, accents, a javascript: link.
+HOSTILE_CONTEXT: dict[str, Any] = {
+    "org_name": "Mercy <b>Valley</b> & Co\r\nBcc: evil@attacker.example",
+    "candidate_name": "Zoë O'Brien-Nguyễn <script>alert(1)</script>",
+    "candidate_first_name": "Zoë\r\nBcc: evil@attacker.example",
+    "job_name": "Nurse \"ICU\" <img src=x onerror=alert(1)>\r\nX-Injected: yes",
+    "hm_name": "Maria </p><script>steal()</script>",
+    "hm_title": "Nurse Manager, ICU & <i>Stepdown</i>",
+    "interview_format": "video",
+    "duration_minutes": 45,
+    "link": "javascript:alert(document.cookie)",
+    "deadline": "<b>tomorrow</b>\nSubject: fake",
+    "fallback_contact": "<a href=\"http://evil.example\">call us</a>",
+    "start": "Tue 1 Dec 2026 10:00\r\nBcc: evil@attacker.example",
+    "end": "11:00 <script>x</script>",
+    "timezone": "America/Los_Angeles",
+    "location": "<iframe src=//evil.example>",
+    "join_url": "\" onmouseover=\"alert(1)",
+    "cancel_url": "data:text/html,<script>alert(1)</script>",
+    "reschedule_url": "https://ok.example/r?a=1&b=<x>",
+    "what_to_expect": "<script>alert('expect')</script>",
+    "updated": True,
+    "feedback_url": "javascript:void(0)",
+    "application_id": "17001<script>",
+    "invitation_ref": "is-17001\r\nX-Evil: 1",
+    "reason": "<b>bad</b> reason\r\nBcc: evil@attacker.example",
+    "fix": "run <code>rm -rf</code>",
+    "recruiter_name": "Tom <script>Becker</script>",
+}
+
+assert set(SAMPLE_CONTEXT) == set(KINDS)
+assert all(set(ctx) == set(CONTEXT_KEYS) for ctx in SAMPLE_CONTEXT.values())
+assert set(HOSTILE_CONTEXT) == set(CONTEXT_KEYS)

@@ -1,0 +1,80 @@
+"""A small client for the sandbox's admin API (used by the CLI, demo and tests)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from ..clock import iso
+from ..errors import InterviewSyncError
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+SANDBOX_CLIENT_ID = "sandbox-client"
+SANDBOX_CLIENT_SECRET = "sandbox-secret"
+SANDBOX_CALENDLY_TOKEN = "sandbox-calendly-token"
+SANDBOX_USER_ID = "4005"
+
+
+class SandboxClient:
+    def __init__(self, url: str = DEFAULT_URL, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = requests.post(f"{self.url}{path}", json=body, timeout=self.timeout)
+        except requests.ConnectionError:
+            raise InterviewSyncError(f"no sandbox answers at {self.url}",
+                                     "start one with `interview-sync sandbox serve`, or pass --url") from None
+        data = response.json() if response.content else {}
+        if response.status_code >= 400:
+            raise InterviewSyncError(f"sandbox refused {path}: {data.get('message', response.status_code)}",
+                                     "check the application id / arguments")
+        return data
+
+    def set_clock(self, now: datetime) -> None:
+        self._post("/_admin/clock", {"now": iso(now)})
+
+    def move(self, application_id: str, stage: str) -> dict[str, Any]:
+        return self._post("/_admin/move", {"application_id": application_id, "stage": stage})
+
+    def set_status(self, application_id: str, status: str) -> dict[str, Any]:
+        return self._post("/_admin/move", {"application_id": application_id, "status": status})
+
+    def book(self, application_id: str, at: datetime | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"application_id": application_id}
+        if at is not None:
+            body["at"] = iso(at)
+        return self._post("/_admin/book", body)
+
+    def cancel(self, application_id: str) -> dict[str, Any]:
+        return self._post("/_admin/cancel", {"application_id": application_id})
+
+    def reschedule(self, application_id: str, at: datetime) -> dict[str, Any]:
+        return self._post("/_admin/reschedule", {"application_id": application_id, "at": iso(at)})
+
+    def block(self, host_email: str, days: int = 30) -> dict[str, Any]:
+        return self._post("/_admin/block", {"host_email": host_email, "days": days})
+
+    def no_show(self, application_id: str) -> dict[str, Any]:
+        return self._post("/_admin/no-show", {"application_id": application_id})
+
+    def fault(self, path: str, status: int, headers: dict[str, str] | None = None,
+              method: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"path": path, "status": status, "headers": headers or {}}
+        if method:
+            body["method"] = method
+        return self._post("/_admin/faults", body)
+
+
+def sandbox_settings(url: str) -> dict[str, Any]:
+    """The config sections that point interview-sync at a sandbox."""
+    url = url.rstrip("/")
+    return {
+        "ats": {"provider": "sandbox", "base_url": f"{url}/v3", "token_url": f"{url}/auth/token",
+                "client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET,
+                "user_id": SANDBOX_USER_ID},
+        "scheduler": {"provider": "sandbox", "base_url": url, "api_token": SANDBOX_CALENDLY_TOKEN},
+    }

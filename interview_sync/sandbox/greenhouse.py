@@ -1,0 +1,617 @@
+"""A Greenhouse Harvest v3-compatible ATS for the sandbox, with its OAuth token endpoint.
+
+It speaks the wire format the real adapter (:mod:`interview_sync.ats.greenhouse`)
+speaks, so demos and tests exercise the same code path as production:
+
+- ``POST /auth/token``: OAuth2 client credentials (HTTP Basic
+  ``client_id:client_secret``, form body ``grant_type=client_credentials`` and
+  ``sub=<user id>``), answering ``access_token``/``token_type``/``expires_in``/
+  ``expires_at``. Every ``/v3`` call needs ``Authorization: Bearer <token>``.
+- ``GET /v3/<resource>``: flat objects, newest id first, filters ``ids``,
+  parent ids (``candidate_ids``, ``job_ids``, ...), ``created_at``/``updated_at``
+  as ``op|ISO`` (op = gte, gt, lte, lt), ``status``; ``per_page`` (1-500,
+  default 100) on the first request only, then an opaque ``cursor`` in
+  ``Link: <...>; rel="next"``. A cursor combined with any other parameter is
+  refused (422), as Harvest v3 documents.
+- ``POST /v3/notes``, ``POST /v3/candidate_tags``, ``POST /v3/applied_candidate_tags``,
+  ``POST /v3/applications/{id}/move``: the write routes the tool uses.
+- ``X-RateLimit-Limit/Remaining/Reset`` on every ``/v3`` response. Enforcement
+  is off unless ``world.data["greenhouse"]["rate_limit"]`` is set (e.g.
+  ``{"limit": 50, "window": 10}``), so tests are not timing-dependent; when
+  exceeded the answer is 429 with ``Retry-After``.
+
+State lives in ``world.data["greenhouse"]``: one dict per resource keyed by
+integer id (``users``, ``jobs``, ``departments``, ``offices``,
+``job_interview_stages``, ``job_hiring_managers``, ``job_owners``,
+``candidates``, ``applications``, ``application_stages``, ``notes``,
+``candidate_tags``, ``applied_candidate_tags``), plus ``tokens``,
+``revoked``, ``token_ttl`` and ``rate_limit``. Every note's plain body is also
+appended to ``world.data["notes"][str(application_id)]``, a vendor-neutral
+record the scheduler sandbox reads to find the booking link a candidate got.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import secrets
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ..clock import parse_instant
+from . import seed
+from .server import Request, Response, SandboxApp, World, error
+
+CLIENT_ID = "sandbox-client"
+CLIENT_SECRET = "sandbox-secret"
+TOKEN_TTL_SECONDS = 3600  # Harvest v3 access tokens live one hour
+DEFAULT_PER_PAGE = 100
+MAX_PER_PAGE = 500
+DEFAULT_RATE_LIMIT = 50
+DEFAULT_RATE_WINDOW = 10
+STATUSES = ("in_process", "rejected", "hired", "converted")
+NOTE_VISIBILITIES = ("public", "private", "admin_only")
+
+# resource -> {query parameter: record field} for its parent-id filters
+PARENT_FILTERS: dict[str, dict[str, str]] = {
+    "applications": {"candidate_ids": "candidate_id", "job_ids": "job_id"},
+    "candidates": {},
+    "jobs": {"department_ids": "department_id"},
+    "users": {},
+    "departments": {},
+    "offices": {},
+    "job_interview_stages": {"job_ids": "job_id"},
+    "job_hiring_managers": {"job_ids": "job_id", "user_ids": "user_id"},
+    "job_owners": {"job_ids": "job_id", "user_ids": "user_id"},
+    "application_stages": {"application_ids": "application_id", "stage_ids": "stage_id"},
+    "notes": {"candidate_ids": "candidate_id", "application_ids": "application_id"},
+    "candidate_tags": {},
+    "applied_candidate_tags": {"candidate_ids": "candidate_id", "candidate_tag_ids": "candidate_tag_id"},
+}
+# resource -> extra exact-match filters it accepts
+VALUE_FILTERS: dict[str, tuple[str, ...]] = {
+    "applications": ("status",),
+    "jobs": ("status",),
+    "job_owners": ("type",),
+    "candidate_tags": ("name",),
+}
+SINGLE_ROUTES = ("applications", "candidates", "jobs", "users")
+
+
+def stamp(value: datetime) -> str:
+    """Greenhouse writes UTC instants with milliseconds: ``2026-11-24T09:00:00.000Z``."""
+    utc = value.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+# --------------------------------------------------------------------------- seed
+
+
+def seed_world(world: World) -> dict[str, Any]:
+    """Render the neutral seed into Harvest v3 objects; idempotent per world."""
+    with world.lock:
+        if "greenhouse" in world.data:
+            return world.data["greenhouse"]
+        now = world.now()
+        gh: dict[str, Any] = {name: {} for name in PARENT_FILTERS}
+        gh.update({"tokens": {}, "revoked": False, "token_ttl": TOKEN_TTL_SECONDS,
+                   "rate_limit": None, "_rate": {"window_start": 0.0, "count": 0}, "_next_id": 900000})
+        created = stamp(now - timedelta(days=30))
+
+        for user in seed.USERS:
+            gh["users"][user["id"]] = {
+                "id": user["id"], "first_name": user["first_name"], "last_name": user["last_name"],
+                "name": f"{user['first_name']} {user['last_name']}", "primary_email": user["email"],
+                "emails": [user["email"]], "deactivated": False, "site_admin": not user["host"],
+                "employee_id": None, "created_at": created, "updated_at": created,
+            }
+
+        departments = _index_names(job["department"] for job in seed.JOBS)
+        offices = _index_names(job["office"] for job in seed.JOBS)
+        for name, ident in departments.items():
+            gh["departments"][500 + ident] = {"id": 500 + ident, "name": name, "parent_id": None,
+                                              "created_at": created, "updated_at": created}
+        for name, ident in offices.items():
+            gh["offices"][600 + ident] = {"id": 600 + ident, "name": name, "parent_id": None,
+                                          "created_at": created, "updated_at": created}
+
+        owner_id = hm_id = 1
+        for job in seed.JOBS:
+            gh["jobs"][job["id"]] = {
+                "id": job["id"], "name": job["name"], "requisition_id": f"REQ-{job['id']}",
+                "status": "open", "confidential": False,
+                "department_id": 500 + departments[job["department"]],
+                "office_ids": [600 + offices[job["office"]]],
+                "opened_at": created, "closed_at": None, "created_at": created, "updated_at": created,
+            }
+            for index, stage_name in enumerate(seed.STAGES):
+                stage_id = stage_id_for(job["id"], index)
+                gh["job_interview_stages"][stage_id] = {
+                    "id": stage_id, "job_id": job["id"], "name": stage_name, "sort_order": index,
+                    "created_at": created, "updated_at": created,
+                }
+            for user_id in job["hiring_managers"]:
+                gh["job_hiring_managers"][hm_id] = {"id": hm_id, "job_id": job["id"], "user_id": user_id,
+                                                    "created_at": created, "updated_at": created}
+                hm_id += 1
+            for user_id in job["recruiters"]:
+                gh["job_owners"][owner_id] = {"id": owner_id, "job_id": job["id"], "user_id": user_id,
+                                              "type": "recruiter", "created_at": created, "updated_at": created}
+                owner_id += 1
+
+        jobs_by_id = {job["id"]: job for job in seed.JOBS}
+        for position, cand in enumerate(seed.CANDIDATES):
+            applied = now - timedelta(days=10, hours=position)
+            touched = stamp(now - timedelta(days=3, minutes=position * 7))
+            gh["candidates"][cand["id"]] = {
+                "id": cand["id"], "first_name": cand["first_name"], "last_name": cand["last_name"],
+                "company": None, "title": None, "private": False, "can_email": True,
+                "email_addresses": [{"value": cand["email"], "type": "personal"}] if cand["email"] else [],
+                "phone_numbers": [{"value": cand["phone"], "type": "mobile"}] if cand["phone"] else [],
+                "created_at": stamp(applied), "updated_at": touched,
+            }
+            app_id = seed.application_id(cand["id"])
+            job = jobs_by_id[cand["job"]]
+            first_stage = stage_id_for(job["id"], 0)
+            gh["applications"][app_id] = {
+                "id": app_id, "candidate_id": cand["id"], "job_id": job["id"], "stage_id": first_stage,
+                "status": "in_process", "prospect": False, "created_at": stamp(applied),
+                "updated_at": touched, "last_activity_at": touched, "rejected_at": None,
+                "rejection_reason_id": None, "recruiter_id": (job["recruiters"] or [None])[0],
+                "coordinator_id": None, "source_id": None, "referrer_id": None,
+            }
+            gh["application_stages"][app_id] = {
+                "id": app_id, "application_id": app_id, "stage_id": first_stage,
+                "entered_at": stamp(applied), "exited_at": None,
+                "created_at": stamp(applied), "updated_at": stamp(applied),
+            }
+        world.data["greenhouse"] = gh
+        world.data.setdefault("notes", {})
+        return gh
+
+
+def stage_id_for(job_id: int, index: int) -> int:
+    """Stage ids are derived from the job so tests can name them without a lookup."""
+    return job_id * 100 + index + 1
+
+
+def _index_names(names: Any) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for name in names:
+        index.setdefault(name, len(index) + 1)
+    return index
+
+
+# --------------------------------------------------------------------------- mount
+
+
+def mount(app: SandboxApp) -> None:
+    """Seed the Greenhouse world and register the token, /v3 and admin routes."""
+    world = app.world
+    seed_world(world)
+    router = app.router
+
+    router.add("POST", "/auth/token", lambda request: _token(world, request))
+    for resource in PARENT_FILTERS:
+        router.add("GET", f"/v3/{resource}", _v3(world, _lister(world, resource)))
+    for resource in SINGLE_ROUTES:
+        router.add("GET", f"/v3/{resource}/{{id}}", _v3(world, _getter(world, resource)))
+    router.add("POST", "/v3/notes", _v3(world, lambda request: _create_note(world, request)))
+    router.add("POST", "/v3/candidate_tags", _v3(world, lambda request: _create_tag(world, request)))
+    router.add("POST", "/v3/applied_candidate_tags", _v3(world, lambda request: _apply_tag(world, request)))
+    router.add("POST", "/v3/applications/{id}/move", _v3(world, lambda request: _move_v3(world, request)))
+
+    router.add("POST", "/_admin/move", lambda request: _admin_move(world, request))
+    router.add("POST", "/_admin/greenhouse/revoke", lambda request: _admin_revoke(world, request))
+    router.add("POST", "/_admin/greenhouse/restore", lambda request: _admin_restore(world))
+    router.add("POST", "/_admin/greenhouse/rate_limit", lambda request: _admin_rate_limit(world, request))
+    router.add("GET", "/_admin/greenhouse/applications/{id}", lambda request: _admin_application(world, request))
+
+
+def _gh(world: World) -> dict[str, Any]:
+    return world.data["greenhouse"]
+
+
+def _new_id(gh: dict[str, Any]) -> int:
+    gh["_next_id"] += 1
+    return gh["_next_id"]
+
+
+# --------------------------------------------------------------------------- auth
+
+
+def _token(world: World, request: Request) -> Response:
+    """OAuth2 client-credentials grant, answered the way auth.greenhouse.io does."""
+    client_id, client_secret = _basic_credentials(request.headers.get("authorization", ""))
+    with world.lock:
+        gh = _gh(world)
+        if gh["revoked"] or client_id != CLIENT_ID or client_secret != CLIENT_SECRET:
+            return Response(401, {"error": "invalid_client", "error_description": "client authentication failed"})
+        form = request.form()
+        if form.get("grant_type") != "client_credentials":
+            return Response(400, {"error": "unsupported_grant_type",
+                                  "error_description": "grant_type must be client_credentials"})
+        sub = (form.get("sub") or "").strip()
+        if not sub:
+            return Response(400, {"error": "invalid_request", "error_description": "sub (a user id) is required"})
+        if not sub.isdigit() or int(sub) not in gh["users"]:
+            return Response(400, {"error": "invalid_request", "error_description": "sub is not a user in this account"})
+        ttl = int(gh["token_ttl"])
+        expires_at = world.now() + timedelta(seconds=ttl)
+        token = "ghs_" + secrets.token_urlsafe(24)
+        gh["tokens"][token] = {"sub": int(sub), "expires_at": expires_at}
+        return Response(200, {"access_token": token, "token_type": "Bearer", "expires_in": ttl,
+                              "expires_at": stamp(expires_at)})
+
+
+def _basic_credentials(header: str) -> tuple[str, str]:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return "", ""
+    try:
+        decoded = base64.b64decode(value.strip()).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return "", ""
+    user, _, password = decoded.partition(":")
+    return user, password
+
+
+def _v3(world: World, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    """Wrap a /v3 handler with bearer auth and rate limiting, as every Harvest route has."""
+
+    def wrapped(request: Request) -> Response:
+        with world.lock:
+            gh = _gh(world)
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            grant = gh["tokens"].get(token.strip()) if scheme.lower() == "bearer" else None
+            if grant is None or gh["revoked"] or grant["expires_at"] <= world.now():
+                return Response(401, {"message": "Unauthorized", "errors": ["Token could not be decoded."]})
+            request.params["_sub"] = str(grant["sub"])
+            limited, headers = _rate_check(gh)
+            if limited is not None:
+                return limited
+            response = handler(request)
+            response.headers.update(headers)
+            return response
+
+    return wrapped
+
+
+def _rate_check(gh: dict[str, Any]) -> tuple[Response | None, dict[str, str]]:
+    """Fixed-window limiter on wall time (rate limits are about real request rate)."""
+    config = gh.get("rate_limit")
+    now = time.time()
+    if not config:
+        window = DEFAULT_RATE_WINDOW
+        reset = (math.floor(now / window) + 1) * window
+        return None, {"X-RateLimit-Limit": str(DEFAULT_RATE_LIMIT),
+                      "X-RateLimit-Remaining": str(DEFAULT_RATE_LIMIT), "X-RateLimit-Reset": str(int(reset))}
+    if isinstance(config, int):
+        config = {"limit": config}
+    limit = int(config.get("limit", DEFAULT_RATE_LIMIT))
+    window = float(config.get("window", DEFAULT_RATE_WINDOW))
+    state = gh["_rate"]
+    window_start = math.floor(now / window) * window
+    if state["window_start"] != window_start:
+        state["window_start"], state["count"] = window_start, 0
+    reset = window_start + window
+    headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Reset": str(int(math.ceil(reset)))}
+    if state["count"] >= limit:
+        retry_after = max(1, int(math.ceil(reset - now)))
+        headers.update({"X-RateLimit-Remaining": "0", "Retry-After": str(retry_after)})
+        return Response(429, {"message": "Too Many Requests"}, headers), headers
+    state["count"] += 1
+    headers["X-RateLimit-Remaining"] = str(limit - state["count"])
+    return None, headers
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def _lister(world: World, resource: str) -> Callable[[Request], Response]:
+    def handler(request: Request) -> Response:
+        query = {name: values[-1] for name, values in request.query.items()}
+        if "cursor" in query:
+            if len(query) > 1:
+                others = ", ".join(sorted(name for name in query if name != "cursor"))
+                return error(422, f"cursor must be the only query parameter (also got: {others}); "
+                                  "follow the Link header URL exactly")
+            try:
+                state = _decode_cursor(query["cursor"])
+            except ValueError:
+                return error(422, "invalid cursor")
+            if state.get("r") != resource:
+                return error(422, "cursor belongs to another resource")
+            filters, per_page, before = state["q"], int(state["n"]), state.get("lt")
+        else:
+            per_text = query.pop("per_page", str(DEFAULT_PER_PAGE))
+            if not per_text.isdigit() or not 1 <= int(per_text) <= MAX_PER_PAGE:
+                return error(422, f"per_page must be an integer from 1 to {MAX_PER_PAGE}")
+            filters, per_page, before = query, int(per_text), None
+        try:
+            records = _filtered(_gh(world)[resource].values(), resource, filters)
+        except ValueError as exc:
+            return error(422, str(exc))
+        records.sort(key=lambda rec: rec["id"], reverse=True)
+        if before is not None:
+            records = [rec for rec in records if rec["id"] < before]
+        page = records[:per_page]
+        headers: dict[str, str] = {}
+        if len(records) > per_page:
+            cursor = _encode_cursor({"r": resource, "q": filters, "n": per_page, "lt": page[-1]["id"]})
+            headers["Link"] = f'<{request.base_url}/v3/{resource}?cursor={cursor}>; rel="next"'
+        return Response(200, [dict(rec) for rec in page], headers)
+
+    return handler
+
+
+def _filtered(records: Any, resource: str, filters: dict[str, str]) -> list[dict[str, Any]]:
+    parents = PARENT_FILTERS[resource]
+    allowed = {"ids", "created_at", "updated_at", *parents, *VALUE_FILTERS.get(resource, ())}
+    unknown = sorted(set(filters) - allowed)
+    if unknown:
+        raise ValueError(f"unknown parameter(s) for /v3/{resource}: {', '.join(unknown)}")
+    tests: list[Callable[[dict[str, Any]], bool]] = []
+    for name, value in filters.items():
+        if name == "ids" or name in parents:
+            field = "id" if name == "ids" else parents[name]
+            wanted = _id_list(name, value)
+            tests.append(lambda rec, f=field, w=wanted: rec.get(f) in w)
+        elif name in ("created_at", "updated_at"):
+            tests.append(_time_test(name, value))
+        else:
+            tests.append(lambda rec, f=name, v=value: str(rec.get(f)) == v)
+    return [rec for rec in records if all(test(rec) for test in tests)]
+
+
+def _id_list(name: str, value: str) -> set[int]:
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise ValueError(f"{name} must be a comma-separated list of integer ids")
+    return {int(part) for part in parts}
+
+
+def _time_test(name: str, value: str) -> Callable[[dict[str, Any]], bool]:
+    op, sep, instant = value.partition("|")
+    if not sep or op not in ("gte", "gt", "lte", "lt"):
+        raise ValueError(f"{name} must look like {name}=gte|2026-01-01T00:00:00Z (op: gte, gt, lte, lt)")
+    try:
+        bound = parse_instant(instant)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {instant!r} is not an ISO 8601 instant with offset") from exc
+    compare: dict[str, Callable[[datetime, datetime], bool]] = {
+        "gte": lambda a, b: a >= b, "gt": lambda a, b: a > b,
+        "lte": lambda a, b: a <= b, "lt": lambda a, b: a < b,
+    }
+    return lambda rec: rec.get(name) is not None and compare[op](parse_instant(rec[name]), bound)
+
+
+def _encode_cursor(state: dict[str, Any]) -> str:
+    raw = json.dumps(state, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        state = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (binascii.Error, UnicodeError, json.JSONDecodeError) as exc:
+        raise ValueError("invalid cursor") from exc
+    if not isinstance(state, dict) or not isinstance(state.get("q"), dict) or "n" not in state:
+        raise ValueError("invalid cursor")
+    return state
+
+
+def _getter(world: World, resource: str) -> Callable[[Request], Response]:
+    def handler(request: Request) -> Response:
+        ident = request.params["id"]
+        record = _gh(world)[resource].get(int(ident)) if ident.isdigit() else None
+        if record is None:
+            return error(404, f"{resource[:-1]} {ident} not found")
+        return Response(200, dict(record))
+
+    return handler
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def _touch_applications(world: World, applications: list[dict[str, Any]]) -> None:
+    """Any write bumps updated_at, as Greenhouse does: our own note re-triggers a read."""
+    now = stamp(world.now())
+    for application in applications:
+        application["updated_at"] = application["last_activity_at"] = now
+
+
+def _create_note(world: World, request: Request) -> Response:
+    body = request.json()
+    gh = _gh(world)
+    candidate = gh["candidates"].get(_as_int(body.get("candidate_id")))
+    if candidate is None:
+        return error(422, "candidate_id is required and must name an existing candidate")
+    text = body.get("body")
+    if not isinstance(text, str) or not text.strip():
+        return error(422, "body is required")
+    visibility = body.get("visibility", "public")
+    if visibility not in NOTE_VISIBILITIES:
+        return error(422, f"visibility must be one of: {', '.join(NOTE_VISIBILITIES)}")
+    if body.get("note_type", "NOTE") != "NOTE":
+        return error(422, "note_type must be NOTE")
+    application_id = body.get("application_id")
+    if application_id is not None:
+        application = gh["applications"].get(_as_int(application_id))
+        if application is None or application["candidate_id"] != candidate["id"]:
+            return error(422, "application_id must name an application of this candidate")
+        targets = [application]
+    else:
+        targets = [a for a in gh["applications"].values() if a["candidate_id"] == candidate["id"]]
+    now = stamp(world.now())
+    note = {"id": _new_id(gh), "candidate_id": candidate["id"],
+            "application_id": targets[0]["id"] if application_id is not None else None,
+            "user_id": int(request.params["_sub"]), "body": text, "visibility": visibility,
+            "note_type": "NOTE", "created_at": now, "updated_at": now}
+    gh["notes"][note["id"]] = note
+    shared = world.data.setdefault("notes", {})
+    for application in targets:
+        shared.setdefault(str(application["id"]), []).append(text)
+    _touch_applications(world, targets)
+    candidate["updated_at"] = now
+    return Response(201, dict(note))
+
+
+def _create_tag(world: World, request: Request) -> Response:
+    gh = _gh(world)
+    name = request.json().get("name")
+    if not isinstance(name, str) or not name.strip():
+        return error(422, "name is required")
+    if any(tag["name"].casefold() == name.strip().casefold() for tag in gh["candidate_tags"].values()):
+        return error(422, f"a candidate tag named {name.strip()!r} already exists")
+    now = stamp(world.now())
+    tag = {"id": _new_id(gh), "name": name.strip(), "created_at": now, "updated_at": now}
+    gh["candidate_tags"][tag["id"]] = tag
+    return Response(201, dict(tag))
+
+
+def _apply_tag(world: World, request: Request) -> Response:
+    gh = _gh(world)
+    body = request.json()
+    candidate = gh["candidates"].get(_as_int(body.get("candidate_id")))
+    tag = gh["candidate_tags"].get(_as_int(body.get("candidate_tag_id")))
+    if candidate is None or tag is None:
+        return error(422, "candidate_id and candidate_tag_id must name an existing candidate and tag")
+    for row in gh["applied_candidate_tags"].values():
+        if row["candidate_id"] == candidate["id"] and row["candidate_tag_id"] == tag["id"]:
+            return error(422, "the candidate already has this tag")
+    now = stamp(world.now())
+    row = {"id": _new_id(gh), "candidate_id": candidate["id"], "candidate_tag_id": tag["id"],
+           "created_at": now, "updated_at": now}
+    gh["applied_candidate_tags"][row["id"]] = row
+    _touch_applications(world, [a for a in gh["applications"].values() if a["candidate_id"] == candidate["id"]])
+    candidate["updated_at"] = now
+    return Response(201, dict(row))
+
+
+def _move_v3(world: World, request: Request) -> Response:
+    gh = _gh(world)
+    application = gh["applications"].get(_as_int(request.params["id"]))
+    if application is None:
+        return error(404, f"application {request.params['id']} not found")
+    target = _as_int(request.json().get("to_stage_id"))
+    stage = gh["job_interview_stages"].get(target)
+    if stage is None or stage["job_id"] != application["job_id"]:
+        return error(422, "to_stage_id must be a stage of the application's job")
+    move_to_stage(world, application, stage)
+    return Response(200, dict(application))
+
+
+def move_to_stage(world: World, application: dict[str, Any], stage: dict[str, Any]) -> None:
+    """Move an application, closing its current stage row and opening the new one."""
+    gh = _gh(world)
+    now = stamp(world.now())
+    for row in gh["application_stages"].values():
+        if row["application_id"] == application["id"] and row["exited_at"] is None:
+            row["exited_at"] = row["updated_at"] = now
+    row_id = _new_id(gh)
+    gh["application_stages"][row_id] = {"id": row_id, "application_id": application["id"],
+                                        "stage_id": stage["id"], "entered_at": now, "exited_at": None,
+                                        "created_at": now, "updated_at": now}
+    application["stage_id"] = stage["id"]
+    _touch_applications(world, [application])
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+# --------------------------------------------------------------------------- admin
+
+
+def _admin_move(world: World, request: Request) -> Response:
+    """``{"application_id": 17001, "stage": "Phone Screen"}`` or ``{"application_id": .., "status": "rejected"}``."""
+    body = request.json()
+    with world.lock:
+        gh = _gh(world)
+        application = gh["applications"].get(_as_int(body.get("application_id")))
+        if application is None:
+            return error(404, f"application {body.get('application_id')!r} not found")
+        stage_name, status = body.get("stage"), body.get("status")
+        if stage_name is None and status is None:
+            return error(400, "body needs 'stage' (a stage name) and/or 'status'")
+        if status is not None and status not in STATUSES:
+            return error(400, f"unknown status {status!r}; valid: {', '.join(STATUSES)}")
+        if stage_name is not None:
+            stages = sorted((s for s in gh["job_interview_stages"].values() if s["job_id"] == application["job_id"]),
+                            key=lambda s: s["sort_order"])
+            match = next((s for s in stages if s["name"] == stage_name), None) or next(
+                (s for s in stages if s["name"].casefold() == str(stage_name).casefold()), None)
+            if match is None:
+                valid = ", ".join(s["name"] for s in stages)
+                return error(400, f"unknown stage {stage_name!r} for job {application['job_id']}; valid: {valid}",
+                             valid_stages=[s["name"] for s in stages])
+            move_to_stage(world, application, match)
+        if status is not None:
+            application["status"] = status
+            application["rejected_at"] = stamp(world.now()) if status == "rejected" else None
+            _touch_applications(world, [application])
+        return Response(200, {"application": dict(application), "stage_name": _stage_name(gh, application)})
+
+
+def _admin_revoke(world: World, request: Request) -> Response:
+    """Invalidate every token and refuse new ones (as a rotated/deleted credential would)."""
+    with world.lock:
+        gh = _gh(world)
+        revoked = len(gh["tokens"])
+        gh["tokens"].clear()
+        gh["revoked"] = True
+        return Response(200, {"revoked_tokens": revoked, "token_endpoint": "refusing"})
+
+
+def _admin_restore(world: World) -> Response:
+    with world.lock:
+        _gh(world)["revoked"] = False
+        return Response(200, {"token_endpoint": "accepting"})
+
+
+def _admin_rate_limit(world: World, request: Request) -> Response:
+    """``{"limit": 5, "window": 10}`` turns enforcement on; ``{"limit": null}`` turns it off."""
+    body = request.json()
+    with world.lock:
+        gh = _gh(world)
+        if body.get("limit") is None:
+            gh["rate_limit"] = None
+        else:
+            gh["rate_limit"] = {"limit": int(body["limit"]), "window": float(body.get("window", DEFAULT_RATE_WINDOW))}
+        gh["_rate"] = {"window_start": 0.0, "count": 0}
+        return Response(200, {"rate_limit": gh["rate_limit"]})
+
+
+def _admin_application(world: World, request: Request) -> Response:
+    with world.lock:
+        gh = _gh(world)
+        application = gh["applications"].get(_as_int(request.params["id"]))
+        if application is None:
+            return error(404, f"application {request.params['id']} not found")
+        candidate_id = application["candidate_id"]
+        notes = [dict(n) for n in sorted(gh["notes"].values(), key=lambda n: n["id"])
+                 if n["application_id"] == application["id"]
+                 or (n["application_id"] is None and n["candidate_id"] == candidate_id)]
+        tag_ids = [row["candidate_tag_id"] for row in gh["applied_candidate_tags"].values()
+                   if row["candidate_id"] == candidate_id]
+        tags = [gh["candidate_tags"][tag_id]["name"] for tag_id in tag_ids]
+        return Response(200, {"application": dict(application), "stage_name": _stage_name(gh, application),
+                              "notes": notes, "tags": tags})
+
+
+def _stage_name(gh: dict[str, Any], application: dict[str, Any]) -> str | None:
+    stage = gh["job_interview_stages"].get(application.get("stage_id"))
+    return stage["name"] if stage else None

@@ -1,0 +1,406 @@
+"""Greenhouse Harvest v3: the adapter over documented wire shapes, and over the sandbox."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+
+from interview_sync.ats.greenhouse import GreenhouseATS
+from interview_sync.clock import FixedClock
+from interview_sync.errors import BadRecord, VendorAuthError
+from interview_sync.http import VendorSession
+from interview_sync.models import Application
+from interview_sync.sandbox import admin, build_app, greenhouse, seed
+from interview_sync.sandbox.server import SandboxApp, SandboxServer
+
+BASE = "https://harvest.greenhouse.io/v3"
+TOKEN_URL = "https://auth.greenhouse.io/token"
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+
+
+class Sleeps:
+    """Records requested waits instead of sleeping (always truthy, unlike an empty list)."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def make_ats(*, base: str = BASE, token_url: str = TOKEN_URL, clock: FixedClock | None = None,
+             sleeper: Sleeps | None = None, per_page: int = 100, on_bad_record=None,
+             client_secret: str = "s3cret", user_id: str = "4005") -> GreenhouseATS:
+    session = VendorSession("greenhouse", sleeper=sleeper if sleeper is not None else Sleeps())
+    return GreenhouseATS(base_url=base, token_url=token_url, client_id="sandbox-client",
+                         client_secret=client_secret, user_id=user_id, session=session,
+                         clock=clock or FixedClock(T0), per_page=per_page, on_bad_record=on_bad_record)
+
+
+def add_token(rsps: responses.RequestsMock, *tokens: str, expires_in: int = 3600) -> None:
+    for token in tokens or ("tok-1",):
+        rsps.add(responses.POST, TOKEN_URL, json={"access_token": token, "token_type": "Bearer",
+                                                   "expires_in": expires_in})
+
+
+def application(app_id: int, **overrides: object) -> dict[str, object]:
+    record: dict[str, object] = {"id": app_id, "candidate_id": app_id - 10000, "job_id": 101, "stage_id": 10102,
+                                 "status": "in_process", "prospect": False, "created_at": "2026-11-01T10:00:00.000Z",
+                                 "updated_at": "2026-11-24T08:30:00.000Z"}
+    record.update(overrides)
+    return record
+
+
+STAGES = [{"id": 10101, "job_id": 101, "name": "Application Review", "sort_order": 0},
+          {"id": 10102, "job_id": 101, "name": "Phone Screen", "sort_order": 1}]
+
+
+def bearer(call: responses.Call) -> str:
+    return call.request.headers["Authorization"]
+
+
+def calls_to(rsps: responses.RequestsMock, prefix: str) -> list[responses.Call]:
+    return [c for c in rsps.calls if c.request.url.startswith(prefix)]
+
+
+# ------------------------------------------------------------------ token
+
+
+@responses.activate
+def test_token_minted_with_basic_auth_grant_and_sub() -> None:
+    add_token(responses, "tok-1")
+    responses.add(responses.GET, f"{BASE}/users", json=[{"id": 4005, "first_name": "Tom", "last_name": "Becker",
+                                                           "primary_email": "tom.becker@mercyvalley.example"}])
+    facts = make_ats().check_auth()
+
+    token_call = responses.calls[0]
+    expected = "Basic " + base64.b64encode(b"sandbox-client:s3cret").decode()
+    assert token_call.request.headers["Authorization"] == expected
+    assert parse_qs(token_call.request.body) == {"grant_type": ["client_credentials"], "sub": ["4005"]}
+    assert bearer(responses.calls[1]) == "Bearer tok-1"
+    assert facts["token_expires_at"] == "2026-11-24T10:00:00Z"
+
+
+@responses.activate
+def test_token_refreshed_before_expiry_by_injected_clock() -> None:
+    add_token(responses, "tok-1", "tok-2")
+    responses.add(responses.GET, f"{BASE}/candidates", json=[{"id": 7002, "first_name": "José",
+                                                                "last_name": "Martínez"}])
+    clock = FixedClock(T0)
+    ats = make_ats(clock=clock)
+
+    ats.get_candidate("7002")
+    clock.advance(minutes=50)  # still well inside the hour
+    ats.get_candidate("7002")
+    clock.advance(minutes=9, seconds=30)  # within the refresh margin of the 60-minute expiry
+    ats.get_candidate("7002")
+
+    assert len(calls_to(responses, TOKEN_URL)) == 2
+    reads = calls_to(responses, f"{BASE}/candidates")
+    assert [bearer(c) for c in reads] == ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]
+
+
+@responses.activate
+def test_401_mid_run_remints_once_then_gives_up() -> None:
+    add_token(responses, "tok-1", "tok-2", "tok-3", "tok-4")
+    responses.add(responses.GET, f"{BASE}/candidates", status=401, json={"message": "Unauthorized"})
+    responses.add(responses.GET, f"{BASE}/candidates", json=[{"id": 7001, "first_name": "Zoë",
+                                                                "last_name": "O'Brien-Nguyễn"}])
+    ats = make_ats()
+    assert ats.get_candidate("7001").first_name == "Zoë"
+    assert [bearer(c) for c in calls_to(responses, f"{BASE}/candidates")] == ["Bearer tok-1", "Bearer tok-2"]
+
+    responses.replace(responses.GET, f"{BASE}/candidates", status=401, json={"message": "Unauthorized"})
+    with pytest.raises(VendorAuthError) as info:
+        ats.get_candidate("7001")
+    assert len(calls_to(responses, TOKEN_URL)) == 3  # one re-mint for the failing call, not a loop
+    assert [bearer(c) for c in calls_to(responses, f"{BASE}/candidates")][2:] == ["Bearer tok-2", "Bearer tok-3"]
+    assert "s3cret" not in str(info.value)
+
+
+# ---------------------------------------------------------------- listing
+
+
+@responses.activate
+def test_filters_on_first_request_then_cursor_url_followed_verbatim() -> None:
+    add_token(responses)
+    responses.add(responses.GET, f"{BASE}/job_interview_stages", json=STAGES)
+    responses.add(responses.GET, f"{BASE}/application_stages", json=[])
+    link = f"{BASE}/applications?cursor=eyJsdCI6MTcwMDgsIm4iOjJ9%3D%3D"
+    responses.add(responses.GET, f"{BASE}/applications", json=[application(17010), application(17009)],
+                  headers={"Link": f'<{link}>; rel="next"'})
+    responses.add(responses.GET, link, json=[application(17008)], match=[responses.matchers.query_string_matcher(
+        "cursor=eyJsdCI6MTcwMDgsIm4iOjJ9%3D%3D")])
+    since = datetime(2026, 11, 24, 8, 0, 0, 750000, tzinfo=timezone.utc)
+
+    apps = list(make_ats(per_page=2).changed_applications(since))
+
+    assert [a.id for a in apps] == ["17010", "17009", "17008"]
+    first, second = calls_to(responses, f"{BASE}/applications")
+    assert parse_qs(urlsplit(first.request.url).query) == {"per_page": ["2"],
+                                                           "updated_at": ["gte|2026-11-24T08:00:00Z"]}
+    assert second.request.url == link
+
+
+@responses.activate
+def test_bad_record_reported_while_good_ones_come_through() -> None:
+    add_token(responses)
+    responses.add(responses.GET, f"{BASE}/job_interview_stages", json=STAGES)
+    responses.add(responses.GET, f"{BASE}/application_stages", json=[])
+    responses.add(responses.GET, f"{BASE}/applications", json=[
+        application(17001),
+        application(17002, status="active"),  # a v1 status on the v3 wire
+        application(17003, updated_at="yesterday"),
+        "not-an-object",
+        application(17004, stage_id=10101),
+    ])
+    reported: list[BadRecord] = []
+    ats = make_ats(on_bad_record=reported.append)
+
+    apps = list(ats.changed_applications(None))
+
+    assert [(a.id, a.stage_name) for a in apps] == [("17001", "Phone Screen"), ("17004", "Application Review")]
+    messages = [str(exc) for exc in reported]
+    assert len(messages) == 3 and ats.bad_records == reported
+    assert "17002" in messages[0] and "'status'" in messages[0]
+    assert "17003" in messages[1] and "'updated_at'" in messages[1]
+    assert "not a JSON object" in messages[2]
+
+
+@responses.activate
+def test_stage_changed_at_from_open_application_stage_row() -> None:
+    add_token(responses)
+    responses.add(responses.GET, f"{BASE}/job_interview_stages", json=STAGES)
+    responses.add(responses.GET, f"{BASE}/applications", json=[application(17001), application(17002,
+                                                                                               status="rejected")])
+    responses.add(responses.GET, f"{BASE}/application_stages", json=[
+        {"id": 2, "application_id": 17001, "stage_id": 10102, "entered_at": "2026-11-24T08:15:00.000Z",
+         "exited_at": None},
+        {"id": 1, "application_id": 17001, "stage_id": 10101, "entered_at": "2026-11-01T10:00:00.000Z",
+         "exited_at": "2026-11-24T08:15:00.000Z"},
+    ])
+    apps = {a.id: a for a in make_ats().changed_applications(None)}
+
+    assert apps["17001"].stage_changed_at == datetime(2026, 11, 24, 8, 15, tzinfo=timezone.utc)
+    assert apps["17002"].stage_changed_at is None and not apps["17002"].active
+    history = calls_to(responses, f"{BASE}/application_stages")
+    assert parse_qs(urlsplit(history[0].request.url).query)["application_ids"] == ["17001"]
+
+
+@responses.activate
+def test_get_job_resolves_hiring_team_to_people_with_email() -> None:
+    add_token(responses)
+    responses.add(responses.GET, f"{BASE}/jobs", json=[{"id": 101, "name": "Registered Nurse – ICU (Nights)",
+                                                          "department_id": 501, "office_ids": [601]}])
+    responses.add(responses.GET, f"{BASE}/departments", json=[{"id": 501, "name": "Nursing"}])
+    responses.add(responses.GET, f"{BASE}/offices", json=[{"id": 601, "name": "Sacramento"}])
+    responses.add(responses.GET, f"{BASE}/job_hiring_managers", json=[{"id": 1, "job_id": 101, "user_id": 4002}])
+    responses.add(responses.GET, f"{BASE}/job_owners", json=[
+        {"id": 3, "job_id": 101, "user_id": 4006, "type": "coordinator"},
+        {"id": 2, "job_id": 101, "user_id": 4005, "type": "recruiter"}])
+    responses.add(responses.GET, f"{BASE}/users", json=[
+        {"id": 4005, "first_name": "Tom", "last_name": "Becker", "primary_email": "tom.becker@mercyvalley.example"},
+        {"id": 4002, "first_name": "James", "last_name": "O'Connor",
+         "primary_email": "james.oconnor@mercyvalley.example"}])
+    ats = make_ats()
+
+    job = ats.get_job("101")
+    assert ats.get_job("101") is job  # cached for the run
+
+    assert (job.name, job.department, job.office) == ("Registered Nurse – ICU (Nights)", "Nursing", "Sacramento")
+    assert [(p.name, p.email) for p in job.hiring_managers] == [("James O'Connor", "james.oconnor@mercyvalley.example")]
+    assert [p.id for p in job.recruiters] == ["4005"]
+    user_query = parse_qs(urlsplit(calls_to(responses, f"{BASE}/users")[0].request.url).query)
+    assert user_query["ids"] == ["4002,4005"]
+    assert len(calls_to(responses, f"{BASE}/jobs")) == 1
+
+
+@responses.activate
+def test_add_tag_creates_missing_tag_and_accepts_already_applied() -> None:
+    add_token(responses)
+    responses.add(responses.GET, f"{BASE}/candidate_tags", json=[{"id": 5, "name": "Referral"}])
+    responses.add(responses.POST, f"{BASE}/candidate_tags", status=201, json={"id": 6, "name": "Scheduling"})
+    responses.add(responses.POST, f"{BASE}/applied_candidate_tags", status=201,
+                  json={"id": 9, "candidate_id": 7001, "candidate_tag_id": 6})
+    responses.add(responses.POST, f"{BASE}/applied_candidate_tags", status=422,
+                  json={"message": "the candidate already has this tag"})
+    responses.add(responses.GET, f"{BASE}/applied_candidate_tags", json=[{"id": 9, "candidate_id": 7001,
+                                                                           "candidate_tag_id": 6}])
+    ats = make_ats()
+    app = Application(id="17001", candidate_id="7001", job_id="101", stage_id="10102", stage_name="Phone Screen",
+                      status="in_process", updated_at=T0)
+
+    ats.add_tag(app, "Scheduling")
+    ats.add_tag(app, "scheduling")  # same tag, any case: no second create, 422 tolerated
+
+    creates = [c for c in calls_to(responses, f"{BASE}/candidate_tags") if c.request.method == "POST"]
+    assert len(creates) == 1
+    applied = [c for c in calls_to(responses, f"{BASE}/applied_candidate_tags") if c.request.method == "POST"]
+    assert [c.request.body for c in applied] == [b'{"candidate_id": 7001, "candidate_tag_id": 6}'] * 2
+
+
+@responses.activate
+def test_spent_rate_limit_window_waits_until_reset() -> None:
+    add_token(responses)
+    reset = int((T0 + timedelta(seconds=4)).timestamp())
+    responses.add(responses.GET, f"{BASE}/candidates", json=[{"id": 7004, "first_name": "Kwame",
+                                                                "last_name": "Mensah"}],
+                  headers={"X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
+    sleeps = Sleeps()
+    ats = make_ats(sleeper=sleeps)
+    ats.get_candidate("7004")
+    assert sleeps.calls == [4.0]
+    assert ats.rate_limit["X-RateLimit-Limit"] == "50"
+
+
+# ----------------------------------------------------------------- sandbox
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    app = SandboxApp()
+    app.world.fixed_now = T0
+    greenhouse.mount(app)
+    admin.mount(app)
+    server = SandboxServer(app).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def sandbox_ats(server: SandboxServer, **kwargs) -> GreenhouseATS:
+    return make_ats(base=f"{server.url}/v3", token_url=f"{server.url}/auth/token",
+                    client_secret="sandbox-secret", **kwargs)
+
+
+def test_full_sandbox_lists_seeded_applications_across_pages() -> None:
+    app = build_app()
+    app.world.fixed_now = T0
+    with SandboxServer(app) as server:
+        ats = sandbox_ats(server, per_page=3)
+        apps = list(ats.changed_applications(None))
+        counts = requests.get(f"{server.url}/_admin/requests", timeout=5).json()
+
+    expected = sorted(seed.application_id(c["id"]) for c in seed.CANDIDATES)
+    assert sorted(int(a.id) for a in apps) == expected
+    assert {a.stage_name for a in apps} == {"Application Review"}
+    assert all(a.status == "in_process" and a.updated_at < T0 for a in apps)
+    assert counts["GET /v3/applications"] == 4  # 10 records, 3 per page
+
+
+def test_sandbox_candidate_names_and_addresses_intact(sandbox: SandboxServer) -> None:
+    ats = sandbox_ats(sandbox)
+    zoe = ats.get_candidate("7001")
+    siobhan = ats.get_candidate("7003")
+    marcus = ats.get_candidate("7009")
+    assert (zoe.first_name, zoe.last_name, zoe.email) == ("Zoë", "O'Brien-Nguyễn", "zoe+nurse@example.org")
+    assert siobhan.name == "Siobhán Ní Bhriain"
+    assert marcus.email is None and marcus.phone == "+1 916 555 0109"
+    job = ats.get_job("104")
+    assert [p.name for p in job.hiring_managers] == ["James O'Connor"]
+    assert ats.get_job("105").hiring_managers == ()
+    assert ats.stage_names() == set(seed.STAGES)
+
+
+def test_sandbox_refuses_cursor_with_other_params_and_bad_tokens(sandbox: SandboxServer) -> None:
+    token = requests.post(f"{sandbox.url}/auth/token", auth=("sandbox-client", "sandbox-secret"),
+                          data={"grant_type": "client_credentials", "sub": "4005"}, timeout=5).json()
+    assert token["expires_in"] == 3600 and token["expires_at"] == "2026-11-24T10:00:00.000Z"
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    first = requests.get(f"{sandbox.url}/v3/applications", params={"per_page": 4}, headers=headers, timeout=5)
+    next_url = first.links["next"]["url"]
+
+    assert requests.get(next_url + "&per_page=4", headers=headers, timeout=5).status_code == 422
+    assert requests.get(next_url, headers=headers, timeout=5).status_code == 200
+    assert requests.get(f"{sandbox.url}/v3/applications", timeout=5).status_code == 401
+    assert requests.get(f"{sandbox.url}/v3/applications", params={"updated_at": "2026-11-01"},
+                        headers=headers, timeout=5).status_code == 422
+    no_sub = requests.post(f"{sandbox.url}/auth/token", auth=("sandbox-client", "sandbox-secret"),
+                           data={"grant_type": "client_credentials"}, timeout=5)
+    wrong = requests.post(f"{sandbox.url}/auth/token", auth=("sandbox-client", "nope"),
+                          data={"grant_type": "client_credentials", "sub": "4005"}, timeout=5)
+    assert (no_sub.status_code, wrong.status_code) == (400, 401)
+
+
+def test_sandbox_token_expiry_and_revocation(sandbox: SandboxServer) -> None:
+    clock = FixedClock(T0)
+    ats = sandbox_ats(sandbox, clock=clock)
+    assert ats.check_auth()["token_expires_at"] == "2026-11-24T10:00:00Z"
+
+    sandbox.app.world.fixed_now = T0 + timedelta(hours=2)  # token dead on the server, adapter clock unaware
+    assert ats.get_candidate("7002").last_name == "Martínez"  # 401 -> re-mint -> retry
+
+    requests.post(f"{sandbox.url}/_admin/greenhouse/revoke", timeout=5)
+    with pytest.raises(VendorAuthError):
+        ats.get_candidate("7002")
+
+
+def test_429_retry_after_waited_out_through_injected_sleeper(sandbox: SandboxServer) -> None:
+    requests.post(f"{sandbox.url}/_admin/faults", json={"path": "/v3/applications", "status": 429,
+                                                        "headers": {"Retry-After": "7"}}, timeout=5)
+    sleeps = Sleeps()
+    apps = list(sandbox_ats(sandbox, sleeper=sleeps).changed_applications(None))
+    assert len(apps) == len(seed.CANDIDATES)
+    assert sleeps.calls == [7.0]
+
+
+def test_sandbox_rate_limit_when_enabled(sandbox: SandboxServer) -> None:
+    sandbox.app.world.data["greenhouse"]["rate_limit"] = {"limit": 2, "window": 3600}
+    token = requests.post(f"{sandbox.url}/auth/token", auth=("sandbox-client", "sandbox-secret"),
+                          data={"grant_type": "client_credentials", "sub": "4005"}, timeout=5).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    answers = [requests.get(f"{sandbox.url}/v3/users", headers=headers, timeout=5) for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert [r.headers["X-RateLimit-Remaining"] for r in answers] == ["1", "0", "0"]
+    assert int(answers[2].headers["Retry-After"]) >= 1
+
+
+def test_note_and_tag_writes_land_in_sandbox_and_bump_updated_at(sandbox: SandboxServer) -> None:
+    world = sandbox.app.world
+    clock = FixedClock(T0)
+    ats = sandbox_ats(sandbox, clock=clock)
+    app = ats.get_application("17001")
+    world.fixed_now = T0 + timedelta(minutes=5)
+
+    body = "Booking link sent to Zoë: https://calendly.example/d/abc-123 (ref INV-1)"
+    ats.add_note(app, body)
+    ats.add_tag(app, "Scheduling: needs recruiter")
+    ats.add_tag(app, "Scheduling: needs recruiter")  # idempotent
+
+    state = requests.get(f"{sandbox.url}/_admin/greenhouse/applications/17001", timeout=5).json()
+    assert [(n["body"], n["user_id"]) for n in state["notes"]] == [(body, 4005)]
+    assert state["tags"] == ["Scheduling: needs recruiter"]
+    assert world.data["notes"]["17001"] == [body]
+    changed = [a.id for a in ats.changed_applications(T0 + timedelta(minutes=1))]
+    assert changed == ["17001"]
+
+
+def test_admin_move_changes_what_changed_applications_returns(sandbox: SandboxServer) -> None:
+    world = sandbox.app.world
+    ats = sandbox_ats(sandbox)
+    assert list(ats.changed_applications(T0)) == []
+
+    world.fixed_now = T0 + timedelta(minutes=2)
+    moved = requests.post(f"{sandbox.url}/_admin/move", json={"application_id": 17003, "stage": "Phone Screen"},
+                          timeout=5)
+    assert moved.status_code == 200
+    bad = requests.post(f"{sandbox.url}/_admin/move", json={"application_id": 17003, "stage": "Coffee Chat"},
+                        timeout=5)
+    assert bad.status_code == 400 and "Panel Interview" in bad.json()["message"]
+
+    [app] = ats.changed_applications(T0)
+    assert (app.id, app.stage_name, app.stage_id) == ("17003", "Phone Screen", "10302")
+    assert app.stage_changed_at == T0 + timedelta(minutes=2)
+    assert app.updated_at == T0 + timedelta(minutes=2)
+
+    world.fixed_now = T0 + timedelta(minutes=4)
+    requests.post(f"{sandbox.url}/_admin/move", json={"application_id": 17003, "status": "rejected"}, timeout=5)
+    [rejected] = ats.changed_applications(T0 + timedelta(minutes=3))
+    assert rejected.status == "rejected" and not rejected.active
