@@ -58,12 +58,10 @@ def build_ats(settings: Settings, clock: Clock, on_bad_record: Callable[[BadReco
                              session=VendorSession("greenhouse", sleeper=sleeper), clock=clock,
                              per_page=ats.per_page, on_bad_record=on_bad_record)
     if ats.provider == "lever":
-        try:
-            from .ats.lever import LeverATS  # type: ignore[import-not-found]
-        except ImportError:
-            raise ConfigError("ats.provider = \"lever\" is not available in this version",
-                              "use greenhouse, or upgrade interview-sync") from None
-        return LeverATS(settings=ats, session=VendorSession("lever", sleeper=sleeper), clock=clock,
+        from .ats.lever import LeverATS
+
+        return LeverATS(base_url=ats.base_url, api_key=ats.api_key.get_secret_value(), perform_as=ats.perform_as,
+                        session=VendorSession("lever", sleeper=sleeper), clock=clock, per_page=ats.per_page,
                         on_bad_record=on_bad_record)
     raise ConfigError(f"unknown ats.provider {ats.provider!r}", "use greenhouse, lever or sandbox")
 
@@ -78,8 +76,11 @@ def build_scheduler(settings: Settings, clock: Clock, on_bad_record: Callable[[B
                                  session=VendorSession("calendly", sleeper=sleeper), clock=clock,
                                  on_bad_record=on_bad_record)
     if sched.provider == "calcom":
-        raise ConfigError("scheduler.provider = \"calcom\" is not available in this version",
-                          "use calendly, or upgrade interview-sync")
+        from .scheduler.calcom import CalcomScheduler
+
+        return CalcomScheduler(base_url=sched.base_url, api_key=sched.api_token.get_secret_value(),
+                               session=VendorSession("calcom", sleeper=sleeper), clock=clock,
+                               on_bad_record=on_bad_record)
     raise ConfigError(f"unknown scheduler.provider {sched.provider!r}", "use calendly, calcom or sandbox")
 
 

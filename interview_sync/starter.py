@@ -22,10 +22,10 @@ SANDBOX_ROUTES: list[dict[str, Any]] = [
 
 
 def sandbox_config(url: str = DEFAULT_URL, *, state_path: str = "interview-sync.db",
-                   outbox_dir: str = "outbox") -> dict[str, Any]:
+                   outbox_dir: str = "outbox", ats: str = "greenhouse", scheduler: str = "calendly") -> dict[str, Any]:
     """A complete config that runs against a sandbox at ``url`` with file mail."""
     config: dict[str, Any] = {"state": {"path": state_path}}
-    config.update(sandbox_settings(url))
+    config.update(sandbox_settings(url, ats=ats, scheduler=scheduler))
     config["ats"].update({"interview_stages": ["Phone Screen", "First Interview", "Panel Interview"],
                           "flag_tag": "Scheduling: needs recruiter"})
     config["email"] = {"transport": "file", "from": "Mercy Valley Talent Team <talent@mercyvalley.example>",

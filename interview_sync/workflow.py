@@ -169,7 +169,9 @@ def due(inv: Invitation, now: datetime, policy: Policy) -> list[Action]:
         return []
     actions: list[Action] = []
     booking = inv.booking_ref
-    if inv.reminder_sent_at is None and inv.interview_start - policy.reminder_before <= now < inv.interview_start:
+    window_opens = inv.interview_start - policy.reminder_before
+    booked_inside_window = inv.booked_at is not None and inv.booked_at >= window_opens  # confirmation suffices
+    if inv.reminder_sent_at is None and not booked_inside_window and window_opens <= now < inv.interview_start:
         actions.append(Action(REMINDER, inv.ref, f"{inv.ref}:reminder:candidate:{booking}", who="candidate"))
         actions.append(Action(REMINDER, inv.ref, f"{inv.ref}:reminder:hm:{booking}", who="hm"))
     if now >= inv.interview_end:

@@ -28,14 +28,15 @@ START = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)  # Monday 08:00 in Sa
 
 
 class Harness:
-    def __init__(self, tmp: Path, start: datetime = START, config_changes: dict[str, Any] | None = None) -> None:
+    def __init__(self, tmp: Path, start: datetime = START, config_changes: dict[str, Any] | None = None,
+                 *, ats: str = "greenhouse", scheduler: str = "calendly") -> None:
         self.tmp = tmp
         self.start = start
         self.world = World()
         self.world.fixed_now = start - timedelta(hours=1)
-        self.server = SandboxServer(build_app(self.world)).start()
+        self.server = SandboxServer(build_app(self.world, ats=ats, scheduler=scheduler)).start()
         self.sandbox = SandboxClient(self.server.url)
-        config = sandbox_config(self.server.url)
+        config = sandbox_config(self.server.url, ats=ats, scheduler=scheduler)
         for section, values in (config_changes or {}).items():
             if isinstance(values, dict):
                 config.setdefault(section, {}).update(values)

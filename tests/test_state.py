@@ -337,11 +337,16 @@ def test_invitation_queries(db: StateDB) -> None:
 
 
 def test_new_invitation_field_becomes_a_column(db_path: Path) -> None:
-    StateDB.open(db_path).close()
+    store = StateDB.open(db_path)
+    store.save_invitation(full_invitation())
+    store.close()
     raw = sqlite3.connect(db_path)
-    raw.execute("ALTER TABLE invitations DROP COLUMN alerts")  # as if created by older code
+    raw.execute("ALTER TABLE invitations DROP COLUMN alerts")  # as if written by older code
+    raw.commit()
     raw.close()
     store = StateDB.open(db_path)
+    old_row = store.get_invitation("is-1-abc")
+    assert old_row is not None and old_row.alerts == 0  # NULL in the new column → default
     store.save_invitation(full_invitation())
     assert store.get_invitation("is-1-abc").alerts == 2  # type: ignore[union-attr]
     store.close()
@@ -426,3 +431,18 @@ def test_outbox_rows_filter(db: StateDB) -> None:
     assert [r["key"] for r in db.outbox_rows()] == ["a", "b"]
     assert [r["key"] for r in db.outbox_rows("r2")] == ["b"]
     assert db.outbox_rows()[0]["created_at"] == "2026-11-24T09:00:00+00:00"  # injected clock
+
+
+def test_missing_directory_is_state_error(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="directory"):
+        StateDB.open(tmp_path / "no" / "such" / "state.db")
+
+
+def test_memory_store_works() -> None:
+    store = StateDB.memory(clock=FixedClock(T0))
+    assert store.schema_version() == SCHEMA_VERSION
+    store.save_invitation(full_invitation())
+    assert store.get_invitation("is-1-abc") == full_invitation()
+    assert store.claim("k", **CLAIM) == "claimed"
+    assert store.audit("x", at=T0) == 1
+    store.close()

@@ -64,6 +64,11 @@ def one_line(value: str) -> str:
     return _SPACES.sub(" ", _LINE_BREAKS.sub(" ", value)).strip()
 
 
+def _lf(value: str) -> str:
+    """One line-ending convention inside; the MIME layer writes CRLF on the wire."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def format_label(value: str) -> str:
     """``video`` → ``video call``; an unknown format is a route bug, so fail loudly."""
     try:
@@ -108,8 +113,8 @@ class TemplateRenderer:
         if kind not in KINDS:
             raise ConfigError(f"unknown email kind {kind!r}", f"use one of: {', '.join(KINDS)}")
         subject = one_line(self._render_part(kind, "subject", context, template_set))
-        text = _BLANK_RUNS.sub("\n\n", self._render_part(kind, "txt", context, template_set)).strip() + "\n"
-        html = self._render_part(kind, "html", context, template_set).strip() + "\n"
+        text = _BLANK_RUNS.sub("\n\n", _lf(self._render_part(kind, "txt", context, template_set))).strip() + "\n"
+        html = _lf(self._render_part(kind, "html", context, template_set)).strip() + "\n"
         if not subject:
             raise ConfigError(f"{self._name(template_set, kind, 'subject')} rendered an empty subject",
                               "put a one-line subject in that template")

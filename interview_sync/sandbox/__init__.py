@@ -1,19 +1,34 @@
-"""The built-in sandbox: vendor-compatible ATS and scheduler on one loopback port."""
+"""The built-in sandbox: vendor-compatible ATS and scheduler on one loopback port.
+
+One ATS flavour and one scheduler flavour are mounted per server (they share
+admin routes such as ``/_admin/move`` and ``/_admin/book``), so demo, selftest
+and tests can run any ATS × scheduler pair with the same seed data.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from .server import SandboxApp, SandboxServer, World
 
+ATS_FLAVOURS = ("greenhouse", "lever")
+SCHEDULER_FLAVOURS = ("calendly", "calcom")
 
-def build_app(world: World | None = None) -> SandboxApp:
-    """A sandbox with every vendor module mounted on one router, seeded."""
-    from . import admin, calendly, greenhouse
+
+def build_app(world: World | None = None, *, ats: str = "greenhouse", scheduler: str = "calendly") -> SandboxApp:
+    """A seeded sandbox speaking the ``ats`` and ``scheduler`` wire formats."""
+    if ats not in ATS_FLAVOURS:
+        raise ValueError(f"sandbox ats flavour {ats!r}: use one of {ATS_FLAVOURS}")
+    if scheduler not in SCHEDULER_FLAVOURS:
+        raise ValueError(f"sandbox scheduler flavour {scheduler!r}: use one of {SCHEDULER_FLAVOURS}")
+    from . import admin
 
     app = SandboxApp(world)
-    greenhouse.mount(app)
-    calendly.mount(app)
+    import_module(f".{ats}", __name__).mount(app)
+    import_module(f".{scheduler}", __name__).mount(app)
     admin.mount(app)
+    app.world.data["flavours"] = {"ats": ats, "scheduler": scheduler}
     return app
 
 
-__all__ = ["SandboxApp", "SandboxServer", "World", "build_app"]
+__all__ = ["ATS_FLAVOURS", "SCHEDULER_FLAVOURS", "SandboxApp", "SandboxServer", "World", "build_app"]

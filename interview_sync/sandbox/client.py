@@ -15,6 +15,8 @@ SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"
 SANDBOX_CALENDLY_TOKEN = "sandbox-calendly-token"
 SANDBOX_USER_ID = "4005"
+# Lever users are UUIDs; the sandbox derives them from the seed ids (see sandbox/lever.py).
+SANDBOX_LEVER_USER = "c1a5e2b8-0000-4000-8000-000000004005"
 
 
 class SandboxClient:
@@ -69,12 +71,26 @@ class SandboxClient:
         return self._post("/_admin/faults", body)
 
 
-def sandbox_settings(url: str) -> dict[str, Any]:
-    """The config sections that point interview-sync at a sandbox."""
+SANDBOX_LEVER_KEY = "sandbox-lever-key"
+SANDBOX_CALCOM_KEY = "cal_sandbox_key"
+
+
+def sandbox_settings(url: str, *, ats: str = "greenhouse", scheduler: str = "calendly") -> dict[str, Any]:
+    """The config sections that point interview-sync at a sandbox of the given flavours.
+
+    The real adapters are used unchanged; only base URLs and credentials differ.
+    """
     url = url.rstrip("/")
-    return {
-        "ats": {"provider": "sandbox", "base_url": f"{url}/v3", "token_url": f"{url}/auth/token",
-                "client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET,
-                "user_id": SANDBOX_USER_ID},
-        "scheduler": {"provider": "sandbox", "base_url": url, "api_token": SANDBOX_CALENDLY_TOKEN},
-    }
+    if ats == "lever":
+        ats_section: dict[str, Any] = {"provider": "lever", "base_url": f"{url}/v1",
+                                       "api_key": SANDBOX_LEVER_KEY, "perform_as": SANDBOX_LEVER_USER}
+    else:
+        ats_section = {"provider": "sandbox", "base_url": f"{url}/v3", "token_url": f"{url}/auth/token",
+                       "client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET,
+                       "user_id": SANDBOX_USER_ID}
+    if scheduler == "calcom":
+        sched_section: dict[str, Any] = {"provider": "calcom", "base_url": f"{url}/v2",
+                                         "api_token": SANDBOX_CALCOM_KEY}
+    else:
+        sched_section = {"provider": "sandbox", "base_url": url, "api_token": SANDBOX_CALENDLY_TOKEN}
+    return {"ats": ats_section, "scheduler": sched_section}

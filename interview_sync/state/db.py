@@ -56,7 +56,7 @@ import sqlite3
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -147,6 +147,8 @@ def _field_kind(type_text: str) -> str:
 
 
 _FIELD_KINDS: dict[str, str] = {f.name: _field_kind(f.type) for f in fields(Invitation)}
+_HAS_DEFAULT = frozenset(f.name for f in fields(Invitation)
+                         if f.default is not MISSING or f.default_factory is not MISSING)
 _SQL_TYPES: dict[str, type] = {"datetime": str, "state": str, "bool": int, "int": int,
                                "json": str, "text": str}
 
@@ -171,21 +173,13 @@ def invitation_to_row(inv: Invitation) -> dict[str, Any]:
 
 
 def row_to_invitation(row: dict[str, Any]) -> Invitation:
-    """Columns unknown to this code (written by a newer one) are ignored."""
+    """Columns unknown to this code (written by a newer one) are ignored; a NULL in a
+    column whose field has a default (a column added after the row was written) takes it."""
     values: dict[str, Any] = {}
     for name, kind in _FIELD_KINDS.items():
-        if name not in row:
-            continue
-        value = row[name]
+        value = row.get(name)
         if value is None:
-            if kind == "json":
-                values[name] = {}
-            elif kind == "bool":
-                values[name] = False
-            elif kind == "int" and name in ("link_generation", "ics_sequence", "reschedules",
-                                            "alerts", "manual_interventions"):
-                values[name] = 0
-            else:
+            if name not in _HAS_DEFAULT:
                 values[name] = None
         elif kind == "datetime":
             values[name] = decode_instant(value)
