@@ -1,0 +1,36 @@
+"""README's command reference is generated from --help; it must not drift."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _generator():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("command_reference", ROOT / "scripts" / "command_reference.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_command_reference_matches_help() -> None:
+    gen = _generator()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme == gen.replaced(readme), "run `python scripts/command_reference.py` and commit README.md"
+
+
+def test_every_spec_command_is_documented() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for command in ("poll", "invite", "status", "init", "demo", "audit export", "audit verify", "purge",
+                    "sandbox serve", "sandbox move", "sandbox book", "sandbox cancel", "sandbox reschedule",
+                    "sandbox block", "sandbox no-show"):
+        assert f"### `interview-sync {command}`" in readme, command
+
+
+def test_readme_has_the_two_setup_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip install . && interview-sync demo" in readme
+    assert "pip install -e '.[test]' && pytest" in readme
