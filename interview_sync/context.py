@@ -84,10 +84,10 @@ def build_scheduler(settings: Settings, clock: Clock, on_bad_record: Callable[[B
     raise ConfigError(f"unknown scheduler.provider {sched.provider!r}", "use calendly, calcom or sandbox")
 
 
-def build_transport(settings: Settings) -> Transport:
+def build_transport(settings: Settings, clock: Clock | None = None) -> Transport:
     mail = settings.email
     if mail.transport == "file":
-        return FileTransport(mail.outbox_dir)
+        return FileTransport(mail.outbox_dir, clock=clock)
     return SmtpTransport(mail.smtp_host, mail.smtp_port, mail.smtp_security, mail.smtp_username or None,
                          mail.smtp_password.get_secret_value() or None)
 
@@ -104,7 +104,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None, db: StateDB
         db=state,
         ats=overrides.get("ats") or build_ats(settings, clock, bad.append, sleeper),
         scheduler=overrides.get("scheduler") or build_scheduler(settings, clock, bad.append, sleeper),
-        transport=transport or build_transport(settings),
+        transport=transport or build_transport(settings, clock),
         renderer=TemplateRenderer(settings.email.template_dir),
         actor=overrides.get("actor", "interview-sync"),
         bad_records=bad,

@@ -26,6 +26,7 @@ from .models import Application, Booking, Candidate, Job
 from .routing import pick_route
 
 MAX_VENDOR_FAILURES = 3
+AFTER_CANCEL = "relink_after_cancel"  # Invitation.extra flag: the next link replaces a cancelled booking
 
 
 @dataclass
@@ -202,7 +203,7 @@ class Executor:
                                     rendered=rendered, message_id=message_id,
                                     reply_to=self.settings.email.reply_to or None,
                                     headers={"X-Interview-Sync-Ref": inv.ref, "X-Interview-Sync-Kind": kind},
-                                    attachments=attachments or [])
+                                    attachments=attachments or [], date=self.now)
             self.ctx.transport.send(message)
         except DeliveryError as exc:
             self.db.mark_failed(key, str(exc), permanent=exc.permanent)
@@ -268,7 +269,9 @@ class Executor:
 
     def do_invite(self, inv: Invitation, action: wf.Action) -> Invitation:
         gen = inv.link_generation
-        kind = "invite" if gen == 0 else "relink"
+        # "relink" tells the candidate their interview was cancelled; only a cancel earns it
+        # (a recruiter's `invite --resend` raises the generation too, but cancelled nothing).
+        kind = "relink" if inv.extra.get(AFTER_CANCEL) else "invite"
         if self.db.outbox_state(action.key) in ("sent", "unknown", "failed_permanent"):
             return self._settle_invite(inv)
         if inv.link_url is None:
@@ -283,10 +286,11 @@ class Executor:
         inv.followup_sent_at = None
         inv.followup_deadline_at = None
         inv.extra.pop("vendor_failures", None)
-        self._save(inv, "invited" if gen == 0 else "relinked",
+        inv.extra.pop(AFTER_CANCEL, None)
+        self._save(inv, "invited" if kind == "invite" else "relinked",
                    detail=f"deadline {inv.deadline_at.isoformat() if inv.deadline_at else ''}")
         self._ats_write(inv, f"{inv.ref}:note:{kind}:{gen}", f"{kind} note",
-                        body=self._note(inv, "Interview booking link sent" if gen == 0
+                        body=self._note(inv, "Interview booking link sent" if kind == "invite"
                                         else "New booking link sent after a cancellation"))
         return inv
 
@@ -479,6 +483,7 @@ class Executor:
         inv.link_generation += 1
         inv.state = State.PENDING
         inv.reminder_sent_at = None
+        inv.extra[AFTER_CANCEL] = "1"
         self._save(inv, "cancelled", channel="scheduler", detail=action.reason)
         return self._run_one(inv, wf.Action(wf.INVITE, inv.ref, f"{inv.ref}:invite:{inv.link_generation}"))
 

@@ -7,15 +7,21 @@
 - POSTs are never retried automatically: a retried "create link" or "add
   note" could duplicate a write; the outbox decides about those;
 - the sleeper is injectable, so tests check the wait without waiting;
+- every response's rate-limit headers feed a :class:`RatePacer`, which
+  spreads the next requests so a burst (1,000 invitations) stays inside the
+  vendor's window instead of running into 429s;
 - vendor errors become :class:`VendorError` with the fix in the message, and
   no secret or payload ever lands in the message.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -59,21 +65,131 @@ class CappedRetry(Retry):
             self.sleeper(backoff)
 
 
+_RATE_HEADER = re.compile(r"^x-ratelimit-(limit|remaining|reset)(?:-(.+))?$", re.IGNORECASE)
+EPOCH_SECONDS = 1e9  # a Reset value at least this big is a Unix time, not "seconds from now"
+EPOCH_MILLISECONDS = 1e12
+
+
+@dataclass
+class RateBucket:
+    """One advertised limit: ``remaining`` requests until ``reset_at`` (pacer clock seconds)."""
+
+    limit: int | None
+    remaining: int
+    reset_at: float
+
+
+class RatePacer:
+    """Keeps a session inside the vendor's advertised rate limit.
+
+    Vendors say where we stand on every response, in three dialects:
+
+    - Greenhouse Harvest: ``X-RateLimit-Limit/Remaining/Reset``, Reset a Unix time;
+    - Calendly: the same names, Reset in *seconds from now*;
+    - Cal.com v2: one set per named limit, ``X-RateLimit-Remaining-Default`` ...,
+      Reset a Unix time.
+
+    A Reset value is read as a Unix time when it is that large (ms or s), else
+    as a delay, so one parser serves all three. Before each request we wait
+    only when needed: with ``remaining == 0`` until the reset (plus a small
+    margin for clock skew); within the last ``reserve`` of the window the
+    remaining requests are spread evenly until the reset, which costs nothing
+    against a fixed window and keeps a rolling window from tripping. The
+    whole fixed-window minimum is therefore the only time a burst takes.
+    """
+
+    def __init__(self, clock: Callable[[], float], sleeper: Callable[[float], None], *,
+                 max_wait: float = 60.0, reserve_fraction: float = 0.2, margin: float = 0.05) -> None:
+        self.clock = clock
+        self.sleeper = sleeper
+        self.max_wait = max_wait
+        self.reserve_fraction = reserve_fraction
+        self.margin = margin
+        self.buckets: dict[str, RateBucket] = {}
+        self.waited = 0.0  # total seconds slept for pacing, for `poll --verbose` and the bench
+        self.waits = 0
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Remember what the vendor said about each of its limits."""
+        seen: dict[str, dict[str, str]] = {}
+        for name, value in headers.items():
+            match = _RATE_HEADER.match(name)
+            if match:
+                seen.setdefault((match.group(2) or "").lower(), {})[match.group(1).lower()] = value
+        now = self.clock()
+        for bucket, values in seen.items():
+            try:
+                remaining = int(float(values["remaining"]))
+                reset = float(values["reset"])
+            except (KeyError, ValueError):
+                continue
+            if not math.isfinite(reset) or reset < 0:
+                continue
+            limit: int | None
+            try:
+                limit = int(float(values["limit"]))
+            except (KeyError, ValueError):
+                limit = None
+            if reset >= EPOCH_MILLISECONDS:
+                reset_at = reset / 1000.0
+            elif reset >= EPOCH_SECONDS:
+                reset_at = reset
+            else:
+                reset_at = now + reset
+            self.buckets[bucket] = RateBucket(limit, max(remaining, 0), reset_at)
+
+    def delay(self) -> float:
+        """Seconds to wait before the next request (0 when the budget allows it now)."""
+        now = self.clock()
+        wait = 0.0
+        for name, bucket in list(self.buckets.items()):
+            left = bucket.reset_at - now
+            if left <= 0:
+                del self.buckets[name]  # the window rolled over: the next answer tells us more
+                continue
+            if bucket.remaining <= 0:
+                wait = max(wait, left + self.margin)
+                continue
+            reserve = max(1, math.ceil((bucket.limit or 0) * self.reserve_fraction))
+            if bucket.remaining <= reserve:
+                wait = max(wait, left / (bucket.remaining + 1))
+        return min(wait, self.max_wait)
+
+    def before_request(self) -> float:
+        """Wait if the budget says so, then count this request against every bucket."""
+        wait = self.delay()
+        if wait > 0:
+            self.sleeper(wait)
+            self.waited += wait
+            self.waits += 1
+            now = self.clock()
+            for name, bucket in list(self.buckets.items()):
+                if bucket.reset_at <= now:
+                    del self.buckets[name]
+        for bucket in self.buckets.values():
+            bucket.remaining = max(bucket.remaining - 1, 0)
+        return wait
+
+
 class VendorSession:
     """A ``requests.Session`` with our retry/timeout policy and error mapping.
 
     ``calls`` counts requests by "METHOD path" for `poll --verbose` and the
-    benchmark. ``on_response`` lets adapters read rate-limit headers.
+    benchmark. ``pacer`` spreads requests by the vendor's rate-limit headers;
+    ``clock`` (seconds, default ``time.time``) is what it measures waits with,
+    injectable together with ``sleeper`` so a benchmark runs in simulated time.
     """
 
     def __init__(self, vendor: str, *, retries: int = 3, backoff_factor: float = 0.5,
                  max_retry_after: float = 30.0, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
                  sleeper: Callable[[float], None] | None = None,
+                 clock: Callable[[], float] | None = None, max_rate_wait: float = 60.0,
                  user_agent: str = "interview-sync/0.1 (+https://github.com/interview-sync)") -> None:
         self.vendor = vendor
         self.timeout = timeout
         self.calls: Counter[str] = Counter()
         self.sleeper = sleeper or time.sleep
+        self.pacer = RatePacer(clock or time.time, self.sleeper, max_wait=max_rate_wait)
         retry = CappedRetry(
             total=retries,
             connect=retries,
@@ -100,6 +216,7 @@ class VendorSession:
         kwargs.setdefault("timeout", self.timeout)
         path = requests.utils.urlparse(url).path
         self.calls[f"{method.upper()} {path}"] += 1
+        self.pacer.before_request()
         try:
             response = self.session.request(method, url, **kwargs)
         except requests.exceptions.RetryError as exc:
@@ -111,6 +228,7 @@ class VendorSession:
         except requests.exceptions.ConnectionError as exc:
             raise VendorError(self.vendor, f"cannot connect for {method} {path}",
                               "check base_url and network access; the next poll retries") from exc
+        self.pacer.observe(response.headers)
         if response.status_code in expected:
             return response
         raise _error_for(self.vendor, method, path, response)

@@ -91,13 +91,23 @@ def poll(
                                   "in an interview stage."),
     now: Optional[str] = typer.Option(None, "--now", help="Evaluate timers as of this ISO 8601 instant."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Append what the vendors answered to this "
+                                          "JSONL file, for `replay` (personal fields pseudonymised)."),
+    raw: bool = typer.Option(False, "--raw", help="With --record: keep names and addresses as they are."),
 ) -> None:
     """One sync cycle (the cron job). Exit 0 done, 1 alerts/failures, 2 config, 75 locked."""
     cfg = settings()
     clock = FixedClock(_instant(now, "--now")) if now else None
     ctx = build_context(cfg, clock=clock, readonly=False)
     try:
-        report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill)
+        if record is not None and not dry_run:
+            from ..record import attach_recorder
+
+            with record.open("a", encoding="utf-8") as handle:
+                attach_recorder(ctx, handle, raw=raw, backfill=backfill)
+                report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill)
+        else:
+            report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill)
     finally:
         ctx.close()
     if json_out:
@@ -264,4 +274,4 @@ def main() -> None:
         sys.exit(130)
 
 
-from . import audit_cmd, sandbox_cmd  # noqa: E402,F401 - register their sub-commands on import
+from . import audit_cmd, replay_cmd, sandbox_cmd  # noqa: E402,F401 - register their sub-commands on import

@@ -111,7 +111,7 @@ def parse_mailbox(value: str, what: str) -> Address:
         return Address(display_name=clean_display_name(name), addr_spec=addr)
     except (ValueError, IndexError):
         raise ConfigError(f"{what} {one_line(value)!r} is not a valid mailbox",
-                          f'write it as "Name <user@example.org>" or user@example.org') from None
+                          'write it as "Name <user@example.org>" or user@example.org') from None
 
 
 class _EncodedSubject(str):

@@ -1,0 +1,663 @@
+"""A Cal.com API v2-compatible scheduler for the sandbox.
+
+It speaks the wire format the real adapter reads: ``{"status": "success",
+"data": ...}`` envelopes, numeric user / event type ids, string booking
+``uid``s, ``...000Z`` timestamps, ``take``/``skip`` paging with a
+``pagination`` object, and the ``cal-api-version`` header each endpoint
+needs (refused with 400 here when missing or wrong, so a wrong version in the
+adapter fails loudly instead of silently talking to an older endpoint).
+
+State lives in ``world.data["calcom"]`` and holds plain data only. Beside the
+API it serves the page a private link points at (``/d/{linkId}/{slug}``) and
+admin routes that act like a candidate or a hiring manager, with Cal.com's
+own semantics: a reschedule cancels the old booking (``rescheduledToUid``) and
+creates a new one (``rescheduledFromUid``); a booking on an event type that
+needs confirmation stays ``pending`` until accepted.
+
+Sandbox simplification: the API key behaves like an organization admin's, so
+it may create private links on every host's event types and ``GET
+/v2/event-types`` without ``username`` lists all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+from ..clock import parse_instant
+from . import seed
+from .server import Request, Response, SandboxApp, World
+
+API_KEY = "cal_sandbox_key"
+ORG_ID = 5150
+V_BOOKINGS = "2024-08-13"
+V_SLOTS = "2024-09-04"
+V_EVENT_TYPES = "2024-06-14"
+V_PRIVATE_LINKS = "2024-09-04"
+MAX_TAKE = 250
+_URL_RE = re.compile(r"https?://[^\s<>\"'()\[\]]+")
+_UID_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+_LOCATIONS: dict[str, str] = {
+    "first-interview-45": "Mercy Valley Health, 2100 Capitol Ave, Human Resources, Suite 200, Sacramento",
+}
+
+
+class BookingRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+# --- rendering ---------------------------------------------------------------
+
+def _ts(value: datetime) -> str:
+    """Cal.com writes UTC with milliseconds: 2026-11-24T17:00:00.000Z."""
+    utc = value.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _ok(data: Any, status: int = 200, **extra: Any) -> Response:
+    return Response(status, {"status": "success", "data": data, **extra})
+
+
+def _fail(status: int, code: str, message: str) -> Response:
+    return Response(status, {"status": "error", "timestamp": None, "path": None,
+                             "error": {"code": code, "message": message}})
+
+
+def _web_base(request: Request) -> str:
+    return request.base_url
+
+
+# --- seed ----------------------------------------------------------------------
+
+def _seed(now: datetime) -> dict[str, Any]:
+    users: dict[str, dict[str, Any]] = {}
+    event_types: dict[str, dict[str, Any]] = {}
+    hosts = [u for u in seed.USERS if u.get("host")]
+    for index, person in enumerate(hosts):
+        user_id = 1001 + index
+        users[str(user_id)] = {
+            "id": user_id, "username": person["email"].split("@", 1)[0].replace(".", "-"),
+            "name": f"{person['first_name']} {person['last_name']}", "email": person["email"],
+            "timeZone": seed.HOST_TIMEZONE, "phone": f"+1 916 555 02{index + 1:02d}",
+            "createdDate": _ts(now),
+        }
+        for et_index, (slug, title, minutes) in enumerate(seed.EVENT_TYPES):
+            et_id = 70000 + user_id * 10 + et_index
+            event_types[str(et_id)] = {"id": et_id, "ownerId": user_id, "slug": slug, "title": title,
+                                       "lengthInMinutes": minutes, "hidden": False}
+    return {"users": users, "event_types": event_types, "links": {}, "bookings": {}, "blocks": {},
+            "app_bookings": {}, "token_owner": "1001", "counter": 0}
+
+
+def _next(state: dict[str, Any]) -> int:
+    state["counter"] += 1
+    return int(state["counter"])
+
+
+def _token(kind: str, number: int, length: int) -> str:
+    """Deterministic opaque ids, so a replayed demo produces the same links and uids."""
+    digest = int.from_bytes(hashlib.sha256(f"calcom:{kind}:{number}".encode()).digest(), "big")
+    chars = []
+    for _ in range(length):
+        digest, rem = divmod(digest, len(_UID_ALPHABET))
+        chars.append(_UID_ALPHABET[rem])
+    return "".join(chars)
+
+
+# --- resources -------------------------------------------------------------------
+
+def _user_json(user: dict[str, Any]) -> dict[str, Any]:
+    return {"id": user["id"], "username": user["username"], "name": user["name"], "email": user["email"],
+            "emailVerified": user["createdDate"], "bio": None, "avatarUrl": None, "timeZone": user["timeZone"],
+            "weekStart": "Monday", "locale": "en", "timeFormat": 12, "defaultScheduleId": user["id"],
+            "createdDate": user["createdDate"], "verified": True,
+            "profile": {"id": user["id"], "organizationId": ORG_ID, "userId": user["id"],
+                        "username": user["username"]}}
+
+
+def _event_type_json(request: Request, state: dict[str, Any], et: dict[str, Any]) -> dict[str, Any]:
+    owner = state["users"][str(et["ownerId"])]
+    return {"id": et["id"], "lengthInMinutes": et["lengthInMinutes"], "title": et["title"], "slug": et["slug"],
+            "description": None, "locations": [], "bookingFields": [], "disableGuests": True,
+            "slotInterval": et["lengthInMinutes"], "minimumBookingNotice": 0, "beforeEventBuffer": 0,
+            "afterEventBuffer": 0, "metadata": {}, "hidden": et["hidden"], "ownerId": owner["id"],
+            "users": [{"id": owner["id"], "name": owner["name"], "username": owner["username"],
+                       "avatarUrl": None, "weekStart": "Monday", "brandColor": None, "darkBrandColor": None,
+                       "metadata": {}}],
+            "bookingUrl": f"{_web_base(request)}/{owner['username']}/{et['slug']}"}
+
+
+def _link_json(request: Request, state: dict[str, Any], link: dict[str, Any], now: datetime) -> dict[str, Any]:
+    et = state["event_types"][str(link["eventTypeId"])]
+    expires = link["expiresAt"]
+    return {"linkId": link["linkId"], "eventTypeId": link["eventTypeId"],
+            "isExpired": bool(expires is not None and expires <= now),
+            "bookingUrl": f"{_web_base(request)}/d/{link['linkId']}/{et['slug']}",
+            "expiresAt": _ts(expires) if expires is not None else None,
+            "maxUsageCount": link["maxUsageCount"], "usageCount": link["usageCount"]}
+
+
+def _location(state: dict[str, Any], booking: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(location, meetingUrl) as Cal.com reports them for the seeded event types."""
+    et = state["event_types"][str(booking["eventTypeId"])]
+    if et["slug"] == "phone-screen-30":
+        return state["users"][str(et["ownerId"])]["phone"], None
+    if et["slug"] in _LOCATIONS:
+        return _LOCATIONS[et["slug"]], None
+    url = f"https://video.{seed.ORG_DOMAIN}/j/{booking['uid'][:10]}"
+    return url, url
+
+
+def _booking_json(state: dict[str, Any], booking: dict[str, Any]) -> dict[str, Any]:
+    et = state["event_types"][str(booking["eventTypeId"])]
+    host = state["users"][str(et["ownerId"])]
+    location, meeting_url = _location(state, booking)
+    attendee = {"name": booking["name"], "email": booking["email"], "timeZone": "America/Los_Angeles",
+                "language": "en", "absent": booking["attendeeAbsent"], "phoneNumber": None}
+    return {
+        "id": booking["id"], "uid": booking["uid"], "title": f"{et['title']} between {host['name']} and "
+                                                             f"{booking['name']}",
+        "description": "", "hosts": [{"id": host["id"], "name": host["name"], "email": host["email"],
+                                      "username": host["username"], "timeZone": host["timeZone"]}],
+        "status": booking["status"], "cancellationReason": booking["cancellationReason"],
+        "cancelledByEmail": booking["cancelledByEmail"], "reschedulingReason": booking["reschedulingReason"],
+        "rescheduledByEmail": booking["rescheduledByEmail"], "rescheduledFromUid": booking["rescheduledFromUid"],
+        "rescheduledToUid": booking["rescheduledToUid"], "rescheduled": booking["rescheduledToUid"] is not None,
+        "start": _ts(booking["start"]), "end": _ts(booking["end"]),
+        "duration": et["lengthInMinutes"], "eventTypeId": et["id"], "eventType": {"id": et["id"], "slug": et["slug"]},
+        "meetingUrl": meeting_url, "location": location, "absentHost": booking["absentHost"],
+        "createdAt": _ts(booking["createdAt"]), "updatedAt": _ts(booking["updatedAt"]),
+        "metadata": dict(booking["metadata"]), "rating": None, "icsUid": f"{booking['uid']}@Cal.com",
+        "attendees": [attendee], "guests": [],
+        "bookingFieldsResponses": {"name": booking["name"], "email": booking["email"]},
+    }
+
+
+# --- availability ------------------------------------------------------------------
+
+def _busy(state: dict[str, Any], owner_id: int) -> list[tuple[datetime, datetime]]:
+    ranges = [(b["start"], b["end"]) for b in state["bookings"].values()
+              if state["event_types"][str(b["eventTypeId"])]["ownerId"] == owner_id
+              and b["status"] in ("accepted", "pending")]
+    ranges.extend(state["blocks"].get(str(owner_id), []))
+    return ranges
+
+
+def _free_slots(state: dict[str, Any], et: dict[str, Any], start: datetime, end: datetime,
+                now: datetime) -> list[datetime]:
+    """Starts in [start, end]: weekday working hours in the host's zone, on the
+    event's length grid, not in the past, not overlapping busy time."""
+    owner = state["users"][str(et["ownerId"])]
+    zone = ZoneInfo(owner["timeZone"])
+    length = timedelta(minutes=et["lengthInMinutes"])
+    busy = _busy(state, owner["id"])
+    slots: list[datetime] = []
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    while day <= end.astimezone(zone).date():
+        if day.weekday() < 5:
+            slot = datetime.combine(day, time(seed.WORKDAY[0]), zone)
+            closing = datetime.combine(day, time(seed.WORKDAY[1]), zone)
+            while slot + length <= closing:
+                begin = slot.astimezone(timezone.utc)
+                finish = begin + length
+                if start <= begin <= end and begin >= now and not any(
+                        b_start < finish and begin < b_end for b_start, b_end in busy):
+                    slots.append(begin)
+                slot += length
+        day += timedelta(days=1)
+    return slots
+
+
+def _parse_bound(text: str, *, end_of_day: bool) -> datetime:
+    """A slots bound: an ISO instant, or a bare date (start or end of that UTC day)."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        day = date.fromisoformat(text)
+        moment = time(23, 59, 59) if end_of_day else time(0)
+        return datetime.combine(day, moment, timezone.utc)
+    return parse_instant(text)
+
+
+# --- links and notes -----------------------------------------------------------------
+
+def _link_from_url(state: dict[str, Any], url: str) -> tuple[str, dict[str, str]] | None:
+    parts = urlsplit(html.unescape(url.rstrip(".,;:!?")))
+    match = re.fullmatch(r"/d/([^/]+)(?:/[^/]*)?", parts.path)
+    if not match or match.group(1) not in state["links"]:
+        return None
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    return match.group(1), query
+
+
+def _latest_link_for(world: World, state: dict[str, Any], application_id: str) -> tuple[str, dict[str, str]] | None:
+    """The last private-link URL of ours in the application's notes (newest last)."""
+    for text in reversed(world.data.get("notes", {}).get(str(application_id), [])):
+        for url in reversed(_URL_RE.findall(str(text))):
+            found = _link_from_url(state, url)
+            if found:
+                return found
+    return None
+
+
+# --- routes ----------------------------------------------------------------------------
+
+def mount(app: SandboxApp) -> None:
+    """Seed the Cal.com world and register its API, booking page and admin routes."""
+    world = app.world
+    route = app.router.route
+    with world.lock:
+        state: dict[str, Any] = world.data.setdefault("calcom", _seed(world.now()))
+
+    def api(version: str | None) -> Any:
+        """Bearer key check, then the endpoint's ``cal-api-version``, then the handler under the lock."""
+        def decorate(handler: Any) -> Any:
+            def guarded(request: Request) -> Response:
+                if request.headers.get("authorization", "") != f"Bearer {API_KEY}":
+                    return _fail(401, "UNAUTHORIZED", "Invalid Access Token.")
+                if version is not None and request.headers.get("cal-api-version") != version:
+                    return _fail(400, "BAD_REQUEST", f"cal-api-version header must be set to {version} "
+                                                     f"for {request.method} {request.path}")
+                with world.lock:
+                    return handler(request)
+            return guarded
+        return decorate
+
+    def event_type(ident: str) -> dict[str, Any] | None:
+        return state["event_types"].get(ident)
+
+    # -- me and organization users
+    @route("GET", "/v2/me")
+    @api(None)
+    def me(request: Request) -> Response:
+        user = state["users"][state["token_owner"]]
+        return _ok({"id": user["id"], "username": user["username"], "email": user["email"], "name": user["name"],
+                    "avatarUrl": None, "bio": None, "timeFormat": 12, "defaultScheduleId": user["id"],
+                    "weekStart": "Monday", "timeZone": user["timeZone"], "locale": "en",
+                    "organizationId": ORG_ID, "organization": {"isPlatform": False, "id": ORG_ID}})
+
+    @route("GET", "/v2/organizations/{orgId}/users")
+    @api(None)
+    def org_users(request: Request) -> Response:
+        if request.params["orgId"] != str(ORG_ID):
+            return _fail(403, "FORBIDDEN", "You are not a member of this organization")
+        wanted = {e.strip().casefold() for value in request.query.get("emails", [])
+                  for e in value.split(",") if e.strip()}
+        users = [u for u in state["users"].values() if not wanted or u["email"].casefold() in wanted]
+        take, skip = int(request.arg("take") or 250), int(request.arg("skip") or 0)
+        if not 1 <= take <= 1000 or skip < 0:
+            return _fail(400, "BAD_REQUEST", "take must be 1..1000 and skip >= 0")
+        return _ok([_user_json(u) for u in users[skip:skip + take]])
+
+    # -- event types
+    @route("GET", "/v2/event-types")
+    @api(V_EVENT_TYPES)
+    def list_event_types(request: Request) -> Response:
+        username, slug = request.arg("username"), request.arg("eventSlug")
+        if slug and not username:
+            return _fail(400, "BAD_REQUEST", "eventSlug requires username")
+        owners = {u["id"] for u in state["users"].values() if username is None or u["username"] == username}
+        items = [et for et in state["event_types"].values()
+                 if et["ownerId"] in owners and (slug is None or et["slug"] == slug)]
+        return _ok([_event_type_json(request, state, et) for et in sorted(items, key=lambda e: e["id"])])
+
+    @route("GET", "/v2/event-types/{eventTypeId}")
+    @api(V_EVENT_TYPES)
+    def get_event_type(request: Request) -> Response:
+        et = event_type(request.params["eventTypeId"])
+        if et is None:
+            return _fail(404, "NOT_FOUND", f"Event type with id={request.params['eventTypeId']} not found")
+        return _ok(_event_type_json(request, state, et))
+
+    # -- private links
+    @route("POST", "/v2/event-types/{eventTypeId}/private-links")
+    @api(V_PRIVATE_LINKS)
+    def create_link(request: Request) -> Response:
+        et = event_type(request.params["eventTypeId"])
+        if et is None:
+            return _fail(404, "NOT_FOUND", f"Event type with id={request.params['eventTypeId']} not found")
+        body = request.json() or {}
+        count = body.get("maxUsageCount", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            return _fail(400, "BAD_REQUEST", "maxUsageCount must be an integer >= 1")
+        expires = None
+        if body.get("expiresAt") is not None:
+            try:
+                expires = parse_instant(str(body["expiresAt"]))
+            except ValueError:
+                return _fail(400, "BAD_REQUEST", "expiresAt must be an ISO 8601 date-time")
+            if expires <= world.now():
+                return _fail(400, "BAD_REQUEST", "expiresAt must be in the future")
+        link_id = _token("link", _next(state), 16)
+        link = {"linkId": link_id, "eventTypeId": et["id"], "maxUsageCount": count, "usageCount": 0,
+                "expiresAt": expires, "createdAt": world.now(), "applicationId": None}
+        state["links"][link_id] = link
+        return _ok(_link_json(request, state, link, world.now()), 201)
+
+    @route("GET", "/v2/event-types/{eventTypeId}/private-links")
+    @api(V_PRIVATE_LINKS)
+    def list_links(request: Request) -> Response:
+        et = event_type(request.params["eventTypeId"])
+        if et is None:
+            return _fail(404, "NOT_FOUND", "Event type not found")
+        return _ok([_link_json(request, state, link, world.now()) for link in state["links"].values()
+                    if link["eventTypeId"] == et["id"]])
+
+    @route("DELETE", "/v2/event-types/{eventTypeId}/private-links/{linkId}")
+    @api(V_PRIVATE_LINKS)
+    def delete_link(request: Request) -> Response:
+        link = state["links"].get(request.params["linkId"])
+        if link is None or str(link["eventTypeId"]) != request.params["eventTypeId"]:
+            return _fail(404, "NOT_FOUND", "Private link not found")
+        del state["links"][link["linkId"]]
+        return _ok({"linkId": link["linkId"], "message": "Private link deleted"})
+
+    # -- slots (public in Cal.com: no key needed, but the version is)
+    @route("GET", "/v2/slots")
+    def slots(request: Request) -> Response:
+        if request.headers.get("cal-api-version") != V_SLOTS:
+            return _fail(400, "BAD_REQUEST", f"cal-api-version header must be set to {V_SLOTS} for GET /v2/slots")
+        with world.lock:
+            et = event_type(request.arg("eventTypeId") or "")
+            if et is None:
+                return _fail(404, "NOT_FOUND", "Event type not found")
+            try:
+                start = _parse_bound(request.arg("start") or "", end_of_day=False)
+                end = _parse_bound(request.arg("end") or "", end_of_day=True)
+                zone = ZoneInfo(request.arg("timeZone") or "UTC")
+            except (ValueError, KeyError):
+                return _fail(400, "BAD_REQUEST", "start and end must be ISO 8601 in UTC; timeZone an IANA zone")
+            if end < start:
+                return _fail(400, "BAD_REQUEST", "end must be after start")
+            grouped: dict[str, list[dict[str, str]]] = {}
+            for slot in _free_slots(state, et, start, end, world.now()):
+                local = slot.astimezone(zone)
+                grouped.setdefault(local.date().isoformat(), []).append(
+                    {"start": local.isoformat(timespec="milliseconds")})
+            return _ok(grouped)
+
+    # -- bookings
+    @route("GET", "/v2/bookings")
+    @api(V_BOOKINGS)
+    def list_bookings(request: Request) -> Response:
+        try:
+            after_updated = parse_instant(request.arg("afterUpdatedAt")) if request.arg("afterUpdatedAt") else None
+            take, skip = int(request.arg("take") or 100), int(request.arg("skip") or 0)
+        except ValueError:
+            return _fail(400, "BAD_REQUEST", "afterUpdatedAt must be ISO 8601; take and skip integers")
+        if not 1 <= take <= MAX_TAKE or skip < 0:
+            return _fail(400, "BAD_REQUEST", f"take must be between 1 and {MAX_TAKE}; skip >= 0")
+        sort = request.arg("sortUpdatedAt")
+        if sort not in (None, "asc", "desc"):
+            return _fail(400, "BAD_REQUEST", "sortUpdatedAt must be asc or desc")
+        items = [b for b in state["bookings"].values()
+                 if after_updated is None or b["updatedAt"] >= after_updated]
+        if sort:
+            items.sort(key=lambda b: (b["updatedAt"], b["id"]), reverse=sort == "desc")
+        else:
+            items.sort(key=lambda b: b["id"])
+        chunk = items[skip:skip + take]
+        total = len(items)
+        pagination = {"totalItems": total, "remainingItems": max(0, total - skip - len(chunk)),
+                      "returnedItems": len(chunk), "itemsPerPage": take, "currentPage": skip // take + 1,
+                      "totalPages": max(1, -(-total // take)), "hasNextPage": skip + len(chunk) < total,
+                      "hasPreviousPage": skip > 0}
+        return _ok([_booking_json(state, b) for b in chunk], pagination=pagination)
+
+    @route("GET", "/v2/bookings/{uid}")
+    @api(V_BOOKINGS)
+    def get_booking(request: Request) -> Response:
+        booking = state["bookings"].get(request.params["uid"])
+        if booking is None:
+            return _fail(404, "NOT_FOUND", "Booking not found")
+        return _ok(_booking_json(state, booking))
+
+    @route("POST", "/v2/bookings/{uid}/mark-absent")
+    @api(V_BOOKINGS)
+    def mark_absent(request: Request) -> Response:
+        booking = state["bookings"].get(request.params["uid"])
+        if booking is None:
+            return _fail(404, "NOT_FOUND", "Booking not found")
+        body = request.json() or {}
+        for attendee in body.get("attendees") or []:
+            if str(attendee.get("email", "")).casefold() == booking["email"].casefold():
+                booking["attendeeAbsent"] = bool(attendee.get("absent", True))
+        if "host" in body:
+            booking["absentHost"] = bool(body["host"])
+        booking["updatedAt"] = world.now()
+        return _ok(_booking_json(state, booking))
+
+    # -- the booking page a private link opens
+    def book(link_id: str, fields: dict[str, str], at: datetime | None, application_id: str | None, *,
+             force: bool = False, status: str = "accepted") -> dict[str, Any]:
+        link = state["links"].get(link_id)
+        if link is None:
+            raise BookingRefused(404, "this private link does not exist or was revoked")
+        now = world.now()
+        if link["expiresAt"] is not None and link["expiresAt"] <= now:
+            raise BookingRefused(410, "this private link has expired")
+        if link["usageCount"] >= link["maxUsageCount"] and not force:
+            raise BookingRefused(410, "this private link has already been used")
+        if application_id is not None:
+            link["applicationId"] = application_id
+        et = state["event_types"][str(link["eventTypeId"])]
+        metadata = {"ref": fields["metadata[ref]"]} if fields.get("metadata[ref]") else {}
+        booking = _create_booking(et, name=fields.get("name", ""), email=fields.get("email", ""), at=at,
+                                  metadata=metadata, status=status, application_id=link["applicationId"])
+        booking["linkId"] = link_id
+        link["usageCount"] += 1
+        return booking
+
+    def _create_booking(et: dict[str, Any], *, name: str, email: str, at: datetime | None,
+                        metadata: dict[str, str], status: str, application_id: str | None,
+                        rescheduled_from: str | None = None) -> dict[str, Any]:
+        now = world.now()
+        if not name.strip() or "@" not in email:
+            raise BookingRefused(400, "name and a valid email are required to book")
+        if at is None:
+            free = _free_slots(state, et, now, now + timedelta(days=60), now)
+            if not free:
+                raise BookingRefused(409, "no free time in the next 60 days")
+            at = free[0]
+        elif at not in _free_slots(state, et, at, at, now):
+            raise BookingRefused(409, "that time is not available")
+        number = _next(state)
+        booking = {"id": 9000 + number, "uid": _token("booking", number, 22), "eventTypeId": et["id"],
+                   "name": name.strip(), "email": email.strip(), "start": at,
+                   "end": at + timedelta(minutes=et["lengthInMinutes"]), "status": status, "metadata": metadata,
+                   "cancellationReason": None, "cancelledByEmail": None, "reschedulingReason": None,
+                   "rescheduledByEmail": None, "rescheduledFromUid": rescheduled_from, "rescheduledToUid": None,
+                   "absentHost": False, "attendeeAbsent": False, "createdAt": now, "updatedAt": now,
+                   "applicationId": application_id, "linkId": None}
+        state["bookings"][booking["uid"]] = booking
+        if application_id is not None:
+            state["app_bookings"][application_id] = booking["uid"]
+        return booking
+
+    def booked_json(booking: dict[str, Any]) -> dict[str, Any]:
+        return {"uid": booking["uid"], "status": booking["status"], "start": _ts(booking["start"]),
+                "end": _ts(booking["end"])}
+
+    def refused(exc: BookingRefused) -> Response:
+        return _fail(exc.status, "BOOKING_REFUSED", str(exc))
+
+    def booking_page(request: Request) -> Response:
+        with world.lock:
+            link = state["links"].get(request.params["linkId"])
+            if link is None:
+                return Response(404, "<p>This link does not exist.</p>", content_type="text/html")
+            et = state["event_types"][str(link["eventTypeId"])]
+            host = state["users"][str(et["ownerId"])]
+            now = world.now()
+            expired = link["expiresAt"] is not None and link["expiresAt"] <= now
+            used = link["usageCount"] >= link["maxUsageCount"]
+            options = "".join(f'<option value="{_ts(s)}">{_ts(s)}</option>'
+                              for s in _free_slots(state, et, now, now + timedelta(days=14), now)[:12])
+            value = {k: html.escape(request.arg(k) or "") for k in ("name", "email", "metadata[ref]")}
+            body = ("<p>This link has expired.</p>" if expired else
+                    "<p>This link has already been used.</p>" if used else
+                    f'<form method="post" action="/d/{html.escape(link["linkId"])}/book">'
+                    f'<input name="name" value="{value["name"]}"><input name="email" value="{value["email"]}">'
+                    f'<input type="hidden" name="metadata[ref]" value="{value["metadata[ref]"]}">'
+                    f'<select name="start">{options}</select><button>Book</button></form>')
+            title = html.escape(et["title"])
+            return Response(200, f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+                                 f"<body><h1>{title}</h1><p>with {html.escape(host['name'])}</p>{body}</body></html>",
+                            content_type="text/html")
+
+    route("GET", "/d/{linkId}")(booking_page)
+    route("GET", "/d/{linkId}/{slug}")(booking_page)
+
+    @route("POST", "/d/{linkId}/book")
+    def book_page(request: Request) -> Response:
+        is_json = request.headers.get("content-type", "").startswith("application/json")
+        fields = {k: str(v) for k, v in (request.json() if is_json else request.form()).items() if v is not None}
+        for key in ("name", "email", "metadata[ref]"):  # the prefill query may ride on the form's URL too
+            if key not in fields and request.arg(key) is not None:
+                fields[key] = request.arg(key) or ""
+        with world.lock:
+            try:
+                at = parse_instant(fields["start"]) if fields.get("start") else None
+                return _ok(booked_json(book(request.params["linkId"], fields, at, None)), 201)
+            except BookingRefused as exc:
+                return refused(exc)
+
+    # -- admin: act as a candidate or a hiring manager
+    def admin(handler: Any) -> Any:
+        def wrapped(request: Request) -> Response:
+            with world.lock:
+                try:
+                    return handler(request, request.json() or {})
+                except BookingRefused as exc:
+                    return refused(exc)
+        return wrapped
+
+    def application_of(body: dict[str, Any]) -> str:
+        if body.get("application_id") in (None, ""):
+            raise BookingRefused(400, "body needs 'application_id'")
+        return str(body["application_id"])
+
+    def link_for(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        if body.get("url"):
+            found = _link_from_url(state, str(body["url"]))
+            if found is None:
+                raise BookingRefused(400, "url is not a private link of this sandbox (expected <base>/d/<linkId>...)")
+            return found
+        application_id = application_of(body)
+        found = _latest_link_for(world, state, application_id)
+        if found is None:
+            raise BookingRefused(400, f"no private link of this sandbox found in the notes of application "
+                                      f"{application_id}; was the candidate invited?")
+        return found
+
+    def at_of(body: dict[str, Any]) -> datetime | None:
+        return parse_instant(str(body["at"])) if body.get("at") else None
+
+    def app_id_or_none(body: dict[str, Any]) -> str | None:
+        return str(body["application_id"]) if body.get("application_id") not in (None, "") else None
+
+    def current(application_id: str, statuses: tuple[str, ...] = ("accepted",)) -> dict[str, Any]:
+        """The application's latest booking, following reschedules forward."""
+        uid = state["app_bookings"].get(application_id)
+        booking = state["bookings"].get(uid) if uid else None
+        while booking is not None and booking["rescheduledToUid"]:
+            booking = state["bookings"][booking["rescheduledToUid"]]
+        if booking is None or booking["status"] not in statuses:
+            raise BookingRefused(404, f"application {application_id} has no {'/'.join(statuses)} booking")
+        return booking
+
+    @route("POST", "/_admin/book")
+    @admin
+    def admin_book(request: Request, body: dict[str, Any]) -> Response:
+        link_id, query = link_for(body)
+        return _ok(booked_json(book(link_id, query, at_of(body), app_id_or_none(body))), 201)
+
+    @route("POST", "/_admin/calcom/book-twice")
+    @admin
+    def admin_book_twice(request: Request, body: dict[str, Any]) -> Response:
+        """A second booking on an already-used single-use link (Cal.com race, or a stale page)."""
+        link_id, query = link_for(body)
+        return _ok(booked_json(book(link_id, query, at_of(body), app_id_or_none(body), force=True)), 201)
+
+    @route("POST", "/_admin/calcom/pending")
+    @admin
+    def admin_pending(request: Request, body: dict[str, Any]) -> Response:
+        """A booking on an event type that requires confirmation: ``pending`` until accepted."""
+        link_id, query = link_for(body)
+        booking = book(link_id, query, at_of(body), app_id_or_none(body), status="pending")
+        return _ok(booked_json(booking), 201)
+
+    @route("POST", "/_admin/calcom/accept")
+    @admin
+    def admin_accept(request: Request, body: dict[str, Any]) -> Response:
+        booking = current(application_of(body), ("pending",))
+        booking.update(status="accepted", updatedAt=world.now())
+        return _ok(booked_json(booking))
+
+    @route("POST", "/_admin/cancel")
+    @admin
+    def admin_cancel(request: Request, body: dict[str, Any]) -> Response:
+        booking = current(application_of(body), ("accepted", "pending"))
+        by = body.get("by", "invitee")
+        if by not in ("invitee", "host"):
+            raise BookingRefused(400, "'by' must be invitee or host")
+        host = state["users"][str(state["event_types"][str(booking["eventTypeId"])]["ownerId"])]
+        booking.update(status="cancelled", cancellationReason=str(body.get("reason", "Schedule conflict")),
+                       cancelledByEmail=booking["email"] if by == "invitee" else host["email"],
+                       updatedAt=world.now())
+        return _ok(booked_json(booking))
+
+    @route("POST", "/_admin/reschedule")
+    @admin
+    def admin_reschedule(request: Request, body: dict[str, Any]) -> Response:
+        application_id = application_of(body)
+        at = at_of(body)
+        if at is None:
+            raise BookingRefused(400, "body needs 'at' (ISO 8601 with offset)")
+        old = current(application_id)
+        et = state["event_types"][str(old["eventTypeId"])]
+        old["status"] = "cancelled"  # free the old slot first, so moving within the hour is allowed
+        try:
+            new = _create_booking(et, name=old["name"], email=old["email"], at=at, metadata=dict(old["metadata"]),
+                                  status="accepted", application_id=application_id, rescheduled_from=old["uid"])
+        except BookingRefused:
+            old["status"] = "accepted"
+            raise
+        new.update(reschedulingReason=str(body.get("reason", "Rescheduled")), rescheduledByEmail=old["email"],
+                   linkId=old["linkId"])
+        old.update(rescheduledToUid=new["uid"], cancellationReason="Rescheduled", cancelledByEmail=old["email"],
+                   updatedAt=world.now())
+        return _ok(booked_json(new), 201)
+
+    @route("POST", "/_admin/block")
+    @admin
+    def admin_block(request: Request, body: dict[str, Any]) -> Response:
+        email = str(body.get("host_email", "")).casefold()
+        user = next((u for u in state["users"].values() if u["email"].casefold() == email), None)
+        if user is None:
+            raise BookingRefused(404, "no sandbox host has that email")
+        now = world.now()
+        until = now + timedelta(days=float(body.get("days", 30)))
+        state["blocks"].setdefault(str(user["id"]), []).append((now, until))
+        return _ok({"host": user["id"], "blocked_until": _ts(until)})
+
+    @route("POST", "/_admin/no-show")
+    @admin
+    def admin_no_show(request: Request, body: dict[str, Any]) -> Response:
+        application_id = application_of(body)
+        uid = state["app_bookings"].get(application_id)
+        booking = state["bookings"].get(uid) if uid else None
+        while booking is not None and booking["rescheduledToUid"]:
+            booking = state["bookings"][booking["rescheduledToUid"]]
+        if booking is None:
+            raise BookingRefused(404, f"application {application_id} has no booking")
+        if booking["attendeeAbsent"]:
+            raise BookingRefused(409, "already marked as a no-show")
+        booking.update(attendeeAbsent=True, updatedAt=world.now())
+        return _ok(_booking_json(state, booking), 201)

@@ -1,0 +1,406 @@
+"""Issue 3 acceptance 2: a Hypothesis state machine over the real poll cycle.
+
+Why the real system and not fakes: a poll against the loopback sandbox takes
+~25 ms, so a few thousand steps fit in the time budget, and the machine then
+exercises what production runs — the Greenhouse and Calendly adapters, cursor
+overlap, booking matching by reference, the outbox and the SQLite state — not
+a model of them. Two seams are wrapped, both at the edge where effects leave
+the process: the mail transport (records every message that reached someone,
+so a duplicate cannot hide behind the file outbox overwriting a same-named
+.eml) and the ATS write calls. Both share one crash plan that raises a
+``BaseException`` before or after the n-th effect of a poll: what a SIGKILL
+looks like from inside (no ``except Exception`` runs, ``sending`` rows stay).
+
+Invariants, after every step:
+
+* every Message-ID (one per idempotency key) reached its recipient at most once;
+* per invitation and recipient: at most one invite, and no more follow-ups,
+  confirmations, reminders, .ics requests/cancellations than the scheduler
+  (the sandbox's own records, not the tool's) says there were link
+  generations and bookings — i.e. at most one of each per booking;
+* nothing reaches a candidate during a poll that began after their
+  application left the invitation's stage (alerts go to recruiters);
+* after every completed poll: nothing waits in ``pending``, no invite or
+  follow-up deadline has passed unhandled, and every ``unknown`` outbox row
+  (a crash between claim and record) is named by an alert a recruiter got;
+* at the end of each run (after days of further polls): every invitation is
+  booked, flagged, closed or needs_attention.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import parseaddr
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from harness import Harness
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from interview_sync.errors import InterviewSyncError
+from interview_sync.executor import RunReport
+from interview_sync.invitation import Invitation, State, invitation_ref
+from interview_sync.sandbox import calendly as sandbox_calendly
+
+# Zoë and Emily share a hiring manager (job 101), José has another (job 102),
+# Marcus has no email address (every invite of his must end in an alert).
+APPS = ("17001", "17005", "17002", "17009")
+STAGES = ("Phone Screen", "First Interview", "Application Review", "Offer")
+CANDIDATE_KINDS = frozenset({"invite", "relink", "followup", "confirmation", "reminder_candidate"})
+TERMINAL = frozenset({State.BOOKED, State.FLAGGED, State.CLOSED, State.NEEDS_ATTENTION})
+
+
+class SimulatedCrash(BaseException):
+    """A crash mid-send: BaseException, so the executor's ``except Exception`` never sees it."""
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """One message that reached a mailbox."""
+
+    message_id: str
+    kind: str
+    ref: str
+    recipient: str
+    text: str
+    poll: int
+
+
+class CrashPlan:
+    """One budget shared by every effect seam: the effect after ``budget`` more crashes.
+
+    ``after=True`` performs the effect first (the email left, the record did
+    not happen); ``after=False`` crashes before it (nothing left, the
+    ``sending`` row is still committed).
+    """
+
+    def __init__(self) -> None:
+        self.budget: int | None = None
+        self.after = False
+        self.crashed = False
+
+    def arm(self, budget: int, after: bool) -> None:
+        self.budget, self.after, self.crashed = budget, after, False
+
+    def disarm(self) -> None:
+        self.budget = None
+
+    def effect(self, perform: Callable[[], None]) -> None:
+        if self.budget is None:
+            perform()
+            return
+        if self.budget > 0:
+            self.budget -= 1
+            perform()
+            return
+        self.budget = None
+        self.crashed = True
+        if self.after:
+            perform()
+        raise SimulatedCrash()
+
+
+class RecordingTransport:
+    """Wraps the real transport; every message that really went out is recorded."""
+
+    def __init__(self, inner: Any, machine: PollMachine) -> None:
+        self.inner = inner
+        self.machine = machine
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __enter__(self) -> RecordingTransport:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.inner.__exit__(exc_type, exc, tb)
+
+    def send(self, msg: EmailMessage) -> None:
+        def deliver() -> None:
+            self.inner.send(msg)
+            self.machine.record(msg)
+
+        self.machine.plan.effect(deliver)
+
+
+class CrashingATS:
+    """The real ATS adapter; only its writes go through the crash plan."""
+
+    def __init__(self, inner: Any, plan: CrashPlan) -> None:
+        self._inner = inner
+        self._plan = plan
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def add_note(self, application: Any, body: str) -> None:
+        self._plan.effect(lambda: self._inner.add_note(application, body))
+
+    def add_tag(self, application: Any, tag: str) -> None:
+        self._plan.effect(lambda: self._inner.add_tag(application, tag))
+
+
+def _text(msg: EmailMessage) -> str:
+    body = msg.get_body(preferencelist=("plain",))
+    return body.get_content() if body is not None else ""
+
+
+class PollMachine(RuleBasedStateMachine):
+    """Recruiters move applications, candidates book/cancel/reschedule, time jumps, polls run or crash."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = Path(tempfile.mkdtemp(prefix="interview-sync-props-"))
+        self.h = Harness(self.tmp)
+        self.plan = CrashPlan()
+        self.delivered: list[Delivered] = []
+        self.polls = 0
+        self.allowed: frozenset[str] = frozenset()  # refs whose application sits in their stage this poll
+        self.h.ctx.transport = RecordingTransport(self.h.ctx.transport, self)  # type: ignore[assignment]
+        self.h.ctx.ats = CrashingATS(self.h.ctx.ats, self.plan)  # type: ignore[assignment]
+        self.minutes = 0
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def record(self, msg: EmailMessage) -> None:
+        self.delivered.append(Delivered(
+            message_id=str(msg["Message-ID"]), kind=str(msg["X-Interview-Sync-Kind"]),
+            ref=str(msg["X-Interview-Sync-Ref"]), recipient=parseaddr(str(msg["To"]))[1].casefold(),
+            text=_text(msg), poll=self.polls))
+
+    @property
+    def now(self) -> datetime:
+        return self.h.clock.now()
+
+    def _in_stage_refs(self) -> frozenset[str]:
+        """From the ATS's own records: the invitation refs whose application is active in that stage."""
+        wanted = {s.casefold() for s in self.h.settings.ats.interview_stages}
+        with self.h.world.lock:
+            gh = self.h.world.data["greenhouse"]
+            refs = set()
+            for app in gh["applications"].values():
+                stage = gh["job_interview_stages"].get(app["stage_id"])
+                if app["status"] == "in_process" and stage and stage["name"].casefold() in wanted:
+                    refs.add(invitation_ref(str(app["id"]), str(app["stage_id"])))
+        return frozenset(refs)
+
+    def _run_poll(self) -> RunReport | None:
+        """One poll; None when the crash plan fired."""
+        self.polls += 1
+        self.allowed = self._in_stage_refs()
+        try:
+            return self.h.poll()
+        except SimulatedCrash:
+            return None
+        finally:
+            self.plan.disarm()
+
+    def _free_slot(self, event_type_id: str, index: int) -> datetime | None:
+        """The ``index``-th free start in the next two weeks (wrapping), as the booking page offers."""
+        with self.h.world.lock:
+            state = self.h.world.data["calendly"]
+            et = state["event_types"][event_type_id]
+            slots = sandbox_calendly._free_slots(state, et, self.now, self.now + timedelta(days=14), self.now)
+        return slots[index % len(slots)] if slots else None
+
+    def _link_event_type(self, app: str) -> str | None:
+        with self.h.world.lock:
+            state = self.h.world.data["calendly"]
+            found = sandbox_calendly._latest_link_for(self.h.world, state, app)
+            return state["links"][found[0]]["event_type"] if found else None
+
+    def _booked_event_type(self, app: str) -> str | None:
+        with self.h.world.lock:
+            state = self.h.world.data["calendly"]
+            invitee = sandbox_calendly._current_invitee(self.h.world, state, app)
+            return state["events"][invitee["event"]]["event_type"] if invitee else None
+
+    def _scheduler_truth(self) -> tuple[Counter[str], Counter[str]]:
+        """Per invitation ref, from the sandbox: bookings made (each reschedule is a new one) and
+        real cancellations (not the old half of a reschedule)."""
+        bookings: Counter[str] = Counter()
+        cancels: Counter[str] = Counter()
+        with self.h.world.lock:
+            for invitee in self.h.world.data["calendly"]["invitees"].values():
+                ref = invitee.get("utm_content")
+                if not ref:
+                    continue
+                bookings[ref] += 1
+                if invitee["status"] == "canceled" and not invitee["rescheduled"]:
+                    cancels[ref] += 1
+        return bookings, cancels
+
+    def _invitations(self) -> list[Invitation]:
+        return self.h.ctx.db.invitations()
+
+    # --- rules: people -------------------------------------------------------------------
+
+    @initialize()
+    def baseline(self) -> None:
+        report = self._run_poll()
+        assert report is not None and not report.outcomes
+
+    @rule(app=st.sampled_from(APPS), stage=st.sampled_from(STAGES))
+    def move(self, app: str, stage: str) -> None:
+        self.h.sandbox.move(app, stage)
+
+    @rule(app=st.sampled_from(APPS), status=st.sampled_from(("rejected", "in_process")))
+    def set_status(self, app: str, status: str) -> None:
+        self.h.sandbox.set_status(app, status)
+
+    @rule(app=st.sampled_from(APPS), slot=st.integers(0, 60))
+    def book(self, app: str, slot: int) -> None:
+        """The candidate books through the latest link in the ATS notes, at some offered time."""
+        event_type = self._link_event_type(app)
+        at = self._free_slot(event_type, slot) if event_type else None
+        try:
+            self.h.sandbox.book(app, at=at)
+        except InterviewSyncError:
+            pass  # no link yet, link already used: refused, as Calendly would
+
+    @rule(app=st.sampled_from(APPS))
+    def cancel(self, app: str) -> None:
+        try:
+            self.h.sandbox.cancel(app)
+        except InterviewSyncError:
+            pass  # nothing booked
+
+    @rule(app=st.sampled_from(APPS), slot=st.integers(0, 60))
+    def reschedule(self, app: str, slot: int) -> None:
+        event_type = self._booked_event_type(app)
+        at = self._free_slot(event_type, slot) if event_type else None
+        if at is None:
+            return
+        try:
+            self.h.sandbox.reschedule(app, at)
+        except InterviewSyncError:
+            pass
+
+    # --- rules: time and the tool --------------------------------------------------------
+
+    @rule(minutes=st.one_of(st.integers(1, 120), st.integers(120, 4 * 24 * 60)))
+    def advance(self, minutes: int) -> None:
+        self.minutes += minutes
+        self.h.at(self.minutes / 60)
+
+    @rule()
+    def poll(self) -> None:
+        report = self._run_poll()
+        assert report is not None
+        self._check_completed_poll(report)
+
+    @rule(budget=st.integers(0, 6), after=st.booleans())
+    def crash(self, budget: int, after: bool) -> None:
+        """A poll killed at its (budget+1)-th email or ATS write, before or after it happened."""
+        self.plan.arm(budget, after)
+        report = self._run_poll()
+        if report is not None:  # fewer effects than the budget: it simply completed
+            self._check_completed_poll(report)
+
+    # --- invariants ----------------------------------------------------------------------
+
+    @invariant()
+    def no_message_twice(self) -> None:
+        twice = [mid for mid, n in Counter(d.message_id for d in self.delivered).items() if n > 1]
+        assert not twice, f"delivered more than once: {twice}"
+
+    @invariant()
+    def at_most_one_of_each_per_booking(self) -> None:
+        bookings, cancels = self._scheduler_truth()
+        counts = Counter((d.ref, d.recipient, d.kind) for d in self.delivered)
+        for (ref, recipient, kind), n in counts.items():
+            limit = {
+                "invite": 1,
+                "relink": cancels[ref],
+                "followup": 1 + cancels[ref],  # one per link generation
+                "confirmation": bookings[ref],
+                "hm_booking": bookings[ref],
+                "reminder_candidate": bookings[ref],
+                "reminder_hm": bookings[ref],
+                "feedback_request": bookings[ref],
+                "hm_cancel": cancels[ref],
+            }.get(kind)
+            if limit is not None:
+                assert n <= limit, (f"{n} x {kind} to {recipient} for {ref}; the scheduler saw "
+                                    f"{bookings[ref]} booking(s) and {cancels[ref]} cancellation(s)")
+
+    @invariant()
+    def nothing_to_candidates_after_leaving_the_stage(self) -> None:
+        for d in self.delivered:
+            if d.kind in CANDIDATE_KINDS and d.poll == self.polls:
+                assert d.ref in self.allowed, (
+                    f"{d.kind} reached the candidate ({d.recipient}) for {d.ref} in poll {d.poll}, "
+                    "after the application had left that stage")
+
+    def _check_completed_poll(self, report: RunReport) -> None:
+        now = self.now
+        policy = self.h.settings.policy
+        for inv in self._invitations():
+            where = f"{inv.ref} ({inv.state}) at {now.isoformat()}; last action {inv.last_action}; {report.errors}"
+            assert inv.state is not State.PENDING, f"still pending after a completed poll: {where}"
+            if inv.state is State.INVITED:
+                assert inv.deadline_at is not None and inv.deadline_at > now, f"invite deadline passed: {where}"
+            if inv.state is State.FOLLOWED_UP:
+                assert inv.followup_deadline_at is not None and inv.followup_deadline_at > now, \
+                    f"follow-up deadline passed: {where}"
+            if inv.state is State.BOOKED and inv.interview_end is not None:
+                assert now < inv.interview_end + timedelta(hours=policy.feedback_after_hours), \
+                    f"interview over, feedback not requested: {where}"
+        self._check_unknowns_alerted()
+
+    def _check_unknowns_alerted(self) -> None:
+        """Every effect a crash left unconfirmed is named (its kind, its invitation) in an alert
+        a recruiter received — or in an alert about that alert, which itself was unconfirmed."""
+        alerts = [d for d in self.delivered if d.kind == "recruiter_alert"]
+        rows = {row["key"]: row for row in self.h.ctx.db.outbox_rows()}
+
+        def named(row: dict[str, Any], depth: int = 0) -> bool:
+            mention = f"while sending {row['kind']};"
+            if any(a.ref == row["ref"] and mention in a.text for a in alerts):
+                return True
+            about = rows.get(f"{row['ref']}:alert:unknown:{row['key']}")
+            return depth < 5 and about is not None and about["state"] == "unknown" and named(about, depth + 1)
+
+        for row in rows.values():
+            if row["state"] == "unknown":
+                assert named(row), f"unconfirmed {row['kind']} ({row['key']}) was never named in an alert"
+
+    # --- end of a run --------------------------------------------------------------------
+
+    def teardown(self) -> None:
+        try:
+            if sys.exc_info()[0] is None:  # only judge the ending of a run that did not already fail
+                for _ in range(5):
+                    self.advance(3 * 24 * 60)
+                    self.poll()
+                    self.no_message_twice()
+                    self.at_most_one_of_each_per_booking()
+                    self.nothing_to_candidates_after_leaving_the_stage()
+                stuck = [(i.ref, i.state.value) for i in self._invitations() if i.state not in TERMINAL]
+                assert not stuck, f"invitations that never settled: {stuck}"
+        finally:
+            self.h.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+PollMachine.TestCase.settings = settings(
+    max_examples=40, stateful_step_count=30, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestPollMachine = PollMachine.TestCase
