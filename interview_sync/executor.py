@@ -440,7 +440,7 @@ class Executor:
         booking = action.booking
         assert booking is not None
         sequence = inv.ics_sequence + (1 if updated or inv.cancelled_at else 0)
-        pending = self._apply_booking(replace(inv, extra=dict(inv.extra)), booking)
+        pending = self._apply_booking(replace(inv, extra=dict(inv.extra), state=State.BOOKED), booking)
         context = self._base_context(pending) | {"updated": updated}
         self._send(pending, action.key, "confirmation", inv.candidate_name, inv.candidate_email or "", context,
                    template_set=self._template_set(inv))

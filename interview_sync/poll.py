@@ -60,12 +60,14 @@ class PollCycle:
         self.policy = wf.Policy.from_settings(ctx.settings)
         self.now = ctx.clock.now()
         self.stages = ctx.settings.ats.interview_stages
+        self.acted: set[str] = set()  # refs already acted on in this cycle
 
     # --- helpers --------------------------------------------------------------------
 
     def _act(self, inv: Invitation, actions: list[wf.Action]) -> Invitation:
         if not actions:
             return inv
+        self.acted.add(inv.ref)
         if self.dry_run:
             for action in actions:
                 self.plan.append(PlannedAction(inv.application_id, inv.ref, action.kind, action.describe()))
@@ -115,7 +117,7 @@ class PollCycle:
         if first_run:
             entered = in_stage and self.backfill
         for inv in self.db.invitations(application_id=app.id):
-            if inv.is_open and (inv.stage_id != app.stage_id or not app.active):
+            if wf.closes_on_stage_exit(inv) and (inv.stage_id != app.stage_id or not app.active):
                 self._act(inv, wf.on_stage_left(inv, app))
         step = None
         if entered and app.stage_id is not None:
@@ -172,6 +174,8 @@ class PollCycle:
 
     def _fire_timers(self) -> None:
         for inv in self.db.open_invitations():
+            if inv.state is State.PENDING and inv.ref in self.acted:
+                continue  # its invite just failed in this cycle: the retry belongs to the next poll
             self._act(inv, wf.due(inv, self.now, self.policy))
 
 

@@ -312,8 +312,8 @@ def summary_rows(report: Report) -> list[SummaryRow]:
     ]
 
 
-WEEKLY_COLUMNS = ("week", "invitations", "booked", "median h", "p90 h", "zero-touch",
-                  "no-show", "alerts", "hours saved")
+WEEKLY_COLUMNS = ("week", "invites", "booked", "median", "p90", "zero-touch", "no-show", "alerts",
+                  "saved h")
 
 
 def weekly_rows(report: Report) -> list[list[str]]:

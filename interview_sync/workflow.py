@@ -113,9 +113,18 @@ def on_stage_entered(app: Application, existing: Invitation | None, now: datetim
     return Step(inv, [Action(INVITE, ref, f"{ref}:invite:0")], created=True)
 
 
+def closes_on_stage_exit(inv: Invitation) -> bool:
+    """Open invitations, and parked ones without a booking: once the application has
+    left the stage there is nothing left for a recruiter to fix (SPEC §2: an
+    invitation waits in needs_attention "until a person acts, or the ATS changes")."""
+    if inv.is_open:
+        return True
+    return inv.state in (State.NEEDS_ATTENTION, State.FLAGGED) and inv.booking_ref is None
+
+
 def on_stage_left(inv: Invitation, app: Application) -> list[Action]:
     """The application moved away from the invitation's stage (or was rejected/hired)."""
-    if not inv.is_open:
+    if not closes_on_stage_exit(inv):
         return []
     where = app.stage_name if app.active else app.status
     if inv.state is State.BOOKED:

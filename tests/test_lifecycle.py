@@ -206,6 +206,7 @@ def test_standard_booking_within_24h_then_reminders_and_feedback(h: Harness) -> 
     notes = note_bodies(h, ZOE)
     assert len(notes) == 2 and "Interview booked" in notes[1]
     assert "Thursday, December 3, 2026 at 10:00 AM PST" in notes[1]
+    assert "Book by" not in notes[1]  # the booking deadline is over once booked
 
     # no follow-up for a booked invitation; the reminder window opens at SLOT - 24 h
     for hours in (48.5, SLOT_HOURS - 24.1):
@@ -436,6 +437,26 @@ def test_stage_exit_before_booking_stops_everything(h: Harness) -> None:
         poll_at(h, hours)
     assert kinds(h) == [(ZOE_EMAIL, "invite")]
     assert ats_record(h, ZOE)["tags"] == []
+    # Calendly cannot revoke a single-use link: a late booking reaches a person, not the candidate
+    h.at(201)
+    h.sandbox.book(ZOE)
+    report = h.poll()
+    assert report.alerts == 1
+    assert "booked after the application left" in text(only(h, TOM, "recruiter_alert"))
+    assert h.emails_to(ZOE_EMAIL, "confirmation") == [] and h.emails_to(MARIA) == []
+    assert h.invitation(ZOE).state is State.CLOSED
+
+
+def test_stage_exit_while_waiting_for_a_person_closes_the_invitation(h: Harness, cli: Any) -> None:
+    h.sandbox.block(MARIA)
+    invite(h)
+    assert h.invitation(ZOE).state is State.NEEDS_ATTENTION
+    h.at(5)
+    h.sandbox.set_status(ZOE, "rejected")
+    h.poll()
+    assert h.invitation(ZOE).state is State.CLOSED  # off the recruiter's to-do list
+    assert json.loads(cli("status", "--state", "needs_attention", "--json").stdout) == []
+    assert kinds(h) == [(TOM, "recruiter_alert")]
 
 
 def test_stage_exit_after_booking_alerts_recruiter_and_stops_reminders(h: Harness) -> None:
@@ -454,6 +475,79 @@ def test_stage_exit_after_booking_alerts_recruiter_and_stops_reminders(h: Harnes
     assert h.emails_to(ZOE_EMAIL, "reminder_candidate") == []
     assert h.emails_to(MARIA, "reminder_hm") == []
     assert h.emails_to(MARIA, "feedback_request") == []
+
+
+def test_without_feedback_configured_the_invitation_closes_after_the_interview(tmp_path: Path) -> None:
+    h = Harness(tmp_path, config_changes={"feedback": {"url": ""}})
+    try:
+        h.poll()
+        invite(h)
+        book(h)
+        for hours in (SLOT_HOURS - 20, SLOT_HOURS + 0.6, SLOT_HOURS + 3):
+            poll_at(h, hours)
+        assert h.emails_to(MARIA, "feedback_request") == []
+        assert h.invitation(ZOE).state is State.CLOSED
+        assert len(h.emails_to(MARIA, "reminder_hm")) == 1
+    finally:
+        h.close()
+
+
+def test_scheduler_error_is_retried_then_alerted_after_three_failures(h: Harness) -> None:
+    for _ in range(3):
+        h.sandbox.fault("/scheduling_links", 500, method="POST")
+    report = invite(h)
+    assert report.errors and report.alerts == 0
+    assert h.invitation(ZOE).state is State.PENDING and h.emails() == []
+    report = poll_at(h, 0.5)
+    assert report.errors and report.alerts == 0
+    report = poll_at(h, 1)
+    assert report.alerts == 1
+    assert h.invitation(ZOE).state is State.NEEDS_ATTENTION
+    alert = text(only(h, TOM, "recruiter_alert"))
+    assert "3 times" in alert and "scheduling_links" in alert
+    assert h.emails_to(ZOE_EMAIL) == []
+
+
+class FlakyTransport:
+    """The first send fails with a temporary SMTP error; the rest go to the file outbox."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.failures = inner, 1
+        self.sent_paths = inner.sent_paths
+
+    def __enter__(self) -> "FlakyTransport":
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.inner.__exit__(*exc)
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def send(self, message: EmailMessage) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise DeliveryError("451 4.3.0 try again later", "wait", permanent=False)
+        self.inner.send(message)
+
+
+def test_temporary_smtp_failure_is_retried_next_poll_with_the_same_link(h: Harness) -> None:
+    h.ctx.transport = FlakyTransport(h.ctx.transport)
+    report = invite(h)
+    assert report.errors and report.alerts == 0 and h.emails() == []
+    link = h.invitation(ZOE).link_url
+    assert link and h.invitation(ZOE).state is State.PENDING
+    report = poll_at(h, 0.5)
+    assert not report.errors
+    message = only(h, ZOE_EMAIL, "invite")
+    assert link_in(text(message), h) == link
+    inv = h.invitation(ZOE)
+    assert inv.state is State.INVITED and inv.deadline_at == h.start + timedelta(hours=48.5)
+    assert len(note_bodies(h, ZOE)) == 1
 
 
 def test_late_cron_fires_each_timer_once(h: Harness) -> None:
@@ -645,6 +739,18 @@ def test_invite_command_reports_already_invited_and_resends_with_audit(h: Harnes
     # the candidate books through the resent link: one booking, normal confirmation
     book(h, at=3)
     assert h.invitation(ZOE).state is State.BOOKED
+
+
+def test_resend_refuses_a_booked_invitation(h: Harness, cli: Any) -> None:
+    invite(h)
+    book(h)
+    h.at(4)
+    result = cli("invite", ZOE, "--resend", "--reason", "oops")
+    assert result.exit_code == 2
+    assert "booked" in result.output
+    inv = h.invitation(ZOE)
+    assert inv.state is State.BOOKED and inv.interview_start == SLOT
+    assert len(h.emails_to(ZOE_EMAIL)) == 2  # invite + confirmation, nothing new
 
 
 def test_resend_after_needs_attention_invites_once_the_fix_is_in(h: Harness, cli: Any) -> None:

@@ -45,7 +45,7 @@ from typing import Any
 from harness import Harness
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from interview_sync.errors import InterviewSyncError
 from interview_sync.executor import RunReport
@@ -219,17 +219,27 @@ class PollMachine(RuleBasedStateMachine):
             slots = sandbox_calendly._free_slots(state, et, self.now, self.now + timedelta(days=14), self.now)
         return slots[index % len(slots)] if slots else None
 
-    def _link_event_type(self, app: str) -> str | None:
+    def _apps_with_link(self) -> dict[str, str]:
+        """Applications whose ATS notes carry a booking link of ours → the link's event type."""
+        found: dict[str, str] = {}
         with self.h.world.lock:
             state = self.h.world.data["calendly"]
-            found = sandbox_calendly._latest_link_for(self.h.world, state, app)
-            return state["links"][found[0]]["event_type"] if found else None
+            for app in APPS:
+                link = sandbox_calendly._latest_link_for(self.h.world, state, app)
+                if link is not None:
+                    found[app] = state["links"][link[0]]["event_type"]
+        return found
 
-    def _booked_event_type(self, app: str) -> str | None:
+    def _apps_booked(self) -> dict[str, str]:
+        """Applications with an active booking in the scheduler → its event type."""
+        found: dict[str, str] = {}
         with self.h.world.lock:
             state = self.h.world.data["calendly"]
-            invitee = sandbox_calendly._current_invitee(self.h.world, state, app)
-            return state["events"][invitee["event"]]["event_type"] if invitee else None
+            for app in APPS:
+                invitee = sandbox_calendly._current_invitee(self.h.world, state, app)
+                if invitee is not None:
+                    found[app] = state["events"][invitee["event"]]["event_type"]
+        return found
 
     def _scheduler_truth(self) -> tuple[Counter[str], Counter[str]]:
         """Per invitation ref, from the sandbox: bookings made (each reschedule is a new one) and
@@ -251,10 +261,17 @@ class PollMachine(RuleBasedStateMachine):
 
     # --- rules: people -------------------------------------------------------------------
 
-    @initialize()
-    def baseline(self) -> None:
+    @initialize(stages=st.lists(st.sampled_from(STAGES[:2] * 3 + STAGES[2:]), min_size=len(APPS),
+                                max_size=len(APPS)))
+    def start(self, stages: list[str]) -> None:
+        """A baseline poll (sends nothing), then recruiters move applications (mostly into
+        interview stages) and the first real poll invites them."""
         report = self._run_poll()
         assert report is not None and not report.outcomes
+        for app, stage in zip(APPS, stages):
+            self.h.sandbox.move(app, stage)
+        self.advance(5)
+        self.poll()
 
     @rule(app=st.sampled_from(APPS), stage=st.sampled_from(STAGES))
     def move(self, app: str, stage: str) -> None:
@@ -264,33 +281,30 @@ class PollMachine(RuleBasedStateMachine):
     def set_status(self, app: str, status: str) -> None:
         self.h.sandbox.set_status(app, status)
 
-    @rule(app=st.sampled_from(APPS), slot=st.integers(0, 60))
-    def book(self, app: str, slot: int) -> None:
-        """The candidate books through the latest link in the ATS notes, at some offered time."""
-        event_type = self._link_event_type(app)
-        at = self._free_slot(event_type, slot) if event_type else None
+    @precondition(lambda self: bool(self._apps_with_link()))
+    @rule(data=st.data(), slot=st.integers(0, 60))
+    def book(self, data: st.DataObject, slot: int) -> None:
+        """A candidate books through the latest link in their ATS notes, at one of the offered times."""
+        app, event_type = data.draw(st.sampled_from(sorted(self._apps_with_link().items())))
+        at = self._free_slot(event_type, slot)
         try:
             self.h.sandbox.book(app, at=at)
         except InterviewSyncError:
-            pass  # no link yet, link already used: refused, as Calendly would
+            pass  # the link was used already: refused, as Calendly would
 
-    @rule(app=st.sampled_from(APPS))
-    def cancel(self, app: str) -> None:
-        try:
-            self.h.sandbox.cancel(app)
-        except InterviewSyncError:
-            pass  # nothing booked
+    @precondition(lambda self: bool(self._apps_booked()))
+    @rule(data=st.data(), by=st.sampled_from(("invitee", "host")))
+    def cancel(self, data: st.DataObject, by: str) -> None:
+        app = data.draw(st.sampled_from(sorted(self._apps_booked())))
+        self.h.sandbox._post("/_admin/cancel", {"application_id": app, "by": by})
 
-    @rule(app=st.sampled_from(APPS), slot=st.integers(0, 60))
-    def reschedule(self, app: str, slot: int) -> None:
-        event_type = self._booked_event_type(app)
-        at = self._free_slot(event_type, slot) if event_type else None
-        if at is None:
-            return
-        try:
+    @precondition(lambda self: bool(self._apps_booked()))
+    @rule(data=st.data(), slot=st.integers(0, 60))
+    def reschedule(self, data: st.DataObject, slot: int) -> None:
+        app, event_type = data.draw(st.sampled_from(sorted(self._apps_booked().items())))
+        at = self._free_slot(event_type, slot)
+        if at is not None:
             self.h.sandbox.reschedule(app, at)
-        except InterviewSyncError:
-            pass
 
     # --- rules: time and the tool --------------------------------------------------------
 
@@ -298,6 +312,12 @@ class PollMachine(RuleBasedStateMachine):
     def advance(self, minutes: int) -> None:
         self.minutes += minutes
         self.h.at(self.minutes / 60)
+
+    @rule(minutes=st.one_of(st.integers(1, 180), st.integers(180, 3 * 24 * 60)))
+    def tick(self, minutes: int) -> None:
+        """Time passes and the cron job runs (the common case, so it is its own rule)."""
+        self.advance(minutes)
+        self.poll()
 
     @rule()
     def poll(self) -> None:
@@ -400,7 +420,7 @@ class PollMachine(RuleBasedStateMachine):
 
 
 PollMachine.TestCase.settings = settings(
-    max_examples=40, stateful_step_count=30, deadline=None,
+    max_examples=40, stateful_step_count=40, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestPollMachine = PollMachine.TestCase

@@ -110,6 +110,8 @@ def poll(
             report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill)
     finally:
         ctx.close()
+    if G.verbose:
+        _print_request_counts(ctx)
     if json_out:
         render.emit_json({"dry_run": dry_run, "plan": [asdict(p) for p in plan],
                           "outcomes": [asdict(o) for o in report.outcomes], "alerts": report.alerts,
@@ -123,6 +125,16 @@ def poll(
         else:
             render.info("poll: nothing to do")
     _exit_for(report)
+
+
+def _print_request_counts(ctx: Any) -> None:
+    """`--verbose`: what this run cost the vendors (endpoints and counts; no payloads)."""
+    for adapter in (ctx.ats, ctx.scheduler):
+        session = getattr(adapter, "session", None)
+        calls = getattr(session, "calls", None) or {}
+        total = sum(calls.values())
+        render.err.print(f"{adapter.name}: {total} request(s)" + "".join(
+            f"\n  {count:>4}  {endpoint}" for endpoint, count in sorted(calls.items())), markup=False)
 
 
 def _instant(text: str, option: str) -> Any:
@@ -154,6 +166,11 @@ def invite(
                               "move it in the ATS, or add the stage to ats.interview_stages")
         ref = invitation_ref(app_record.id, app_record.stage_id)
         existing = ctx.db.get_invitation(ref)
+        if existing is not None and resend and existing.state is State.BOOKED:
+            raise ConfigError(f"application {application_id} is booked for "
+                              f"{iso(existing.interview_start) if existing.interview_start else 'an interview'}; "
+                              "a new link would orphan that booking",
+                              "cancel or reschedule it in the scheduler; the next poll sends a new link")
         if existing is not None and not resend:
             render.info(f"{application_id}: already invited ({existing.state}, ref {ref}); "
                         "use --resend --reason to send again")

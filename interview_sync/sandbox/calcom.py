@@ -448,13 +448,13 @@ def mount(app: SandboxApp) -> None:
             link["applicationId"] = application_id
         et = state["event_types"][str(link["eventTypeId"])]
         metadata = {"ref": fields["metadata[ref]"]} if fields.get("metadata[ref]") else {}
-        booking = _create_booking(et, name=fields.get("name", ""), email=fields.get("email", ""), at=at,
+        booking = create_booking(et, name=fields.get("name", ""), email=fields.get("email", ""), at=at,
                                   metadata=metadata, status=status, application_id=link["applicationId"])
         booking["linkId"] = link_id
         link["usageCount"] += 1
         return booking
 
-    def _create_booking(et: dict[str, Any], *, name: str, email: str, at: datetime | None,
+    def create_booking(et: dict[str, Any], *, name: str, email: str, at: datetime | None,
                         metadata: dict[str, str], status: str, application_id: str | None,
                         rescheduled_from: str | None = None) -> dict[str, Any]:
         now = world.now()
@@ -485,7 +485,9 @@ def mount(app: SandboxApp) -> None:
                 "end": _ts(booking["end"])}
 
     def refused(exc: BookingRefused) -> Response:
-        return _fail(exc.status, "BOOKING_REFUSED", str(exc))
+        response = _fail(exc.status, "BOOKING_REFUSED", str(exc))
+        response.body["message"] = str(exc)  # where SandboxClient looks for the reason
+        return response
 
     def booking_page(request: Request) -> Response:
         with world.lock:
@@ -624,7 +626,7 @@ def mount(app: SandboxApp) -> None:
         et = state["event_types"][str(old["eventTypeId"])]
         old["status"] = "cancelled"  # free the old slot first, so moving within the hour is allowed
         try:
-            new = _create_booking(et, name=old["name"], email=old["email"], at=at, metadata=dict(old["metadata"]),
+            new = create_booking(et, name=old["name"], email=old["email"], at=at, metadata=dict(old["metadata"]),
                                   status="accepted", application_id=application_id, rescheduled_from=old["uid"])
         except BookingRefused:
             old["status"] = "accepted"
