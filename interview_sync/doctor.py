@@ -71,6 +71,7 @@ class _Sample:
     with_job: int = 0
     with_hm: int = 0
     managers: dict[str, tuple[str, list[Route]]] | None = None  # email -> (name, routes)
+    error: str | None = "not run"  # why the sample could not be read; None once it was
 
 
 class Doctor:
@@ -170,12 +171,14 @@ class Doctor:
         sample = self.sample
         sample.managers = {}
         apps: list[Application] = []
+        sample.error = "the ATS refused the listing"
         for app in self.ats.changed_applications(None):
             if app.active:
                 apps.append(app)
             if len(apps) >= self.sample_size:
                 break
         sample.applications = len(apps)
+        sample.error = None
         if not apps:
             return [Check("field mappings", True, "no active applications to sample yet")]
         for app in apps:
@@ -218,8 +221,9 @@ class Doctor:
         return self._event_types[cache_key]
 
     def hiring_managers(self) -> list[Check]:
-        if self.sample.managers is None:
-            self.field_mappings()
+        if self.sample.error is not None:
+            return [Check("hiring managers", False, f"not checked: reading the sample of live records failed "
+                          f"({self.sample.error})", "fix the ATS lines above first")]
         managers = self.sample.managers or {}
         if not managers:
             return [Check("hiring managers", self.sample.applications == 0,
@@ -267,8 +271,8 @@ class Doctor:
                              f"fix routes[{index}].host or invite them to the scheduler")
             hosts = [host]
         if not hosts:
-            return Check(label, False, "no scheduler host found to check it against",
-                         "fix the hiring-manager lines above first")
+            return Check(label, False, "not checked: no hiring manager was found in the scheduler to check "
+                         "it against", "fix the hiring-manager lines above first")
         having = [h.name for h in hosts if self._event_type(h, route.event_type) is not None]
         if having:
             return Check(label, True, f"exists for {len(having)} of {len(hosts)} host(s): {', '.join(having[:4])}")

@@ -76,6 +76,11 @@ class Executor:
         self.settings = ctx.settings
         self.report = report or RunReport()
         self.apps: dict[str, Application] = {}
+        # Scheduler lookups shared by every invitation of one run (a poll that sends
+        # 100 invitations to one hiring manager asks for the host once, not 100 times).
+        self._hosts: dict[str, Any] = {}
+        self._event_types: dict[tuple[str, str], Any] = {}
+        self._availability: dict[tuple[str, int], bool] = {}
 
     @property
     def now(self) -> datetime:
@@ -377,19 +382,27 @@ class Executor:
     def _prepare_link(self, inv: Invitation) -> Invitation:
         """Find the host and event type, check availability, create the single-use link."""
         scheduler = self.ctx.scheduler
-        host = scheduler.find_host(inv.hm_email or "")
+        email = (inv.hm_email or "").casefold()
+        if email not in self._hosts:
+            self._hosts[email] = scheduler.find_host(inv.hm_email or "")
+        host = self._hosts[email]
         if host is None:
             raise NeedsPerson("host-not-in-scheduler", f"hiring manager {inv.hm_name or 'for this job'} has no "
                               f"{scheduler.name} account we can see",
                               "invite them to the scheduler organization, or map them in [hosts]")
         inv.hm_name = inv.hm_name or host.name
-        event_type = scheduler.get_event_type(host, inv.event_type or "")
+        type_key = (host.uri, inv.event_type or "")
+        if type_key not in self._event_types:
+            self._event_types[type_key] = scheduler.get_event_type(host, inv.event_type or "")
+        event_type = self._event_types[type_key]
         if event_type is None:
             raise NeedsPerson("event-type-missing", f"event type {inv.event_type!r} not found for "
                               f"{inv.hm_name}", "create it in the scheduler or fix the route's event_type")
         days = self.settings.policy.no_availability_days
-        times = scheduler.available_times(event_type, self.now, self.now + timedelta(days=days))
-        if not times:
+        if (event_type.uri, days) not in self._availability:
+            self._availability[(event_type.uri, days)] = bool(
+                scheduler.available_times(event_type, self.now, self.now + timedelta(days=days)))
+        if not self._availability[(event_type.uri, days)]:
             raise NeedsPerson("no-availability", f"{inv.hm_name} has no free {inv.event_type} slot in the next "
                               f"{days} days", "open up calendar time for the hiring manager, then "
                               "`interview-sync invite APPLICATION_ID --resend --reason ...`")

@@ -36,8 +36,10 @@ def _multi_line(value: str) -> str:
 
 def _cn(name: str) -> str:
     # A DQUOTE cannot appear inside a quoted parameter (RFC 5545 §3.1); RFC 6868's
-    # ^' escape is not understood by Outlook, so use an apostrophe instead.
-    return _one_line(name).replace('"', "'")
+    # ^' escape is not understood by Outlook, so use an apostrophe instead. A
+    # backslash before the next delimiter reads back as an escape in icalendar
+    # (CN=\;CUTYPE=... swallows the next parameter), so it becomes a slash.
+    return _one_line(name).replace('"', "'").replace("\\", "/")
 
 
 def _address(name: str, email: str, **params: str) -> vCalAddress:
