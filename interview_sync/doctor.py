@@ -285,9 +285,13 @@ class Doctor:
     def email(self) -> list[Check]:
         mail = self.settings.email
         if mail.transport == "smtp":
-            transport = SmtpTransport(mail.smtp_host, mail.smtp_port, mail.smtp_security, mail.smtp_username or None,
-                                      mail.smtp_password.get_secret_value() or None, timeout=15)
-            return [Check("smtp login", True, transport.login_check())]
+            try:
+                transport = SmtpTransport(mail.smtp_host, mail.smtp_port, mail.smtp_security,
+                                          mail.smtp_username or None, mail.smtp_password.get_secret_value() or None,
+                                          timeout=15)
+                return [Check("smtp login", True, transport.login_check())]
+            except Exception as exc:  # noqa: BLE001 - the SMTP line is named, whatever failed
+                return [_failed("smtp login", exc, "check email.smtp_host, smtp_port, smtp_security and the login")]
         target = Path(mail.outbox_dir)
         probe = target
         while not probe.exists() and probe != probe.parent:

@@ -533,6 +533,12 @@ class Executor:
         self.report.outcomes.append(Outcome(inv.ref, inv.application_id, "close", "changed", action.reason or ""))
         return inv
 
+    def do_no_show(self, inv: Invitation, action: wf.Action) -> Invitation:
+        inv.no_show = True
+        self._save(inv, "no_show", channel="scheduler", detail=action.reason)
+        self.report.outcomes.append(Outcome(inv.ref, inv.application_id, "no_show", "changed", action.reason or ""))
+        return inv
+
     def do_alert(self, inv: Invitation, action: wf.Action) -> Invitation:
         recipient = inv.recruiter_email or self.settings.alerts.recruiter_email
         context = self._base_context(inv) | {"reason": action.reason, "fix": action.fix,

@@ -51,6 +51,7 @@ REMINDER = "reminder"  # candidate and hiring manager
 FEEDBACK = "feedback"
 ALERT = "alert"
 CLOSE = "close"  # state only: stop all outreach
+NO_SHOW = "no_show"  # state only: the scheduler marked the candidate absent (for `report`)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,9 @@ def on_booking(inv: Invitation, booking: Booking) -> list[Action]:
     if booking.status != "active":
         return []  # pending (unconfirmed) bookings wait for acceptance
     if booking.uri == inv.booking_ref:
+        if booking.no_show and not inv.no_show:
+            return [Action(NO_SHOW, inv.ref, f"{inv.ref}:no-show:{booking.uri}", booking=booking,
+                           reason="marked as a no-show in the scheduler")]
         return []  # seen before
     if inv.state is State.BOOKED:
         if booking.old_booking_uri and booking.old_booking_uri == inv.booking_ref:

@@ -118,3 +118,24 @@ def test_special_characters_go_through_intact(harness: Harness) -> None:
     (message,) = _invites(harness)
     assert str(message["To"]) == "Siobhán Ní Bhriain <siobhan.nibhriain+rt@example.net>"
     assert "Siobhán" in message.get_body(preferencelist=("html",)).get_content()
+
+
+def test_scheduler_no_show_mark_reaches_the_invitation(harness: Harness) -> None:
+    from datetime import timedelta
+
+    harness.poll()
+    harness.sandbox.move(ZOE, "Phone Screen")
+    harness.poll()
+    harness.sandbox.book(ZOE, at=harness.start + timedelta(days=1, hours=2))
+    harness.at(1)
+    harness.poll()
+    harness.at(30)
+    harness.poll()
+    assert harness.invitation(ZOE).no_show is False
+    harness.sandbox.no_show(ZOE)
+    harness.at(31)
+    report = harness.poll()
+    assert harness.invitation(ZOE).no_show is True
+    assert [o.action for o in report.outcomes if o.action == "no_show"] == ["no_show"]
+    harness.at(32)
+    assert [o for o in harness.poll().outcomes if o.action == "no_show"] == []  # recorded once
