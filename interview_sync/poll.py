@@ -149,8 +149,15 @@ class PollCycle:
         for booking in bookings:
             inv = self._match(booking)
             if inv is not None:
-                self._act(inv, wf.on_booking(inv, booking))
+                self._act(inv, wf.on_booking(inv, booking, self._still_in_stage(inv)))
         return True
+
+    def _still_in_stage(self, inv: Invitation) -> bool:
+        """Per the last ATS read: is the application still in the invitation's stage?"""
+        snapshot = self.db.get_application(inv.application_id)
+        if snapshot is None:
+            return True
+        return snapshot.stage_id == inv.stage_id and snapshot.status in ("in_process", "active")
 
     def _match(self, booking: Booking) -> Invitation | None:
         """By the reference we carried in the link; else by invitee email + host."""

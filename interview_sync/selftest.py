@@ -54,6 +54,7 @@ class ScenarioResult:
     passed: bool
     differences: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -369,8 +370,10 @@ def run_scenario(scenario: Scenario, user: Settings, directory: Path) -> Scenari
     except Exception as exc:  # noqa: BLE001 - one scenario failing to run must not hide the others
         observed = {"errors": run.errors + [f"the scenario could not run: {exc}"]}
     differences = compare(expected, observed)
+    notes = [f"routes[{i}].host {route.host!r} is not a sandbox user: the job's hiring manager hosted instead"
+             for i, route in enumerate(user.routes) if route.host] + run.notes
     return ScenarioResult(scenario.name, scenario.description, expected, observed, not differences,
-                          differences, run.notes)
+                          differences, notes, ["0h poll (baseline)"] + [step.describe() for step in scenario.steps])
 
 
 def run_selftest(settings: Settings, *, scenarios: Sequence[Scenario] | None = None,
@@ -430,7 +433,7 @@ def write_markdown(results: Sequence[ScenarioResult], path: Path, *, config_path
     lines += [f"| {i} | {r.name} | {'PASS' if r.passed else '**FAIL**'} |" for i, r in enumerate(results, 1)]
     for i, r in enumerate(results, 1):
         lines += ["", f"## {i}. {r.name} — {'PASS' if r.passed else 'FAIL'}", "", r.description, "",
-                  f"- Expected: {_md(summary(r.expected))}", f"- Observed: {_md(summary(r.observed))}"]
+                  f"- Steps: {_md('; '.join(r.steps))}", f"- Expected: {_md(summary(r.expected))}", f"- Observed: {_md(summary(r.observed))}"]
         lines += [f"- Difference: {_md(d)}" for d in r.differences]
         lines += [f"- Note: {_md(n)}" for n in r.notes]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

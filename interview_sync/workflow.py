@@ -138,8 +138,13 @@ def on_stage_left(inv: Invitation, app: Application) -> list[Action]:
 
 # --- scheduler events -------------------------------------------------------------
 
-def on_booking(inv: Invitation, booking: Booking) -> list[Action]:
-    """A booking, cancellation or reschedule matched to this invitation."""
+def on_booking(inv: Invitation, booking: Booking, in_stage: bool = True) -> list[Action]:
+    """A booking, cancellation or reschedule matched to this invitation.
+
+    ``in_stage`` is False when the ATS last showed the application outside the
+    invitation's stage: then nothing goes to the candidate any more, and a new
+    or moved booking is a recruiter's call.
+    """
     if booking.status == "canceled":
         if booking.uri != inv.booking_ref or inv.state is not State.BOOKED:
             return []  # an older booking's cancel, or one we already handled
@@ -149,6 +154,10 @@ def on_booking(inv: Invitation, booking: Booking) -> list[Action]:
                        reason=f"canceled by {booking.canceled_by or 'someone'}")]
     if booking.status != "active":
         return []  # pending (unconfirmed) bookings wait for acceptance
+    if booking.uri != inv.booking_ref and not in_stage:
+        return [alert(inv, "booked-after-close", "the candidate booked after the application left the stage "
+                      "(a new or moved booking)", "decide whether to keep or cancel the interview in the "
+                      "scheduler", suffix=booking.uri)]
     if booking.uri == inv.booking_ref:
         if booking.no_show and not inv.no_show:
             return [Action(NO_SHOW, inv.ref, f"{inv.ref}:no-show:{booking.uri}", booking=booking,

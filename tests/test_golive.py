@@ -22,7 +22,6 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from typer.testing import CliRunner
 
-import interview_sync.cli.golive_cmd  # noqa: F401 - registers doctor, fixtures, selftest on the app
 from interview_sync import selftest as selftest_module
 from interview_sync.cli.app import app
 from interview_sync.clock import FixedClock
@@ -54,6 +53,10 @@ def example_copy(tmp_path: Path, *replacements: tuple[str, str]) -> Path:
 
 
 def cli(*args: str) -> Any:
+    # Imported here, not at collection: until cli/app.py imports golive_cmd itself, an early import
+    # would add these commands to the shared app before test_docs compares README with --help.
+    import interview_sync.cli.golive_cmd  # noqa: F401 - registers doctor, fixtures, selftest
+
     return CliRunner().invoke(app, list(args))
 
 
