@@ -47,7 +47,6 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from interview_sync.errors import InterviewSyncError
 from interview_sync.executor import RunReport
 from interview_sync.invitation import Invitation, State, invitation_ref
 from interview_sync.sandbox import calendly as sandbox_calendly
@@ -113,7 +112,7 @@ class CrashPlan:
 class RecordingTransport:
     """Wraps the real transport; every message that really went out is recorded."""
 
-    def __init__(self, inner: Any, machine: PollMachine) -> None:
+    def __init__(self, inner: Any, machine: Scenario) -> None:
         self.inner = inner
         self.machine = machine
 
@@ -161,22 +160,26 @@ def _text(msg: EmailMessage) -> str:
     return body.get_content() if body is not None else ""
 
 
-class PollMachine(RuleBasedStateMachine):
-    """Recruiters move applications, candidates book/cancel/reschedule, time jumps, polls run or crash."""
+class Scenario:
+    """The sandbox world plus the tool, with the recording/crashing seams and the invariant checks.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.tmp = Path(tempfile.mkdtemp(prefix="interview-sync-props-"))
-        self.h = Harness(self.tmp)
+    The state machine drives one of these; the pinned regression scenarios below drive it by hand.
+    """
+
+    def __init__(self, tmp: Path) -> None:
+        self.h = Harness(tmp)
         self.plan = CrashPlan()
         self.delivered: list[Delivered] = []
         self.polls = 0
         self.allowed: frozenset[str] = frozenset()  # refs whose application sits in their stage this poll
+        self.minutes = 0
         self.h.ctx.transport = RecordingTransport(self.h.ctx.transport, self)  # type: ignore[assignment]
         self.h.ctx.ats = CrashingATS(self.h.ctx.ats, self.plan)  # type: ignore[assignment]
-        self.minutes = 0
 
-    # --- helpers -------------------------------------------------------------------------
+    def close(self) -> None:
+        self.h.close()
+
+    # --- what people and time do ---------------------------------------------------------
 
     def record(self, msg: EmailMessage) -> None:
         self.delivered.append(Delivered(
@@ -188,19 +191,46 @@ class PollMachine(RuleBasedStateMachine):
     def now(self) -> datetime:
         return self.h.clock.now()
 
-    def _in_stage_refs(self) -> frozenset[str]:
-        """From the ATS's own records: the invitation refs whose application is active in that stage."""
-        wanted = {s.casefold() for s in self.h.settings.ats.interview_stages}
-        with self.h.world.lock:
-            gh = self.h.world.data["greenhouse"]
-            refs = set()
-            for app in gh["applications"].values():
-                stage = gh["job_interview_stages"].get(app["stage_id"])
-                if app["status"] == "in_process" and stage and stage["name"].casefold() in wanted:
-                    refs.add(invitation_ref(str(app["id"]), str(app["stage_id"])))
-        return frozenset(refs)
+    def advance(self, minutes: int) -> None:
+        self.minutes += minutes
+        self.h.at(self.minutes / 60)
 
-    def _run_poll(self) -> RunReport | None:
+    def move(self, app: str, stage: str) -> None:
+        self.h.sandbox.move(app, stage)
+
+    def set_status(self, app: str, status: str) -> None:
+        self.h.sandbox.set_status(app, status)
+
+    def book(self, app: str, slot: int) -> None:
+        """The candidate books through the latest link in their ATS notes, at the slot-th offered time."""
+        event_type = self.apps_with_link()[app]
+        self.h.sandbox.book(app, at=self._free_slot(event_type, slot))
+
+    def cancel(self, app: str, by: str = "invitee") -> None:
+        self.h.sandbox._post("/_admin/cancel", {"application_id": app, "by": by})  # the client has no `by`
+
+    def reschedule(self, app: str, slot: int) -> None:
+        event_type = self.apps_booked()[app]
+        at = self._free_slot(event_type, slot)
+        assert at is not None
+        self.h.sandbox.reschedule(app, at)
+
+    def poll(self) -> RunReport:
+        """A poll that must complete; the after-poll invariants are checked."""
+        report = self.run_poll()
+        assert report is not None
+        self.check_completed_poll(report)
+        return report
+
+    def crash(self, budget: int, after: bool) -> RunReport | None:
+        """A poll killed at its (budget+1)-th email or ATS write, before or after it happened."""
+        self.plan.arm(budget, after)
+        report = self.run_poll()
+        if report is not None:  # fewer effects than the budget: it simply completed
+            self.check_completed_poll(report)
+        return report
+
+    def run_poll(self) -> RunReport | None:
         """One poll; None when the crash plan fired."""
         self.polls += 1
         self.allowed = self._in_stage_refs()
@@ -211,6 +241,20 @@ class PollMachine(RuleBasedStateMachine):
         finally:
             self.plan.disarm()
 
+    # --- reading the sandbox's own records -----------------------------------------------
+
+    def _in_stage_refs(self) -> frozenset[str]:
+        """From the ATS's records: the invitation refs whose application is active in that stage."""
+        wanted = {s.casefold() for s in self.h.settings.ats.interview_stages}
+        with self.h.world.lock:
+            gh = self.h.world.data["greenhouse"]
+            refs = set()
+            for app in gh["applications"].values():
+                stage = gh["job_interview_stages"].get(app["stage_id"])
+                if app["status"] == "in_process" and stage and stage["name"].casefold() in wanted:
+                    refs.add(invitation_ref(str(app["id"]), str(app["stage_id"])))
+        return frozenset(refs)
+
     def _free_slot(self, event_type_id: str, index: int) -> datetime | None:
         """The ``index``-th free start in the next two weeks (wrapping), as the booking page offers."""
         with self.h.world.lock:
@@ -219,18 +263,18 @@ class PollMachine(RuleBasedStateMachine):
             slots = sandbox_calendly._free_slots(state, et, self.now, self.now + timedelta(days=14), self.now)
         return slots[index % len(slots)] if slots else None
 
-    def _apps_with_link(self) -> dict[str, str]:
-        """Applications whose ATS notes carry a booking link of ours → the link's event type."""
+    def apps_with_link(self) -> dict[str, str]:
+        """Applications whose ATS notes carry an unused booking link of ours → its event type."""
         found: dict[str, str] = {}
         with self.h.world.lock:
             state = self.h.world.data["calendly"]
             for app in APPS:
                 link = sandbox_calendly._latest_link_for(self.h.world, state, app)
-                if link is not None:
+                if link is not None and state["links"][link[0]]["used"] < state["links"][link[0]]["max_event_count"]:
                     found[app] = state["links"][link[0]]["event_type"]
         return found
 
-    def _apps_booked(self) -> dict[str, str]:
+    def apps_booked(self) -> dict[str, str]:
         """Applications with an active booking in the scheduler → its event type."""
         found: dict[str, str] = {}
         with self.h.world.lock:
@@ -256,92 +300,21 @@ class PollMachine(RuleBasedStateMachine):
                     cancels[ref] += 1
         return bookings, cancels
 
-    def _invitations(self) -> list[Invitation]:
+    def invitations(self) -> list[Invitation]:
         return self.h.ctx.db.invitations()
-
-    # --- rules: people -------------------------------------------------------------------
-
-    @initialize(stages=st.lists(st.sampled_from(STAGES[:2] * 3 + STAGES[2:]), min_size=len(APPS),
-                                max_size=len(APPS)))
-    def start(self, stages: list[str]) -> None:
-        """A baseline poll (sends nothing), then recruiters move applications (mostly into
-        interview stages) and the first real poll invites them."""
-        report = self._run_poll()
-        assert report is not None and not report.outcomes
-        for app, stage in zip(APPS, stages):
-            self.h.sandbox.move(app, stage)
-        self.advance(5)
-        self.poll()
-
-    @rule(app=st.sampled_from(APPS), stage=st.sampled_from(STAGES))
-    def move(self, app: str, stage: str) -> None:
-        self.h.sandbox.move(app, stage)
-
-    @rule(app=st.sampled_from(APPS), status=st.sampled_from(("rejected", "in_process")))
-    def set_status(self, app: str, status: str) -> None:
-        self.h.sandbox.set_status(app, status)
-
-    @precondition(lambda self: bool(self._apps_with_link()))
-    @rule(data=st.data(), slot=st.integers(0, 60))
-    def book(self, data: st.DataObject, slot: int) -> None:
-        """A candidate books through the latest link in their ATS notes, at one of the offered times."""
-        app, event_type = data.draw(st.sampled_from(sorted(self._apps_with_link().items())))
-        at = self._free_slot(event_type, slot)
-        try:
-            self.h.sandbox.book(app, at=at)
-        except InterviewSyncError:
-            pass  # the link was used already: refused, as Calendly would
-
-    @precondition(lambda self: bool(self._apps_booked()))
-    @rule(data=st.data(), by=st.sampled_from(("invitee", "host")))
-    def cancel(self, data: st.DataObject, by: str) -> None:
-        app = data.draw(st.sampled_from(sorted(self._apps_booked())))
-        self.h.sandbox._post("/_admin/cancel", {"application_id": app, "by": by})
-
-    @precondition(lambda self: bool(self._apps_booked()))
-    @rule(data=st.data(), slot=st.integers(0, 60))
-    def reschedule(self, data: st.DataObject, slot: int) -> None:
-        app, event_type = data.draw(st.sampled_from(sorted(self._apps_booked().items())))
-        at = self._free_slot(event_type, slot)
-        if at is not None:
-            self.h.sandbox.reschedule(app, at)
-
-    # --- rules: time and the tool --------------------------------------------------------
-
-    @rule(minutes=st.one_of(st.integers(1, 120), st.integers(120, 4 * 24 * 60)))
-    def advance(self, minutes: int) -> None:
-        self.minutes += minutes
-        self.h.at(self.minutes / 60)
-
-    @rule(minutes=st.one_of(st.integers(1, 180), st.integers(180, 3 * 24 * 60)))
-    def tick(self, minutes: int) -> None:
-        """Time passes and the cron job runs (the common case, so it is its own rule)."""
-        self.advance(minutes)
-        self.poll()
-
-    @rule()
-    def poll(self) -> None:
-        report = self._run_poll()
-        assert report is not None
-        self._check_completed_poll(report)
-
-    @rule(budget=st.integers(0, 6), after=st.booleans())
-    def crash(self, budget: int, after: bool) -> None:
-        """A poll killed at its (budget+1)-th email or ATS write, before or after it happened."""
-        self.plan.arm(budget, after)
-        report = self._run_poll()
-        if report is not None:  # fewer effects than the budget: it simply completed
-            self._check_completed_poll(report)
 
     # --- invariants ----------------------------------------------------------------------
 
-    @invariant()
-    def no_message_twice(self) -> None:
+    def check_always(self) -> None:
+        self.check_no_message_twice()
+        self.check_at_most_one_of_each_per_booking()
+        self.check_nothing_to_candidates_after_leaving_the_stage()
+
+    def check_no_message_twice(self) -> None:
         twice = [mid for mid, n in Counter(d.message_id for d in self.delivered).items() if n > 1]
         assert not twice, f"delivered more than once: {twice}"
 
-    @invariant()
-    def at_most_one_of_each_per_booking(self) -> None:
+    def check_at_most_one_of_each_per_booking(self) -> None:
         bookings, cancels = self._scheduler_truth()
         counts = Counter((d.ref, d.recipient, d.kind) for d in self.delivered)
         for (ref, recipient, kind), n in counts.items():
@@ -360,62 +333,131 @@ class PollMachine(RuleBasedStateMachine):
                 assert n <= limit, (f"{n} x {kind} to {recipient} for {ref}; the scheduler saw "
                                     f"{bookings[ref]} booking(s) and {cancels[ref]} cancellation(s)")
 
-    @invariant()
-    def nothing_to_candidates_after_leaving_the_stage(self) -> None:
+    def check_nothing_to_candidates_after_leaving_the_stage(self) -> None:
         for d in self.delivered:
             if d.kind in CANDIDATE_KINDS and d.poll == self.polls:
                 assert d.ref in self.allowed, (
                     f"{d.kind} reached the candidate ({d.recipient}) for {d.ref} in poll {d.poll}, "
                     "after the application had left that stage")
 
-    def _check_completed_poll(self, report: RunReport) -> None:
+    def check_completed_poll(self, report: RunReport) -> None:
+        """After a poll that ran to its end, under the run lock, nothing may be left half-done."""
         now = self.now
-        policy = self.h.settings.policy
-        for inv in self._invitations():
-            where = f"{inv.ref} ({inv.state}) at {now.isoformat()}; last action {inv.last_action}; {report.errors}"
+        feedback_after = timedelta(hours=self.h.settings.policy.feedback_after_hours)
+        for inv in self.invitations():
+            where = f"{inv.ref} ({inv.state.value}) at {now.isoformat()}, last action {inv.last_action}"
             assert inv.state is not State.PENDING, f"still pending after a completed poll: {where}"
             if inv.state is State.INVITED:
-                assert inv.deadline_at is not None and inv.deadline_at > now, f"invite deadline passed: {where}"
+                assert inv.deadline_at is not None and inv.deadline_at > now, \
+                    f"booking deadline {inv.deadline_at} passed without a follow-up: {where}"
             if inv.state is State.FOLLOWED_UP:
                 assert inv.followup_deadline_at is not None and inv.followup_deadline_at > now, \
-                    f"follow-up deadline passed: {where}"
+                    f"follow-up deadline {inv.followup_deadline_at} passed without a flag: {where}"
             if inv.state is State.BOOKED and inv.interview_end is not None:
-                assert now < inv.interview_end + timedelta(hours=policy.feedback_after_hours), \
-                    f"interview over, feedback not requested: {where}"
-        self._check_unknowns_alerted()
-
-    def _check_unknowns_alerted(self) -> None:
-        """Every effect a crash left unconfirmed is named (its kind, its invitation) in an alert
-        a recruiter received — or in an alert about that alert, which itself was unconfirmed."""
-        alerts = [d for d in self.delivered if d.kind == "recruiter_alert"]
+                assert now < inv.interview_end + feedback_after, f"interview over, no feedback request: {where}"
         rows = {row["key"]: row for row in self.h.ctx.db.outbox_rows()}
+        # no run holds the lock now, so a `sending` row can only be a dead run's: it must have been found
+        stale = [key for key, row in rows.items() if row["state"] == "sending"]
+        assert not stale, f"left in `sending` by a crashed run and never turned into an alert: {stale}"
+        alerts = [d for d in self.delivered if d.kind == "recruiter_alert"]
 
         def named(row: dict[str, Any], depth: int = 0) -> bool:
-            mention = f"while sending {row['kind']};"
-            if any(a.ref == row["ref"] and mention in a.text for a in alerts):
+            """An alert a recruiter got names its kind and invitation — or names the unconfirmed
+            alert that was about it."""
+            if any(a.ref == row["ref"] and f"while sending {row['kind']};" in a.text for a in alerts):
                 return True
             about = rows.get(f"{row['ref']}:alert:unknown:{row['key']}")
             return depth < 5 and about is not None and about["state"] == "unknown" and named(about, depth + 1)
 
-        for row in rows.values():
+        for key, row in rows.items():
             if row["state"] == "unknown":
-                assert named(row), f"unconfirmed {row['kind']} ({row['key']}) was never named in an alert"
+                assert named(row), f"unconfirmed {row['kind']} ({key}) was never named in an alert a recruiter got"
 
-    # --- end of a run --------------------------------------------------------------------
+    def check_settles(self) -> None:
+        """Days of further polls: every invitation reaches booked, flagged, closed or needs_attention."""
+        for _ in range(5):
+            self.advance(3 * 24 * 60)
+            self.poll()
+            self.check_always()
+        stuck = [(i.ref, i.state.value, i.last_action) for i in self.invitations() if i.state not in TERMINAL]
+        assert not stuck, f"invitations that never settled: {stuck}"
+
+
+class PollMachine(RuleBasedStateMachine):
+    """Recruiters move applications, candidates book/cancel/reschedule, time jumps, polls run or crash."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = Path(tempfile.mkdtemp(prefix="interview-sync-props-"))
+        self.s = Scenario(self.tmp)
+
+    @initialize(stages=st.lists(st.sampled_from(STAGES[:2] * 3 + STAGES[2:]), min_size=len(APPS),
+                                max_size=len(APPS)))
+    def start(self, stages: list[str]) -> None:
+        """A baseline poll (sends nothing); recruiters move applications (mostly into interview
+        stages); the first real poll invites them."""
+        report = self.s.run_poll()
+        assert report is not None and not report.outcomes
+        for app, stage in zip(APPS, stages):
+            self.s.move(app, stage)
+        self.s.advance(5)
+        self.s.poll()
+
+    # --- people --------------------------------------------------------------------------
+
+    @rule(app=st.sampled_from(APPS), stage=st.sampled_from(STAGES))
+    def move(self, app: str, stage: str) -> None:
+        self.s.move(app, stage)
+
+    @rule(app=st.sampled_from(APPS), status=st.sampled_from(("rejected", "in_process")))
+    def set_status(self, app: str, status: str) -> None:
+        self.s.set_status(app, status)
+
+    @precondition(lambda self: bool(self.s.apps_with_link()))
+    @rule(data=st.data(), slot=st.integers(0, 60))
+    def book(self, data: st.DataObject, slot: int) -> None:
+        self.s.book(data.draw(st.sampled_from(sorted(self.s.apps_with_link()))), slot)
+
+    @precondition(lambda self: bool(self.s.apps_booked()))
+    @rule(data=st.data(), by=st.sampled_from(("invitee", "host")))
+    def cancel(self, data: st.DataObject, by: str) -> None:
+        self.s.cancel(data.draw(st.sampled_from(sorted(self.s.apps_booked()))), by)
+
+    @precondition(lambda self: bool(self.s.apps_booked()))
+    @rule(data=st.data(), slot=st.integers(0, 60))
+    def reschedule(self, data: st.DataObject, slot: int) -> None:
+        self.s.reschedule(data.draw(st.sampled_from(sorted(self.s.apps_booked()))), slot)
+
+    # --- time and the tool ---------------------------------------------------------------
+
+    @rule(minutes=st.one_of(st.integers(1, 120), st.integers(120, 4 * 24 * 60)))
+    def advance(self, minutes: int) -> None:
+        self.s.advance(minutes)
+
+    @rule(minutes=st.one_of(st.integers(1, 180), st.integers(180, 3 * 24 * 60)))
+    def tick(self, minutes: int) -> None:
+        """Time passes and the cron job runs: the common case, so it is its own rule."""
+        self.s.advance(minutes)
+        self.s.poll()
+
+    @rule()
+    def poll(self) -> None:
+        self.s.poll()
+
+    @rule(budget=st.integers(0, 6), after=st.booleans())
+    def crash(self, budget: int, after: bool) -> None:
+        self.s.crash(budget, after)
+
+    @invariant()
+    def always(self) -> None:
+        self.s.check_always()
 
     def teardown(self) -> None:
         try:
-            if sys.exc_info()[0] is None:  # only judge the ending of a run that did not already fail
-                for _ in range(5):
-                    self.advance(3 * 24 * 60)
-                    self.poll()
-                    self.no_message_twice()
-                    self.at_most_one_of_each_per_booking()
-                    self.nothing_to_candidates_after_leaving_the_stage()
-                stuck = [(i.ref, i.state.value) for i in self._invitations() if i.state not in TERMINAL]
-                assert not stuck, f"invitations that never settled: {stuck}"
+            if sys.exc_info()[0] is None:  # judge how a run ends only if it did not already fail
+                self.s.check_settles()
         finally:
-            self.h.close()
+            self.s.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
