@@ -3,6 +3,12 @@
 Tests move time with ``at(hours)`` (sandbox and tool together), drive people
 through the sandbox admin API, run real polls, and read what reached people
 from the .eml outbox and the sandbox's own records.
+
+The harness runs any ATS × scheduler pair (:data:`PAIRS`). Tests name people
+by their seed application number ("17001"): the sandbox admin routes accept it
+for every flavour, and :meth:`Harness.app_id` maps it to the id the tool's ATS
+adapter uses (a Lever opportunity uuid), so one test body reads the same for
+every pair and vendor differences stay visible where a test branches on them.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
+import requests
+
 from interview_sync.clock import FixedClock
 from interview_sync.config import Settings, load_settings
 from interview_sync.context import Context, build_context
@@ -22,9 +31,22 @@ from interview_sync.invitation import Invitation, invitation_ref
 from interview_sync.poll import run_poll
 from interview_sync.sandbox import SandboxServer, World, build_app
 from interview_sync.sandbox.client import SandboxClient
+from interview_sync.sandbox.lever import opportunity_id
 from interview_sync.starter import sandbox_config, write_config
 
 START = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)  # Monday 08:00 in Sacramento
+
+# Every supported ATS × scheduler pair, for ``@pytest.fixture(params=PAIRS)``.
+PAIRS = [pytest.param(("greenhouse", "calendly"), id="gh-calendly"),
+         pytest.param(("greenhouse", "calcom"), id="gh-calcom"),
+         pytest.param(("lever", "calendly"), id="lever-calendly"),
+         pytest.param(("lever", "calcom"), id="lever-calcom")]
+
+# Where each scheduler flavour creates a booking link (a POST), and the name of that
+# endpoint as the tool reports it in an alert. Cal.com's path carries the event type
+# id; the fault matches by prefix and private-link creation is the only POST under it.
+_LINK_WRITES = {"calendly": ("/scheduling_links", "scheduling_links"),
+                "calcom": ("/v2/event-types/", "private-links")}
 
 
 class Harness:
@@ -32,6 +54,7 @@ class Harness:
                  *, ats: str = "greenhouse", scheduler: str = "calendly") -> None:
         self.tmp = tmp
         self.start = start
+        self.ats, self.scheduler = ats, scheduler
         self.world = World()
         self.world.fixed_now = start - timedelta(hours=1)
         self.server = SandboxServer(build_app(self.world, ats=ats, scheduler=scheduler)).start()
@@ -82,6 +105,44 @@ class Harness:
             return next(i for i in invs if i.ref == invitation_ref(str(application_id), stage_id))
         assert len(invs) == 1, invs
         return invs[0]
+
+    # vendor-neutral views ---------------------------------------------------------------
+    def app_id(self, seed_number: str) -> str:
+        """The application id the tool stores for a seed application ("17001"): invitations,
+        ``status`` rows, CLI arguments and alerts use it. Lever's is the opportunity uuid."""
+        if self.ats == "lever":
+            return opportunity_id(int(seed_number))
+        return str(seed_number)
+
+    def ats_record(self, seed_number: str) -> dict[str, Any]:
+        """What the sandbox ATS holds for an application: ``notes`` (their text, oldest
+        first) and ``tags`` (names), read through the flavour's own admin route."""
+        if self.ats == "lever":
+            url = f"{self.server.url}/_admin/lever/opportunities/{seed_number}"
+        else:
+            url = f"{self.server.url}/_admin/greenhouse/applications/{seed_number}"
+        response = requests.get(url, timeout=10)
+        response.raise_for_status()
+        data = response.json()
+        notes = [n["text" if self.ats == "lever" else "body"] for n in data["notes"]]  # both in write order
+        return {"notes": notes, "tags": list(data["tags"]), "stage_name": data["stage_name"]}
+
+    def fault_scheduler_write(self, status: int, times: int = 1) -> None:
+        """Make the next ``times`` booking-link creations fail with ``status``."""
+        path, _ = _LINK_WRITES[self.scheduler]
+        for _ in range(times):
+            self.sandbox.fault(path, status, method="POST")
+
+    @property
+    def scheduler_write_name(self) -> str:
+        """How the tool names the link-creation endpoint in what it reports."""
+        return _LINK_WRITES[self.scheduler][1]
+
+    @property
+    def revokes_links(self) -> bool:
+        """Cal.com private links are deleted when the application leaves the stage;
+        a Calendly single-use link cannot be revoked, so it stays bookable."""
+        return self.scheduler == "calcom"
 
     def close(self) -> None:
         self.ctx.close()

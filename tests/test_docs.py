@@ -26,7 +26,8 @@ def test_every_spec_command_is_documented() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for command in ("poll", "invite", "status", "init", "demo", "audit export", "audit verify", "purge",
                     "sandbox serve", "sandbox move", "sandbox book", "sandbox cancel", "sandbox reschedule",
-                    "sandbox block", "sandbox no-show"):
+                    "sandbox block", "sandbox no-show", "replay", "report", "no-show", "doctor",
+                    "fixtures list", "fixtures load", "selftest"):
         assert f"### `interview-sync {command}`" in readme, command
 
 
