@@ -96,8 +96,19 @@ def on_stage_entered(app: Application, existing: Invitation | None, now: datetim
 
     An invitation for (application, stage) that already exists means this is
     a duplicate trigger, re-poll or manual re-advance: nothing is sent again.
+    When the earlier invitation was closed because the application left the
+    stage, its link may be dead (Cal.com revokes it), so the recruiter hears
+    about the re-advance once and decides whether to `invite --resend`.
     """
-    if existing is not None or app.stage_id is None:
+    if app.stage_id is None:
+        return None
+    if existing is not None:
+        if existing.state is State.CLOSED and (existing.closed_reason or "").startswith("left stage"):
+            return Step(existing, [alert(existing, "re-entered", f"the application came back to "
+                                         f"{existing.stage_name!r} after leaving it; the earlier invitation was "
+                                         "closed and nothing was sent again",
+                                         "if the candidate should get a fresh link, run `interview-sync invite "
+                                         "APPLICATION_ID --resend --reason ...`")])
         return None
     ref = invitation_ref(app.id, app.stage_id)
     inv = Invitation(

@@ -154,3 +154,22 @@ def test_scheduler_no_show_mark_reaches_the_invitation(harness: Harness) -> None
     assert [o.action for o in report.outcomes if o.action == "no_show"] == ["no_show"]
     harness.at(32)
     assert [o for o in harness.poll().outcomes if o.action == "no_show"] == []  # recorded once
+
+
+def test_re_advance_after_leaving_alerts_the_recruiter_once_and_sends_the_candidate_nothing(
+        harness: Harness) -> None:
+    harness.poll()
+    harness.sandbox.move(ZOE, "Phone Screen")
+    harness.poll()
+    harness.sandbox.move(ZOE, "Application Review")
+    harness.at(1)
+    harness.poll()
+    harness.sandbox.move(ZOE, "Phone Screen")
+    harness.at(2)
+    report = harness.poll()
+    harness.at(3)
+    harness.poll()
+    alerts = harness.emails_to("tom.becker@mercyvalley.example", "recruiter_alert")
+    assert report.alerts == 1 and len(alerts) == 1
+    assert "came back" in alerts[0].get_body(preferencelist=("plain",)).get_content()
+    assert len(harness.emails_to(ZOE_EMAIL)) == 1  # the first invite only

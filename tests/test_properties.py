@@ -21,19 +21,26 @@ Invariants, after every step:
 * nothing reaches a candidate during a poll that began after their
   application left the invitation's stage (alerts go to recruiters);
 * after every completed poll: nothing waits in ``pending``, no invite or
-  follow-up deadline has passed unhandled, and every ``unknown`` outbox row
+  follow-up deadline has passed unhandled, no outbox row is still ``sending``
+  (no run holds the lock, so it is a dead run's), and every ``unknown`` row
   (a crash between claim and record) is named by an alert a recruiter got;
 * at the end of each run (after days of further polls): every invitation is
   booked, flagged, closed or needs_attention.
+
+CI runs a fixed (derandomized) set of 30 runs of 40 steps without shrinking:
+the same examples on every run, and a known failure costs seconds. Each bug
+the machine found is pinned below as a short deterministic test; the machine
+and those tests are ``xfail(strict=True)`` until the fix lands.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -42,10 +49,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from harness import Harness
-from hypothesis import HealthCheck, settings
+import pytest
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from harness import Harness
 
 from interview_sync.executor import RunReport
 from interview_sync.invitation import Invitation, State, invitation_ref
@@ -55,6 +64,18 @@ from interview_sync.sandbox import calendly as sandbox_calendly
 # Marcus has no email address (every invite of his must end in an alert).
 APPS = ("17001", "17005", "17002", "17009")
 STAGES = ("Phone Screen", "First Interview", "Application Review", "Offer")
+STALE_DEADLINE_BUG = (
+    "executor._settle_invite keeps `inv.deadline_at or now+48h` and leaves followup_sent_at as is: after a "
+    "cancel, a relink whose email was lost in a crash (outbox `unknown`) is settled to `invited` with the "
+    "previous link's deadline (already past: the follow-up goes out at once) and, if the previous link had "
+    "a follow-up, followup_sent_at still set (due() then never follows up nor flags: stuck in `invited`)")
+SENDING_FOREVER_BUG = (
+    "a `sending` outbox row is only turned into `unknown` (and alerted) when the same key is claimed again "
+    "(StateDB.claim); an effect whose action is never planned again keeps its row in `sending` for ever and "
+    "no recruiter hears of it: the invite's ATS note (do_invite saves `invited` before it), or the recruiter "
+    "alert about an `unknown` .ics (do_confirm goes on and saves `booked`), or anything of a booking that was "
+    "then rescheduled or of an application that left the stage")
+KNOWN_BUGS = f"{STALE_DEADLINE_BUG}; {SENDING_FOREVER_BUG}"
 CANDIDATE_KINDS = frozenset({"invite", "relink", "followup", "confirmation", "reminder_candidate"})
 TERMINAL = frozenset({State.BOOKED, State.FLAGGED, State.CLOSED, State.NEEDS_ATTENTION})
 
@@ -86,10 +107,9 @@ class CrashPlan:
     def __init__(self) -> None:
         self.budget: int | None = None
         self.after = False
-        self.crashed = False
 
     def arm(self, budget: int, after: bool) -> None:
-        self.budget, self.after, self.crashed = budget, after, False
+        self.budget, self.after = budget, after
 
     def disarm(self) -> None:
         self.budget = None
@@ -103,7 +123,6 @@ class CrashPlan:
             perform()
             return
         self.budget = None
-        self.crashed = True
         if self.after:
             perform()
         raise SimulatedCrash()
@@ -112,9 +131,9 @@ class CrashPlan:
 class RecordingTransport:
     """Wraps the real transport; every message that really went out is recorded."""
 
-    def __init__(self, inner: Any, machine: Scenario) -> None:
+    def __init__(self, inner: Any, scenario: Scenario) -> None:
         self.inner = inner
-        self.machine = machine
+        self.scenario = scenario
 
     def open(self) -> None:
         self.inner.open()
@@ -133,9 +152,9 @@ class RecordingTransport:
     def send(self, msg: EmailMessage) -> None:
         def deliver() -> None:
             self.inner.send(msg)
-            self.machine.record(msg)
+            self.scenario.record(msg)
 
-        self.machine.plan.effect(deliver)
+        self.scenario.plan.effect(deliver)
 
 
 class CrashingATS:
@@ -461,8 +480,90 @@ class PollMachine(RuleBasedStateMachine):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+# CI runs a fixed set of examples (derandomized), without shrinking, so a known failure is fast and
+# the same on every run. To hunt for new failures with random examples and shrinking:
+#   INTERVIEW_SYNC_EXPLORE=1 .venv/bin/pytest tests/test_properties.py -k Machine
+EXPLORE = os.environ.get("INTERVIEW_SYNC_EXPLORE") == "1"
 PollMachine.TestCase.settings = settings(
-    max_examples=40, stateful_step_count=40, deadline=None,
+    max_examples=300 if EXPLORE else 30, stateful_step_count=40, deadline=None,
+    derandomize=not EXPLORE, database=None if not EXPLORE else settings.default.database,
+    phases=tuple(Phase) if EXPLORE else (Phase.explicit, Phase.generate),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-TestPollMachine = PollMachine.TestCase
+TestPollMachine = pytest.mark.xfail(strict=True, reason=KNOWN_BUGS)(PollMachine.TestCase)
+
+
+# --- pinned scenarios: each failure the machine found, as a short deterministic test --------------
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Iterator[Scenario]:
+    s = Scenario(tmp_path)
+    report = s.run_poll()  # baseline
+    assert report is not None and not report.outcomes
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def _book_then_cancel(s: Scenario, app: str, *, wait_for_followup: bool) -> None:
+    s.move(app, "Phone Screen")
+    s.advance(5)
+    s.poll()
+    if wait_for_followup:
+        s.advance(49 * 60)
+        s.poll()
+        assert s.invitations()[0].state is State.FOLLOWED_UP
+    s.book(app, 3)
+    s.advance(5)
+    s.poll()
+    assert s.invitations()[0].state is State.BOOKED
+    s.advance(50 * 60)  # past the first link's booking deadline
+    s.cancel(app)
+
+
+def test_crash_after_the_invite_left_alerts_instead_of_resending(scenario: Scenario) -> None:
+    scenario.move("17001", "Phone Screen")
+    scenario.advance(5)
+    assert scenario.crash(0, after=True) is None  # the invite reached Zoë; the run died before recording it
+    scenario.advance(5)
+    scenario.poll()
+    scenario.check_always()
+    assert [d.kind for d in scenario.delivered].count("invite") == 1
+    (alert,) = [d for d in scenario.delivered if d.kind == "recruiter_alert"]
+    assert "while sending invite;" in alert.text
+    assert scenario.invitations()[0].state is State.INVITED
+
+
+@pytest.mark.xfail(strict=True, reason=STALE_DEADLINE_BUG)
+def test_a_relink_lost_in_a_crash_gets_its_own_deadline(scenario: Scenario) -> None:
+    _book_then_cancel(scenario, "17001", wait_for_followup=False)
+    assert scenario.crash(2, after=True) is None  # .ics CANCEL, ATS note, then the new link's email: killed
+    scenario.advance(1)
+    scenario.poll()  # settles the relink (its email is `unknown`, alerted)
+    (inv,) = scenario.invitations()
+    assert inv.deadline_at is not None and inv.deadline_at >= scenario.now + timedelta(hours=47), inv.deadline_at
+    scenario.advance(1)
+    scenario.poll()
+    assert [d.kind for d in scenario.delivered].count("followup") == 0  # not two minutes after the new link
+
+
+@pytest.mark.xfail(strict=True, reason=STALE_DEADLINE_BUG)
+def test_a_relink_lost_in_a_crash_still_ends_in_a_follow_up_or_flag(scenario: Scenario) -> None:
+    _book_then_cancel(scenario, "17001", wait_for_followup=True)
+    assert scenario.crash(2, after=False) is None
+    for _ in range(5):
+        scenario.advance(2 * 24 * 60)
+        scenario.run_poll()
+    (inv,) = scenario.invitations()
+    assert inv.state is State.FLAGGED, (inv.state, inv.last_action)  # new link: follow-up, then the flag
+
+
+@pytest.mark.xfail(strict=True, reason=SENDING_FOREVER_BUG)
+def test_a_crash_during_the_invite_note_is_found_and_alerted(scenario: Scenario) -> None:
+    scenario.move("17001", "Phone Screen")
+    scenario.advance(5)
+    assert scenario.crash(1, after=False) is None  # the invite went out; killed before the ATS note
+    scenario.advance(5)
+    scenario.poll()  # check_completed_poll: no `sending` row may survive a completed poll
