@@ -277,37 +277,51 @@ class Executor:
         # "relink" tells the candidate their interview was cancelled; only a cancel earns it
         # (a recruiter's `invite --resend` raises the generation too, but cancelled nothing).
         kind = "relink" if inv.extra.get(AFTER_CANCEL) else "invite"
-        if self.db.outbox_state(action.key) in ("sent", "unknown", "failed_permanent"):
-            return self._settle_invite(inv)
-        if inv.link_url is None:
-            inv = self._prepare_link(self._enrich(inv))
-        pending = replace(inv, deadline_at=self.now + timedelta(hours=self.settings.policy.booking_deadline_hours))
-        if not self._send(pending, action.key, kind, inv.candidate_name, inv.candidate_email or "",
-                          self._base_context(pending), template_set=self._template_set(inv)):
-            return self._settle_invite(inv)
-        inv = pending
+        if self.db.outbox_state(action.key) not in ("sent", "unknown"):
+            if inv.link_url is None:
+                inv = self._prepare_link(self._enrich(inv))
+            pending = replace(inv, deadline_at=self.now + timedelta(
+                hours=self.settings.policy.booking_deadline_hours))
+            self._send(pending, action.key, kind, inv.candidate_name, inv.candidate_email or "",
+                       self._base_context(pending), template_set=self._template_set(inv))
+        delivered = self.db.outbox_state(action.key)
+        if delivered not in ("sent", "unknown"):
+            return inv  # refused for good: the alert has parked the invitation
+        return self._mark_invited(inv, kind, gen, confirmed=delivered == "sent")
+
+    def _mark_invited(self, inv: Invitation, kind: str, gen: int, confirmed: bool) -> Invitation:
+        """The link went out (or an interrupted run may have sent it and a recruiter was
+        alerted): start the booking deadline and tell the ATS. Both paths go through here
+        so a crash between sending and recording changes neither the deadline rule nor
+        the note."""
         inv.state = State.INVITED
         inv.invite_sent_at = inv.invite_sent_at or self.now
+        inv.deadline_at = self.now + timedelta(hours=self.settings.policy.booking_deadline_hours)
         inv.followup_sent_at = None
         inv.followup_deadline_at = None
         inv.extra.pop("vendor_failures", None)
         inv.extra.pop(AFTER_CANCEL, None)
-        self._save(inv, "invited" if kind == "invite" else "relinked",
-                   detail=f"deadline {inv.deadline_at.isoformat() if inv.deadline_at else ''}")
-        self._ats_write(inv, f"{inv.ref}:note:{kind}:{gen}", f"{kind} note",
-                        body=self._note(inv, "Interview booking link sent" if kind == "invite"
-                                        else "New booking link sent after a cancellation"))
+        event = ("invited" if kind == "invite" else "relinked") if confirmed else "invite_unconfirmed"
+        self._save(inv, event, detail=f"deadline {inv.deadline_at.isoformat()}")
+        if confirmed:
+            headline = "Interview booking link sent" if kind == "invite" else \
+                "New booking link sent after a cancellation"
+        else:
+            headline = "Booking link created; an interrupted run may not have emailed it (recruiter alerted)"
+        self._ats_write(inv, f"{inv.ref}:note:{kind}:{gen}", f"{kind} note", body=self._note(inv, headline))
         return inv
 
-    def _settle_invite(self, inv: Invitation) -> Invitation:
-        """The invite's email was handled by an earlier run (sent, or lost in a crash and
-        alerted): make sure the invitation does not wait in ``pending`` for it again."""
-        if inv.state is State.PENDING:
-            inv.state = State.INVITED
-            inv.deadline_at = inv.deadline_at or self.now + timedelta(
-                hours=self.settings.policy.booking_deadline_hours)
-            self._save(inv, "invite_settled")
-        return inv
+    def recover_stranded(self) -> None:
+        """Turn rows a killed run left in ``sending`` into ``unknown`` and alert on each
+        (DESIGN: a crash between claim and record alerts instead of resending)."""
+        for row in self.db.stranded_rows():
+            inv = self.db.get_invitation(row["ref"])
+            if inv is None:
+                continue
+            verdict = self.db.claim(row["key"], ref=row["ref"], kind=row["kind"], channel=row["channel"],
+                                    recipient=row["recipient"])
+            if verdict == "unknown":
+                self._audit_unknown(inv, row["key"], row["kind"])
 
     def _template_set(self, inv: Invitation) -> str:
         route = self._route(inv)

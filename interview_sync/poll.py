@@ -84,6 +84,8 @@ class PollCycle:
     # --- the cycle ------------------------------------------------------------------
 
     def run(self) -> RunReport:
+        if not self.dry_run:
+            self.executor.recover_stranded()
         ats_ok = self._read_ats()
         sched_ok = self._read_scheduler()
         self._fire_timers()

@@ -29,8 +29,9 @@ Invariants, after every step:
 
 CI runs a fixed (derandomized) set of 30 runs of 40 steps without shrinking:
 the same examples on every run, and a known failure costs seconds. Each bug
-the machine found is pinned below as a short deterministic test; the machine
-and those tests are ``xfail(strict=True)`` until the fix lands.
+the machine found is pinned below as a short deterministic regression test
+(all fixed: stale relink deadlines, and ``sending`` rows stranded by a crash,
+which each poll now turns into ``unknown`` plus a recruiter alert).
 """
 
 from __future__ import annotations
@@ -64,18 +65,6 @@ from interview_sync.sandbox import calendly as sandbox_calendly
 # Marcus has no email address (every invite of his must end in an alert).
 APPS = ("17001", "17005", "17002", "17009")
 STAGES = ("Phone Screen", "First Interview", "Application Review", "Offer")
-STALE_DEADLINE_BUG = (
-    "executor._settle_invite keeps `inv.deadline_at or now+48h` and leaves followup_sent_at as is: after a "
-    "cancel, a relink whose email was lost in a crash (outbox `unknown`) is settled to `invited` with the "
-    "previous link's deadline (already past: the follow-up goes out at once) and, if the previous link had "
-    "a follow-up, followup_sent_at still set (due() then never follows up nor flags: stuck in `invited`)")
-SENDING_FOREVER_BUG = (
-    "a `sending` outbox row is only turned into `unknown` (and alerted) when the same key is claimed again "
-    "(StateDB.claim); an effect whose action is never planned again keeps its row in `sending` for ever and "
-    "no recruiter hears of it: the invite's ATS note (do_invite saves `invited` before it), or the recruiter "
-    "alert about an `unknown` .ics (do_confirm goes on and saves `booked`), or anything of a booking that was "
-    "then rescheduled or of an application that left the stage")
-KNOWN_BUGS = f"{STALE_DEADLINE_BUG}; {SENDING_FOREVER_BUG}"
 CANDIDATE_KINDS = frozenset({"invite", "relink", "followup", "confirmation", "reminder_candidate"})
 TERMINAL = frozenset({State.BOOKED, State.FLAGGED, State.CLOSED, State.NEEDS_ATTENTION})
 
@@ -490,7 +479,7 @@ PollMachine.TestCase.settings = settings(
     phases=tuple(Phase) if EXPLORE else (Phase.explicit, Phase.generate),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-TestPollMachine = pytest.mark.xfail(strict=True, reason=KNOWN_BUGS)(PollMachine.TestCase)
+TestPollMachine = PollMachine.TestCase
 
 
 # --- pinned scenarios: each failure the machine found, as a short deterministic test --------------
@@ -536,7 +525,6 @@ def test_crash_after_the_invite_left_alerts_instead_of_resending(scenario: Scena
     assert scenario.invitations()[0].state is State.INVITED
 
 
-@pytest.mark.xfail(strict=True, reason=STALE_DEADLINE_BUG)
 def test_a_relink_lost_in_a_crash_gets_its_own_deadline(scenario: Scenario) -> None:
     _book_then_cancel(scenario, "17001", wait_for_followup=False)
     assert scenario.crash(2, after=True) is None  # .ics CANCEL, ATS note, then the new link's email: killed
@@ -549,7 +537,6 @@ def test_a_relink_lost_in_a_crash_gets_its_own_deadline(scenario: Scenario) -> N
     assert [d.kind for d in scenario.delivered].count("followup") == 0  # not two minutes after the new link
 
 
-@pytest.mark.xfail(strict=True, reason=STALE_DEADLINE_BUG)
 def test_a_relink_lost_in_a_crash_still_ends_in_a_follow_up_or_flag(scenario: Scenario) -> None:
     _book_then_cancel(scenario, "17001", wait_for_followup=True)
     assert scenario.crash(2, after=False) is None
@@ -560,7 +547,6 @@ def test_a_relink_lost_in_a_crash_still_ends_in_a_follow_up_or_flag(scenario: Sc
     assert inv.state is State.FLAGGED, (inv.state, inv.last_action)  # new link: follow-up, then the flag
 
 
-@pytest.mark.xfail(strict=True, reason=SENDING_FOREVER_BUG)
 def test_a_crash_during_the_invite_note_is_found_and_alerted(scenario: Scenario) -> None:
     scenario.move("17001", "Phone Screen")
     scenario.advance(5)

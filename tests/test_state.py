@@ -103,18 +103,19 @@ def test_migrations_idempotent(db_path: Path) -> None:
 def test_migration_runs_once_and_in_order(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
 
-    def m2(db) -> None:  # noqa: ANN001
-        calls.append(2)
+    def newer(db) -> None:  # noqa: ANN001
+        calls.append(1)
         db.execute("CREATE TABLE extra_thing (id INTEGER PRIMARY KEY)")
 
     StateDB.open(db_path).close()
-    monkeypatch.setattr(dbmod, "MIGRATIONS", (*dbmod.MIGRATIONS, m2))
-    monkeypatch.setattr(dbmod, "SCHEMA_VERSION", 2)
+    nxt = dbmod.SCHEMA_VERSION + 1
+    monkeypatch.setattr(dbmod, "MIGRATIONS", (*dbmod.MIGRATIONS, newer))
+    monkeypatch.setattr(dbmod, "SCHEMA_VERSION", nxt)
     store = StateDB.open(db_path)
-    assert store.schema_version() == 2 and calls == [2]
+    assert store.schema_version() == nxt and calls == [1]
     store.close()
     StateDB.open(db_path).close()
-    assert calls == [2]
+    assert calls == [1]
 
 
 def test_failed_migration_rolls_back(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,12 +124,13 @@ def test_failed_migration_rolls_back(db_path: Path, monkeypatch: pytest.MonkeyPa
         raise RuntimeError("boom")
 
     StateDB.open(db_path).close()
+    current = dbmod.SCHEMA_VERSION
     monkeypatch.setattr(dbmod, "MIGRATIONS", (*dbmod.MIGRATIONS, broken))
-    monkeypatch.setattr(dbmod, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(dbmod, "SCHEMA_VERSION", current + 1)
     with pytest.raises(RuntimeError):
         StateDB.open(db_path)
     raw = sqlite3.connect(db_path)
-    assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("1",)
+    assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(current),)
     assert raw.execute("SELECT name FROM sqlite_master WHERE name='half_done'").fetchone() is None
     raw.close()
 

@@ -22,7 +22,7 @@ from ..context import build_context, os_user
 from ..errors import ConfigError, ExitStatus, InterviewSyncError
 from ..executor import Executor, RunReport
 from ..invitation import State, invitation_ref
-from ..poll import run_poll
+from ..poll import lock_for, run_poll
 from . import render
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -201,7 +201,7 @@ def invite(
             ctx.db.save_invitation(inv)
             ctx.db.audit(event, at=now, ref=inv.ref, application_id=inv.application_id,
                          candidate_id=inv.candidate_id, actor=ctx.actor, detail=reason or "invite command")
-        with ctx.transport:
+        with lock_for(ctx), ctx.transport:  # never beside a poll: it would see our claim as stranded
             executor.run(inv, [wf.Action(wf.INVITE, inv.ref, f"{inv.ref}:invite:{inv.link_generation}")])
     finally:
         ctx.close()

@@ -251,7 +251,12 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'audit log is append-only: only purge may blank personal fields'); END""")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial,)
+def _m2_outbox_state_index(db: sqlite_utils.Database) -> None:
+    """Each poll looks for rows a crashed run left in ``sending``; keep that cheap."""
+    db["outbox"].create_index(["state"], if_not_exists=True)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial, _m2_outbox_state_index)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -650,6 +655,13 @@ class StateDB:
             return list(self.db.query("SELECT * FROM outbox ORDER BY created_at, key"))
         return list(self.db.query("SELECT * FROM outbox WHERE ref = ? ORDER BY created_at, key",
                                   [ref]))
+
+    def stranded_rows(self) -> list[dict[str, Any]]:
+        """Rows left in ``sending`` by a run that died between claim and record.
+
+        Only meaningful under the run lock: then no other run is mid-send.
+        """
+        return list(self.db.query("SELECT * FROM outbox WHERE state = ? ORDER BY created_at, key", [SENDING]))
 
     def release(self, key: str) -> bool:
         """Free ``key`` for a new claim (``invite --resend``, or a person resolved ``unknown``).
