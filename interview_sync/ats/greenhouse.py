@@ -349,7 +349,7 @@ def _parse_application(record: Any, stage_name: Callable[[str], str | None]) -> 
     if candidate_id is None:
         raise _bad("application", app_id, "candidate_id", "is missing")
     status = record.get("status")
-    if status not in STATUSES:
+    if not isinstance(status, str) or status not in STATUSES:
         raise _bad("application", app_id, "status", f"is not one of {', '.join(sorted(STATUSES))}")
     updated_at = _instant(record.get("updated_at"))
     if updated_at is None:

@@ -244,7 +244,7 @@ class CalcomScheduler:
             if not uid:
                 raise ValueError("missing uid")
             return _booking(item, self._web_base())
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # any malformed shape
             self._bad(f"booking {uid or '?'} is malformed ({type(exc).__name__}: {exc})"[:300],
                       "the booking is skipped; check it in Cal.com")
             return None

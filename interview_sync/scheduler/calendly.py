@@ -217,7 +217,7 @@ class CalendlyScheduler:
         for invitee in invitees:
             try:
                 result.append(_booking(event, invitee))
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:  # any malformed shape
                 self._bad(f"invitee {_last_segment(str(invitee.get('uri', '?')))} of event {event_id} "
                           f"is malformed ({type(exc).__name__}: {exc})"[:300],
                           "the booking is skipped; check it in Calendly")
