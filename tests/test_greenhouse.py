@@ -185,7 +185,7 @@ def test_stage_changed_at_from_open_application_stage_row() -> None:
         {"id": 1, "application_id": 17001, "stage_id": 10101, "entered_at": "2026-11-01T10:00:00.000Z",
          "exited_at": "2026-11-24T08:15:00.000Z"},
     ])
-    apps = {a.id: a for a in make_ats().changed_applications(None)}
+    apps = {a.id: a for a in make_ats().changed_applications(datetime(2026, 11, 20, tzinfo=timezone.utc))}
 
     assert apps["17001"].stage_changed_at == datetime(2026, 11, 24, 8, 15, tzinfo=timezone.utc)
     assert apps["17002"].stage_changed_at is None and not apps["17002"].active
@@ -404,3 +404,14 @@ def test_admin_move_changes_what_changed_applications_returns(sandbox: SandboxSe
     requests.post(f"{sandbox.url}/_admin/move", json={"application_id": 17003, "status": "rejected"}, timeout=5)
     [rejected] = ats.changed_applications(T0 + timedelta(minutes=3))
     assert rejected.status == "rejected" and not rejected.active
+
+
+@responses.activate
+def test_full_baseline_listing_skips_stage_history() -> None:
+    """The first run's full listing times no stage change, so it costs no history reads."""
+    add_token(responses)
+    responses.add(responses.GET, f"{BASE}/job_interview_stages", json=STAGES)
+    responses.add(responses.GET, f"{BASE}/applications", json=[application(17001)])
+    apps = list(make_ats().changed_applications(None))
+    assert [a.id for a in apps] == ["17001"] and apps[0].stage_changed_at is None
+    assert calls_to(responses, f"{BASE}/application_stages") == []
