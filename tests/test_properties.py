@@ -60,6 +60,7 @@ from harness import Harness
 from interview_sync.executor import RunReport
 from interview_sync.invitation import Invitation, State, invitation_ref
 from interview_sync.sandbox import calendly as sandbox_calendly
+from interview_sync.sandbox import links as sandbox_links
 
 # Zoë and Emily share a hiring manager (job 101), José has another (job 102),
 # Marcus has no email address (every invite of his must end in an alert).
@@ -277,7 +278,7 @@ class Scenario:
         with self.h.world.lock:
             state = self.h.world.data["calendly"]
             for app in APPS:
-                link = sandbox_calendly._latest_link_for(self.h.world, state, app)
+                link = sandbox_links.latest_link_for(self.h.world, state, app)
                 if link is not None and state["links"][link[0]]["used"] < state["links"][link[0]]["max_event_count"]:
                     found[app] = state["links"][link[0]]["event_type"]
         return found

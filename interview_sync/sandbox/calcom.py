@@ -26,11 +26,11 @@ import html
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from ..clock import parse_instant
 from . import seed
+from .links import URL_RE, latest_link_for, link_from_url
 from .server import Request, Response, SandboxApp, World
 
 API_KEY = "cal_sandbox_key"
@@ -40,7 +40,6 @@ V_SLOTS = "2024-09-04"
 V_EVENT_TYPES = "2024-06-14"
 V_PRIVATE_LINKS = "2024-09-04"
 MAX_TAKE = 250
-_URL_RE = re.compile(r"https?://[^\s<>\"'()\[\]]+")
 _UID_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 _LOCATIONS: dict[str, str] = {
@@ -226,27 +225,6 @@ def _parse_bound(text: str, *, end_of_day: bool) -> datetime:
 
 
 # --- links and notes -----------------------------------------------------------------
-
-def _link_from_url(state: dict[str, Any], url: str) -> tuple[str, dict[str, str]] | None:
-    parts = urlsplit(html.unescape(url.rstrip(".,;:!?")))
-    match = re.fullmatch(r"/d/([^/]+)(?:/[^/]*)?", parts.path)
-    if not match or match.group(1) not in state["links"]:
-        return None
-    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-    return match.group(1), query
-
-
-def _latest_link_for(world: World, state: dict[str, Any], application_id: str) -> tuple[str, dict[str, str]] | None:
-    """The last private-link URL of ours in the application's notes (newest last)."""
-    for text in reversed(world.data.get("notes", {}).get(str(application_id), [])):
-        for url in reversed(_URL_RE.findall(str(text))):
-            found = _link_from_url(state, url)
-            if found:
-                return found
-    return None
-
-
-# --- routes ----------------------------------------------------------------------------
 
 def mount(app: SandboxApp) -> None:
     """Seed the Cal.com world and register its API, booking page and admin routes."""
@@ -547,12 +525,12 @@ def mount(app: SandboxApp) -> None:
 
     def link_for(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
         if body.get("url"):
-            found = _link_from_url(state, str(body["url"]))
+            found = link_from_url(state, str(body["url"]))
             if found is None:
                 raise BookingRefused(400, "url is not a private link of this sandbox (expected <base>/d/<linkId>...)")
             return found
         application_id = application_of(body)
-        found = _latest_link_for(world, state, application_id)
+        found = latest_link_for(world, state, application_id)
         if found is None:
             raise BookingRefused(400, f"no private link of this sandbox found in the notes of application "
                                       f"{application_id}; was the candidate invited?")

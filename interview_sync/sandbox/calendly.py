@@ -16,22 +16,21 @@ from __future__ import annotations
 import base64
 import html
 import json
-import re
 import uuid
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from ..clock import parse_instant
 from . import seed
+from .links import URL_RE, latest_link_for, link_from_url
 from .server import Request, Response, SandboxApp, World, error
 
 API_TOKEN = "sandbox-calendly-token"
 MAX_AVAILABILITY_WINDOW = timedelta(days=7)  # Calendly's historic limit; today's docs allow 31
 MAX_PAGE_SIZE = 100
 _NS = uuid.UUID("6f1c2a52-3f0e-4c59-9d1a-2b7e0c4a8d11")
-_URL_RE = re.compile(r"https?://[^\s<>\"'()\[\]]+")
 
 # How each seeded event type is held: a phone screen the candidate dials in to,
 # a first interview on site, a leadership interview over video.
@@ -341,34 +340,14 @@ def _cancel(world: World, state: dict[str, Any], invitee: dict[str, Any], *, by:
         event.update(status="canceled", cancellation=cancellation, updated_at=now)
 
 
-def _link_from_url(state: dict[str, Any], url: str) -> tuple[str, dict[str, str]] | None:
-    parts = urlsplit(html.unescape(url.rstrip(".,;:!?")))
-    match = re.fullmatch(r"/d/([^/]+)(?:/[^/]*)?", parts.path)
-    if not match or match.group(1) not in state["links"]:
-        return None
-    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-    return match.group(1), query
-
-
-def _latest_link_for(world: World, state: dict[str, Any], application_id: str) -> tuple[str, dict[str, str]] | None:
-    """The last booking URL of ours in the application's notes (newest last)."""
-    notes = world.data.get("notes", {}).get(str(application_id), [])
-    for text in reversed(notes):
-        for url in reversed(_URL_RE.findall(str(text))):
-            found = _link_from_url(state, url)
-            if found:
-                return found
-    return None
-
-
 def _current_invitee(world: World, state: dict[str, Any], application_id: str) -> dict[str, Any] | None:
     """The application's active invitee, following reschedules forward; falls
     back to links named in the application's notes."""
     invitee_id = state["app_bookings"].get(application_id)
     if invitee_id is None:
         notes = world.data.get("notes", {}).get(application_id, [])
-        tokens = {found[0] for text in notes for url in _URL_RE.findall(str(text))
-                  if (found := _link_from_url(state, url))}
+        tokens = {found[0] for text in notes for url in URL_RE.findall(str(text))
+                  if (found := link_from_url(state, url))}
         candidates = [i for i in state["invitees"].values() if i["link"] in tokens]
         if not candidates:
             return None
@@ -661,11 +640,11 @@ def mount(app: SandboxApp) -> None:
     def admin_book(request: Request, body: dict[str, Any]) -> Response:
         application_id = str(body["application_id"]) if body.get("application_id") not in (None, "") else None
         if body.get("url"):
-            found = _link_from_url(state, str(body["url"]))
+            found = link_from_url(state, str(body["url"]))
             if found is None:
                 raise BookingRefused(400, "url is not a booking link of this sandbox (expected <base>/d/<token>?...)")
         elif application_id is not None:
-            found = _latest_link_for(world, state, application_id)
+            found = latest_link_for(world, state, application_id)
             if found is None:
                 raise BookingRefused(400, f"no booking link of this sandbox found in the notes of application "
                                           f"{application_id}; was the candidate invited?")
