@@ -68,7 +68,8 @@ def format_local(value: datetime, zone: str) -> str:
 
 
 class Executor:
-    """The real executor. ``invite_apps`` caches listing records for enrichment."""
+    """The real executor. ``apps`` holds this run's listing records, so enrichment can
+    reuse what the ATS listing already carried instead of fetching it again."""
 
     def __init__(self, ctx: Context, report: RunReport | None = None) -> None:
         self.ctx = ctx

@@ -279,7 +279,7 @@ def demo(
              r.outcome.recipient or "", Path(r.outcome.path).name if r.outcome.path else r.outcome.detail]
             for r in result.rows]
     render.table("What was sent", ["when (UTC)", "application", "message", "result", "to", "file / detail"], rows)
-    sent = sum(1 for r in result.rows if r.outcome.result == "sent")
+    sent = sum(1 for r in result.rows if r.outcome.path)  # candidate, hiring-manager and alert emails
     render.info(f"\n{sent} emails written to {result.directory / 'outbox'}\nconfig: {result.config_path}\n"
                 f"inspect: interview-sync --config {result.config_path} status")
 
