@@ -122,7 +122,7 @@ def poll(
     elif not G.quiet:
         if report.outcomes:
             render.table("Poll", ["application", "action", "result", "recipient", "detail"], _outcome_rows(report))
-        else:
+        elif not report.errors:
             render.info("poll: nothing to do")
     _exit_for(report)
 
