@@ -20,6 +20,7 @@ from interview_sync.http import VendorSession
 from interview_sync.models import Booking, EventType, Host
 from interview_sync.sandbox import SandboxApp, SandboxServer, World, build_app
 from interview_sync.scheduler.calcom import CalcomScheduler, with_prefill
+from vendor_payloads import calcom_booking, calcom_event_type, calcom_listing, calcom_me, calcom_org_user
 
 API = "https://api.cal.com/v2"
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)  # Monday 07:00 in Los Angeles
@@ -47,46 +48,27 @@ def et(uri: str = "501", host: str = "maria") -> EventType:
 # --- documented payloads (cal.com/docs/api-reference/v2 examples, trimmed) ------
 
 def me(email: str = "ops@mercyvalley.example", org: int | None = 77) -> dict:
-    return {"status": "success", "data": {"id": 1, "username": "ops", "email": email, "name": "Talent Ops",
-                                          "timeFormat": 12, "defaultScheduleId": 1, "weekStart": "Monday",
-                                          "timeZone": "America/Chicago", "organizationId": org,
-                                          "organization": {"isPlatform": False, "id": org}}}
+    return calcom_me(email=email, org=org)
 
 
 def org_user(email: str) -> dict:
-    return {"id": 12, "username": "maria", "name": "Maria Delgado", "email": email,
-            "timeZone": "America/Los_Angeles", "weekStart": "Monday", "locale": "en",
-            "profile": {"id": 3, "organizationId": 77, "userId": 12, "username": "maria"}}
+    return calcom_org_user(email)
 
 
 def event_type_item(ident: int, slug: str) -> dict:
-    return {"id": ident, "lengthInMinutes": 30, "title": "Phone Screen (30 min)", "slug": slug, "ownerId": 12,
-            "hidden": False, "locations": [{"type": "phone"}], "bookingFields": []}
+    return calcom_event_type(ident, slug)
 
 
 def booking(uid: str, *, status: str = "accepted", updated: str = "2026-11-23T14:58:00.000Z", **extra) -> dict:
-    body = {"id": 1, "uid": uid, "title": "Phone Screen between Maria Delgado and Zoë",
-            "hosts": [{"id": 12, "name": "Maria Delgado", "email": MARIA, "username": "maria",
-                       "timeZone": "America/Los_Angeles"}],
-            "status": status, "cancellationReason": None, "cancelledByEmail": None, "reschedulingReason": None,
-            "rescheduledByEmail": None, "rescheduledFromUid": None, "rescheduledToUid": None,
-            "start": "2026-11-24T17:00:00.000Z", "end": "2026-11-24T17:30:00.000Z", "duration": 30,
-            "eventTypeId": 501, "eventType": {"id": 501, "slug": "phone-screen-30"},
-            "meetingUrl": "https://cal.video/abc", "location": "https://cal.video/abc", "absentHost": False,
-            "createdAt": "2026-11-20T10:00:00.000Z", "updatedAt": updated, "metadata": {"ref": "inv-7001"},
-            "attendees": [{"name": ZOE[0], "email": ZOE[1], "timeZone": "America/Chicago", "language": "en",
-                           "absent": False}],
-            "guests": [], "bookingFieldsResponses": {"name": ZOE[0], "email": ZOE[1]}}
+    body = calcom_booking(uid, attendee=ZOE, host=("Maria Delgado", MARIA), status=status, updated=updated,
+                          metadata={"ref": "inv-7001"})
+    body["title"] = "Phone Screen between Maria Delgado and Zoë"
     body.update(extra)
     return body
 
 
 def listing(data: list, *, skip: int = 0, total: int | None = None) -> dict:
-    total = len(data) if total is None else total
-    return {"status": "success", "data": data, "pagination": {
-        "totalItems": total, "remainingItems": total - skip - len(data), "returnedItems": len(data),
-        "itemsPerPage": 100, "currentPage": skip // 100 + 1, "totalPages": max(1, -(-total // 100)),
-        "hasNextPage": skip + len(data) < total, "hasPreviousPage": skip > 0}}
+    return calcom_listing(data, skip=skip, total=total)
 
 
 # --- adapter over mocks -----------------------------------------------------------

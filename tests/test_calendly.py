@@ -20,6 +20,7 @@ from interview_sync.http import VendorSession
 from interview_sync.models import Booking, EventType, Host
 from interview_sync.sandbox import SandboxApp, SandboxServer, admin, calendly
 from interview_sync.scheduler.calendly import CalendlyScheduler, with_prefill
+from vendor_payloads import calendly_event, calendly_invitee, calendly_membership, calendly_page, calendly_user
 
 API = "https://api.calendly.com"
 ORG = f"{API}/organizations/AAAAAAAAAAAAAAAA"
@@ -45,40 +46,24 @@ def user_me() -> dict:
 
 
 def membership(email: str, uri: str) -> dict:
-    return {"uri": f"{API}/organization_memberships/M1", "role": "user", "organization": ORG,
-            "user": {"uri": uri, "name": "Maria Delgado", "email": email, "timezone": "America/Los_Angeles",
-                     "slug": "maria-delgado", "scheduling_url": "https://calendly.com/maria-delgado"}}
+    return calendly_membership(f"{API}/organization_memberships/M1", ORG, calendly_user(
+        uri, "Maria Delgado", email, timezone="America/Los_Angeles", organization=ORG, slug="maria-delgado"))
 
 
 def page(collection: list, next_token: str | None = None) -> dict:
-    return {"collection": collection, "pagination": {
-        "count": len(collection), "next_page_token": next_token, "previous_page_token": None,
-        "next_page": f"{API}/x?page_token={next_token}" if next_token else None, "previous_page": None}}
+    return calendly_page(collection, next_token, API)
 
 
 def event(uuid: str, *, start: str, updated: str, status: str = "active") -> dict:
-    return {"uri": f"{API}/scheduled_events/{uuid}", "name": "Phone Screen (30 min)", "status": status,
-            "start_time": start, "end_time": (parse_instant(start) + timedelta(minutes=30)).strftime(
-                "%Y-%m-%dT%H:%M:%S.000000Z"),
-            "event_type": ET, "location": {"type": "zoom", "location": None,
-                                           "join_url": "https://zoom.example/j/123"},
-            "invitees_counter": {"total": 1, "active": 1, "limit": 1},
-            "created_at": "2026-11-20T10:00:00.000000Z", "updated_at": updated,
-            "event_memberships": [{"user": ME, "user_email": "maria.delgado@mercyvalley.example",
-                                   "user_name": "Maria Delgado"}],
-            "event_guests": [], "cancellation": None}
+    end = (parse_instant(start) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+    return calendly_event(f"{API}/scheduled_events/{uuid}", start=start, end=end, updated=updated, status=status,
+                          event_type=ET, host_uri=ME, host_email="maria.delgado@mercyvalley.example",
+                          host_name="Maria Delgado")
 
 
 def invitee(event_uuid: str, uuid: str, **extra) -> dict:
-    body = {"uri": f"{API}/scheduled_events/{event_uuid}/invitees/{uuid}", "email": ZOE[1], "name": ZOE[0],
-            "status": "active", "event": f"{API}/scheduled_events/{event_uuid}", "timezone": "America/Chicago",
-            "created_at": "2026-11-20T10:00:00.000000Z", "updated_at": "2026-11-20T10:00:00.000000Z",
-            "tracking": {"utm_campaign": None, "utm_source": None, "utm_medium": None,
-                         "utm_content": "inv-7001", "utm_term": None, "salesforce_uuid": None},
-            "rescheduled": False, "old_invitee": None, "new_invitee": None,
-            "cancel_url": f"https://calendly.com/cancellations/{uuid}",
-            "reschedule_url": f"https://calendly.com/reschedulings/{uuid}",
-            "cancellation": None, "no_show": None, "questions_and_answers": []}
+    body = calendly_invitee(f"{API}/scheduled_events/{event_uuid}/invitees/{uuid}",
+                            f"{API}/scheduled_events/{event_uuid}", email=ZOE[1], name=ZOE[0], utm_content="inv-7001")
     body.update(extra)
     return body
 

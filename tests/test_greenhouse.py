@@ -18,6 +18,8 @@ from interview_sync.http import VendorSession
 from interview_sync.models import Application
 from interview_sync.sandbox import admin, build_app, greenhouse, seed
 from interview_sync.sandbox.server import SandboxApp, SandboxServer
+from vendor_payloads import gh_application as application
+from vendor_payloads import gh_token
 
 BASE = "https://harvest.greenhouse.io/v3"
 TOKEN_URL = "https://auth.greenhouse.io/token"
@@ -45,16 +47,7 @@ def make_ats(*, base: str = BASE, token_url: str = TOKEN_URL, clock: FixedClock 
 
 def add_token(rsps: responses.RequestsMock, *tokens: str, expires_in: int = 3600) -> None:
     for token in tokens or ("tok-1",):
-        rsps.add(responses.POST, TOKEN_URL, json={"access_token": token, "token_type": "Bearer",
-                                                   "expires_in": expires_in})
-
-
-def application(app_id: int, **overrides: object) -> dict[str, object]:
-    record: dict[str, object] = {"id": app_id, "candidate_id": app_id - 10000, "job_id": 101, "stage_id": 10102,
-                                 "status": "in_process", "prospect": False, "created_at": "2026-11-01T10:00:00.000Z",
-                                 "updated_at": "2026-11-24T08:30:00.000Z"}
-    record.update(overrides)
-    return record
+        rsps.add(responses.POST, TOKEN_URL, json=gh_token(token, expires_in))
 
 
 STAGES = [{"id": 10101, "job_id": 101, "name": "Application Review", "sort_order": 0},

@@ -21,6 +21,8 @@ from interview_sync.sandbox import World, build_app, seed
 from interview_sync.sandbox.client import SANDBOX_LEVER_KEY, SANDBOX_LEVER_USER
 from interview_sync.sandbox.lever import contact_id, opportunity_id, posting_id, stage_id, user_id
 from interview_sync.sandbox.server import SandboxServer
+from vendor_payloads import lever_application, lever_opportunity, lever_stage_change
+from vendor_payloads import lever_listing as listing
 
 BASE = "https://api.lever.co/v1"
 KEY = "lvr-key-123"
@@ -51,30 +53,19 @@ def make_ats(*, base: str = BASE, key: str = KEY, perform_as: str = ACTOR, per_p
 
 def opportunity(opp_id: str, **overrides: object) -> dict[str, object]:
     """An opportunity as ``GET /opportunities?expand=stage&expand=applications`` documents it."""
-    record: dict[str, object] = {
-        "id": opp_id, "name": "Shane Smith", "headline": "Brickly LLC", "contact": f"contact-{opp_id}",
-        "emails": ["shane@example.com"], "phones": [{"type": "home", "value": "+1 555 0100"},
-                                                    {"type": "mobile", "value": "+1 555 0199"}],
-        "confidentiality": "non-confidential", "location": "Oakland", "links": [], "archived": None,
-        "createdAt": 1795000000000, "updatedAt": 1795510000000, "lastInteractionAt": 1795510000000,
-        "lastAdvancedAt": 1795400000000, "snoozedUntil": None,
-        "stage": {"id": STAGE_PHONE, "text": "Phone Screen"},
-        "stageChanges": [{"toStageId": STAGE_NEW, "toStageIndex": 0, "updatedAt": 1795000000000, "userId": ACTOR},
-                         {"toStageId": STAGE_PHONE, "toStageIndex": 1, "updatedAt": 1795400000000, "userId": ACTOR}],
-        "owner": ACTOR, "followers": [ACTOR], "tags": [], "sources": ["Job site"], "origin": "applied",
-        "applications": [{"id": f"app-{opp_id}", "type": "posting", "opportunityId": opp_id, "posting": POSTING,
-                          "postingHiringManager": "hm-1", "postingOwner": ACTOR, "user": None}],
-        "isAnonymized": False, "dataProtection": None,
-    }
+    record = lever_opportunity(
+        opp_id, name="Shane Smith", headline="Brickly LLC", contact=f"contact-{opp_id}", location="Oakland",
+        emails=["shane@example.com"], phones=[{"type": "home", "value": "+1 555 0100"},
+                                              {"type": "mobile", "value": "+1 555 0199"}],
+        created_at=1795000000000, updated_at=1795510000000, last_advanced_at=1795400000000,
+        stage={"id": STAGE_PHONE, "text": "Phone Screen"},
+        stage_changes=[lever_stage_change(STAGE_NEW, 0, 1795000000000, ACTOR),
+                       lever_stage_change(STAGE_PHONE, 1, 1795400000000, ACTOR)],
+        owner=ACTOR,
+        applications=[lever_application(f"app-{opp_id}", opp_id, posting=POSTING, hiring_manager="hm-1",
+                                        owner=ACTOR)])
     record.update(overrides)
     return record
-
-
-def listing(data: list, next_token: str | None = None) -> dict[str, object]:
-    body: dict[str, object] = {"data": data, "hasNext": next_token is not None}
-    if next_token is not None:
-        body["next"] = next_token
-    return body
 
 
 def query_of(call: responses.Call) -> dict[str, list[str]]:
