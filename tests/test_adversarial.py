@@ -38,7 +38,6 @@ from interview_sync.cli.app import app as cli
 from interview_sync.clock import FixedClock, iso
 from interview_sync.errors import BadRecord
 from interview_sync.http import VendorSession
-from interview_sync.scheduler import calendly as cal_adapter
 from interview_sync.scheduler.calendly import CalendlyScheduler
 from interview_sync.starter import sandbox_config, write_config
 

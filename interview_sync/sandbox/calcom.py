@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo
 
 from ..clock import parse_instant
 from . import seed
-from .links import URL_RE, latest_link_for, link_from_url
-from .server import Request, Response, SandboxApp, World
+from .links import latest_link_for, link_from_url
+from .server import Request, Response, SandboxApp
 
 API_KEY = "cal_sandbox_key"
 ORG_ID = 5150
