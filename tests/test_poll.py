@@ -173,3 +173,35 @@ def test_re_advance_after_leaving_alerts_the_recruiter_once_and_sends_the_candid
     assert report.alerts == 1 and len(alerts) == 1
     assert "came back" in alerts[0].get_body(preferencelist=("plain",)).get_content()
     assert len(harness.emails_to(ZOE_EMAIL)) == 1  # the first invite only
+
+
+def test_an_alert_that_cannot_be_sent_still_surfaces(harness: Harness) -> None:
+    """SPEC §2: nothing fails silently — if even the alert can't go out, stderr and exit 1."""
+    from interview_sync.errors import DeliveryError
+
+    real = harness.ctx.transport
+
+    class RecruiterMailDown:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(real, name)
+
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            real.__enter__()
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            real.__exit__(*exc)
+
+        def send(self, message) -> None:  # type: ignore[no-untyped-def]
+            if message["X-Interview-Sync-Kind"] == "recruiter_alert":
+                raise DeliveryError("the relay is down", "try later")
+            real.send(message)
+
+    harness.ctx.transport = RecruiterMailDown()  # type: ignore[assignment]
+    harness.poll()
+    harness.sandbox.move("17006", "Phone Screen")  # job without a hiring manager: needs an alert
+    report = harness.poll()
+    assert report.needs_attention
+    assert any("ALERT NOT SENT" in e and "no hiring manager" in e for e in report.errors), report.errors
+    assert harness.emails_to("tom.becker@mercyvalley.example") == []
+    assert harness.invitation(harness.app_id("17006")).state == "needs_attention"
