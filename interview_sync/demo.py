@@ -40,7 +40,8 @@ class DemoResult:
     sandbox_url: str = ""
 
 
-def run_demo(directory: Path, *, say: Callable[[str], None] = print, start: datetime = DEMO_START) -> DemoResult:
+def run_demo(directory: Path, *, say: Callable[[str], None] = print, start: datetime = DEMO_START,
+             ats: str = "greenhouse", scheduler: str = "calendly") -> DemoResult:
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     for stale in ("interview-sync.db", "interview-sync.db-wal", "interview-sync.db-shm", "interview-sync.db.lock"):
@@ -49,16 +50,17 @@ def run_demo(directory: Path, *, say: Callable[[str], None] = print, start: date
 
     world = World()
     world.fixed_now = start - timedelta(hours=1)
-    server = SandboxServer(build_app(world)).start()
+    server = SandboxServer(build_app(world, ats=ats, scheduler=scheduler)).start()
     try:
-        return _script(directory, server.url, start, say)
+        return _script(directory, server.url, start, say, ats, scheduler)
     finally:
         server.stop()
 
 
-def _script(directory: Path, url: str, start: datetime, say: Callable[[str], None]) -> DemoResult:
+def _script(directory: Path, url: str, start: datetime, say: Callable[[str], None], ats: str,
+            scheduler: str) -> DemoResult:
     config_path = directory / "interview-sync.toml"
-    write_config(config_path, sandbox_config(url))
+    write_config(config_path, sandbox_config(url, ats=ats, scheduler=scheduler))
     settings = load_settings(config_path)
     clock = FixedClock(start)
     sandbox = SandboxClient(url)

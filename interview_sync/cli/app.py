@@ -137,6 +137,16 @@ def _print_request_counts(ctx: Any) -> None:
             f"\n  {count:>4}  {endpoint}" for endpoint, count in sorted(calls.items())), markup=False)
 
 
+def flavour(option: str, value: str) -> str:
+    """A sandbox wire format named on the command line, checked."""
+    from ..sandbox import ATS_FLAVOURS, SCHEDULER_FLAVOURS
+
+    allowed = ATS_FLAVOURS if option == "--ats" else SCHEDULER_FLAVOURS
+    if value not in allowed:
+        raise ConfigError(f"{option} {value!r} is not a sandbox flavour", f"use one of {', '.join(allowed)}")
+    return value
+
+
 def _instant(text: str, option: str) -> Any:
     try:
         return parse_instant(text)
@@ -249,6 +259,9 @@ def status(
 def init(
     sandbox: bool = typer.Option(False, "--sandbox", help="A config that runs against the built-in sandbox."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    ats: str = typer.Option("greenhouse", "--ats", help="With --sandbox: the ATS wire format (greenhouse, lever)."),
+    scheduler: str = typer.Option("calendly", "--scheduler", help="With --sandbox: the scheduler wire format "
+                                  "(calendly, calcom)."),
 ) -> None:
     """Write a starter interview-sync.toml."""
     from ..starter import example_config_text, sandbox_config, write_config
@@ -257,7 +270,7 @@ def init(
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists", "pass --force to overwrite it")
     if sandbox:
-        write_config(path, sandbox_config())
+        write_config(path, sandbox_config(ats=flavour("--ats", ats), scheduler=flavour("--scheduler", scheduler)))
     else:
         path.write_text(example_config_text(), encoding="utf-8")
         path.chmod(0o600)
@@ -270,11 +283,15 @@ def init(
 def demo(
     directory: Path = typer.Option(Path("interview-sync-demo"), "--dir", help="Where config, state and "
                                    "emails go."),
+    ats: str = typer.Option("greenhouse", "--ats", help="The sandbox ATS wire format (greenhouse, lever)."),
+    scheduler: str = typer.Option("calendly", "--scheduler", help="The sandbox scheduler wire format "
+                                  "(calendly, calcom)."),
 ) -> None:
     """The whole job in one command against a private sandbox, over simulated days."""
     from ..demo import run_demo
 
-    result = run_demo(directory, say=lambda line: render.info(line, G.quiet))
+    result = run_demo(directory, say=lambda line: render.info(line, G.quiet), ats=flavour("--ats", ats),
+                      scheduler=flavour("--scheduler", scheduler))
     rows = [[f"{r.at:%a %H:%M}", r.outcome.application_id, r.outcome.action, r.outcome.result,
              r.outcome.recipient or "", Path(r.outcome.path).name if r.outcome.path else r.outcome.detail]
             for r in result.rows]

@@ -8,7 +8,7 @@ import typer
 
 from ..sandbox.client import DEFAULT_URL, SandboxClient
 from . import render
-from .app import _instant, handles_errors, sandbox_app
+from .app import G, _instant, flavour, handles_errors, sandbox_app
 
 URL = typer.Option(DEFAULT_URL, "--url", help="The sandbox to drive.")
 
@@ -16,23 +16,42 @@ URL = typer.Option(DEFAULT_URL, "--url", help="The sandbox to drive.")
 @sandbox_app.command("serve")
 @handles_errors
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address to bind."),
-          port: int = typer.Option(8765, "--port", help="Port to listen on.")) -> None:
-    """Run the Greenhouse v3 + Calendly v2 compatible sandbox until interrupted."""
+          port: int = typer.Option(8765, "--port", help="Port to listen on."),
+          ats: Optional[str] = typer.Option(None, "--ats", help="ATS wire format: greenhouse or lever (default: "
+                                            "what the config's ats.provider names, else greenhouse)."),
+          scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Scheduler wire format: calendly or "
+                                                  "calcom (default: from scheduler.provider, else calendly).")) -> None:
+    """Run the vendor-compatible sandbox (Greenhouse v3 or Lever, Calendly v2 or Cal.com v2) until interrupted."""
     from ..config import is_loopback
     from ..errors import ConfigError
     from ..sandbox import SandboxServer, build_app
 
     if not is_loopback(host):
         raise ConfigError(f"--host {host} is not a loopback address", "the sandbox serves 127.0.0.1/localhost only")
-    server = SandboxServer(build_app(), host=host, port=port)
-    render.info(f"sandbox on {server.url}  (ATS {server.url}/v3, token {server.url}/auth/token, "
-                f"scheduler {server.url}); Ctrl-C to stop")
+    configured_ats, configured_scheduler = _configured_flavours()
+    ats = flavour("--ats", ats or configured_ats)
+    scheduler = flavour("--scheduler", scheduler or configured_scheduler)
+    server = SandboxServer(build_app(ats=ats, scheduler=scheduler), host=host, port=port)
+    render.info(f"sandbox on {server.url}: {ats} + {scheduler}, seeded; Ctrl-C to stop")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.httpd.server_close()
+
+
+def _configured_flavours() -> tuple[str, str]:
+    """The wire formats the config's providers speak, so `sandbox serve` matches `poll`."""
+    from ..config import load_settings
+    from ..errors import ConfigError
+
+    try:
+        settings = load_settings(G.config)
+    except ConfigError:
+        return "greenhouse", "calendly"
+    return ("lever" if settings.ats.provider == "lever" else "greenhouse",
+            "calcom" if settings.scheduler.provider == "calcom" else "calendly")
 
 
 @sandbox_app.command("move")
@@ -53,7 +72,8 @@ def book(application_id: str, at: Optional[str] = typer.Option(None, "--at", hel
                                                                 "the first free slot."), url: str = URL) -> None:
     """Book through the application's latest link, as the candidate."""
     result = SandboxClient(url).book(application_id, _instant(at, "--at") if at else None)
-    render.info(f"{application_id} booked: {result.get('start_time', result)}")
+    start = result.get("start_time") or (result.get("data") or {}).get("start")  # Calendly / Cal.com flavour
+    render.info(f"{application_id} booked: {start}")
 
 
 @sandbox_app.command("cancel")
