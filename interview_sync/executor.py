@@ -548,6 +548,16 @@ class Executor:
         self.report.outcomes.append(Outcome(inv.ref, inv.application_id, "close", "changed", action.reason or ""))
         return inv
 
+    def do_retry(self, inv: Invitation, action: wf.Action) -> Invitation:
+        """Back to pending with a fresh link generation (the old invite key may be spent),
+        then the invite runs again with fresh enrichment from the ATS."""
+        inv.state = State.PENDING
+        inv.link_generation += 1
+        inv.link_url = None
+        inv.attention_reason = None
+        self._save(inv, "retry", channel="ats", detail=action.reason)
+        return self._run_one(inv, wf.Action(wf.INVITE, inv.ref, f"{inv.ref}:invite:{inv.link_generation}"))
+
     def do_no_show(self, inv: Invitation, action: wf.Action) -> Invitation:
         inv.no_show = True
         self._save(inv, "no_show", channel="scheduler", detail=action.reason)

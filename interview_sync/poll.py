@@ -121,6 +121,9 @@ class PollCycle:
         for inv in self.db.invitations(application_id=app.id):
             if wf.closes_on_stage_exit(inv) and (inv.stage_id != app.stage_id or not app.active):
                 self._act(inv, wf.on_stage_left(inv, app))
+            elif not first_run:
+                self.executor.apps[app.id] = app
+                self._act(inv, wf.on_application_changed(inv, app))
         step = None
         if entered and app.stage_id is not None:
             existing = self.db.get_invitation(invitation_ref(app.id, app.stage_id))

@@ -51,6 +51,7 @@ REMINDER = "reminder"  # candidate and hiring manager
 FEEDBACK = "feedback"
 ALERT = "alert"
 CLOSE = "close"  # state only: stop all outreach
+RETRY = "retry"  # a parked invitation gets another invite attempt (the ATS changed)
 NO_SHOW = "no_show"  # state only: the scheduler marked the candidate absent (for `report`)
 
 
@@ -132,6 +133,23 @@ def closes_on_stage_exit(inv: Invitation) -> bool:
     if inv.is_open:
         return True
     return inv.state in (State.NEEDS_ATTENTION, State.FLAGGED) and inv.booking_ref is None
+
+
+def on_application_changed(inv: Invitation, app: Application) -> list[Action]:
+    """The ATS changed an application whose invitation waits for a person.
+
+    SPEC §2: needs_attention lasts "until a person acts (`invite --resend`, or
+    the ATS changes)". A change made after we parked the invitation (an email
+    or hiring manager added, the job edited) earns one more try of the invite;
+    parked invitations with a booking are a person's decision and stay put.
+    The alert keys are per cause, so a retry that fails the same way does not
+    alert twice.
+    """
+    if (inv.state is not State.NEEDS_ATTENTION or inv.booking_ref is not None or not app.active
+            or app.stage_id != inv.stage_id or inv.updated_at is None or app.updated_at <= inv.updated_at):
+        return []
+    return [Action(RETRY, inv.ref, f"{inv.ref}:retry:{inv.link_generation + 1}",
+                   reason="the application changed in the ATS after the alert")]
 
 
 def on_stage_left(inv: Invitation, app: Application) -> list[Action]:

@@ -800,3 +800,34 @@ def test_status_lists_invitations_and_filters_by_state(h: Harness, cli: Any) -> 
     result = cli("status", "--state", "needs_attention")
     assert result.exit_code == 0 and dmitri in result.output and zoe not in result.output
     assert cli("status", "--state", "bogus").exit_code == 2
+
+
+def test_needs_attention_is_retried_once_the_ats_changes(tmp_path: Path) -> None:
+    """SPEC §2: a parked invitation waits "until a person acts (`invite --resend`, or the ATS
+    changes)". Marcus (17009) has no email: alert; the recruiter adds one in the ATS; the next
+    poll invites him without any command, and a re-read without a change does nothing."""
+    h = Harness(tmp_path)
+    try:
+        h.poll()
+        h.sandbox.move("17009", "Phone Screen")
+        h.at(0.5)
+        first = h.poll()
+        assert first.alerts == 1 and h.invitation("17009").state == "needs_attention"
+        h.at(1)
+        h.poll()  # nothing changed in the ATS: no retry, no second alert
+        assert len(h.emails_to("tom.becker@mercyvalley.example", "recruiter_alert")) == 1
+        h.sandbox._post("/_admin/greenhouse/candidate-email",
+                        {"application_id": "17009", "email": "marcus.johnson+cna@example.org"})
+        h.at(2)
+        h.poll()
+        invites = h.emails_to("marcus.johnson+cna@example.org", "invite")
+        assert len(invites) == 1
+        inv = h.invitation("17009")
+        assert inv.state == "invited" and inv.candidate_email == "marcus.johnson+cna@example.org"
+        events = [r["event"] for r in h.ctx.db.iter_audit() if r["invitation_ref"] == inv.ref]
+        assert "retry" in events
+        h.at(3)
+        h.poll()
+        assert len(h.emails_to("marcus.johnson+cna@example.org")) == 1
+    finally:
+        h.close()

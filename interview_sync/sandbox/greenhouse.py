@@ -207,6 +207,7 @@ def mount(app: SandboxApp) -> None:
 
     router.add("POST", "/_admin/move", lambda request: _admin_move(world, request))
     router.add("POST", "/_admin/greenhouse/revoke", lambda request: _admin_revoke(world, request))
+    router.add("POST", "/_admin/greenhouse/candidate-email", lambda request: _admin_candidate_email(world, request))
     router.add("POST", "/_admin/greenhouse/restore", lambda request: _admin_restore(world))
     router.add("POST", "/_admin/greenhouse/rate_limit", lambda request: _admin_rate_limit(world, request))
     router.add("GET", "/_admin/greenhouse/applications/{id}", lambda request: _admin_application(world, request))
@@ -568,6 +569,23 @@ def _admin_move(world: World, request: Request) -> Response:
             application["rejected_at"] = stamp(world.now()) if status == "rejected" else None
             _touch_applications(world, [application])
         return Response(200, {"application": dict(application), "stage_name": _stage_name(gh, application)})
+
+
+def _admin_candidate_email(world: World, request: Request) -> Response:
+    """``{"application_id": 17009, "email": "..."}``: a recruiter corrects the candidate's
+    address in the ATS (their applications' ``updated_at`` moves, as in Greenhouse)."""
+    body = request.json()
+    with world.lock:
+        gh = _gh(world)
+        application = gh["applications"].get(_as_int(body.get("application_id")))
+        if application is None:
+            return error(404, f"application {body.get('application_id')!r} not found")
+        candidate = gh["candidates"][application["candidate_id"]]
+        candidate["email_addresses"] = [{"value": str(body.get("email", "")), "type": "personal"}]
+        candidate["updated_at"] = stamp(world.now())
+        _touch_applications(world, [a for a in gh["applications"].values()
+                                    if a["candidate_id"] == application["candidate_id"]])
+        return Response(200, {"candidate_id": candidate["id"]})
 
 
 def _admin_revoke(world: World, request: Request) -> Response:
