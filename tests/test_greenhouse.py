@@ -408,3 +408,24 @@ def test_full_baseline_listing_skips_stage_history() -> None:
     apps = list(make_ats().changed_applications(None))
     assert [a.id for a in apps] == ["17001"] and apps[0].stage_changed_at is None
     assert calls_to(responses, f"{BASE}/application_stages") == []
+
+
+@responses.activate
+def test_custom_fields_reach_routing() -> None:
+    """`custom.<field>` route matches read the application's custom fields (both shapes)."""
+    from interview_sync.config import Route
+    from interview_sync.routing import pick_route
+
+    add_token(responses)
+    responses.add(responses.GET, f"{BASE}/job_interview_stages", json=STAGES)
+    responses.add(responses.GET, f"{BASE}/applications", json=[
+        {**application(17001), "custom_fields": {"shift": "Nights", "units": ["ICU", "CCU"], "odd": {"x": 1}}},
+        {**application(17002), "custom_fields": [{"name_key": "shift", "value": "Days"}, "garbage"]},
+    ])
+    apps = {a.id: a for a in make_ats().changed_applications(None)}
+    assert apps["17001"].custom == {"shift": "Nights", "units": "ICU, CCU"}
+    assert apps["17002"].custom == {"shift": "Days"}
+    routes = [Route(match={"custom.shift": "nights"}, event_type="night-shift-30"),
+              Route(match={}, event_type="phone-screen-30")]
+    assert pick_route(routes, apps["17001"], None)[1].event_type == "night-shift-30"  # type: ignore[index]
+    assert pick_route(routes, apps["17002"], None)[1].event_type == "phone-screen-30"  # type: ignore[index]

@@ -361,7 +361,31 @@ def _parse_application(record: Any, stage_name: Callable[[str], str | None]) -> 
     if not isinstance(name, str):
         name = stage_name(stage_id) if stage_id is not None else None
     return Application(id=app_id, candidate_id=candidate_id, job_id=_ident(record.get("job_id")),
-                       stage_id=stage_id, stage_name=name, status=status, updated_at=updated_at)
+                       stage_id=stage_id, stage_name=name, status=status, updated_at=updated_at,
+                       custom=_custom_fields(record.get("custom_fields")))
+
+
+def _custom_fields(value: Any) -> dict[str, str]:
+    """Application custom fields for `custom.<field>` route matches.
+
+    Accepts the object form (``{"field_key": value}``) and the list form
+    (``[{"name_key"|"name": ..., "value": ...}]``); values become text, lists are
+    joined with commas, and anything unreadable is left out rather than failing
+    the application (routing then falls through to the next route).
+    """
+    pairs: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    elif isinstance(value, list):
+        pairs = [(item.get("name_key") or item.get("name"), item.get("value")) for item in value
+                 if isinstance(item, dict)]
+    fields: dict[str, str] = {}
+    for key, raw in pairs:
+        if not isinstance(key, str) or raw is None or isinstance(raw, dict):
+            continue
+        text = ", ".join(str(v) for v in raw) if isinstance(raw, list) else str(raw)
+        fields[key] = text
+    return fields
 
 
 def _parse_candidate(record: dict[str, Any]) -> Candidate:
