@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
 
 
@@ -57,6 +58,20 @@ class NotFound(VendorError):
 
 class BadRecord(InterviewSyncError):
     """One vendor record could not be parsed; the poll skips it and alerts."""
+
+
+class BadRecordLog(list[BadRecord]):
+    """What an adapter skipped in its listings: kept for tests and `doctor`, and
+    handed to the caller's hook (the poll turns each into a report line)."""
+
+    def __init__(self, hook: "Callable[[BadRecord], None] | None" = None) -> None:
+        super().__init__()
+        self.hook = hook
+
+    def report(self, record: BadRecord) -> None:
+        self.append(record)
+        if self.hook is not None:
+            self.hook(record)
 
 
 class DeliveryError(InterviewSyncError):

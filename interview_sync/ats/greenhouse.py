@@ -33,7 +33,7 @@ from typing import Any
 import requests
 
 from ..clock import Clock, iso, parse_instant
-from ..errors import BadRecord, NotFound, VendorAuthError, VendorError
+from ..errors import BadRecord, BadRecordLog, NotFound, VendorAuthError, VendorError
 from ..http import VendorSession
 from ..models import Application, Candidate, Job, Person
 
@@ -62,8 +62,7 @@ class GreenhouseATS:
         self.session = session
         self.clock = clock
         self.per_page = per_page
-        self.on_bad_record = on_bad_record
-        self.bad_records: list[BadRecord] = []
+        self.bad_records = BadRecordLog(on_bad_record)
         self.rate_limit: dict[str, str] = {}  # last X-RateLimit-* seen, for `poll --verbose`/doctor
         self._client_id = client_id
         self._client_secret = client_secret
@@ -333,9 +332,7 @@ class GreenhouseATS:
         return any(isinstance(r, dict) and str(r.get("candidate_tag_id")) == str(tag_id) for r in rows)
 
     def _report(self, exc: BadRecord) -> None:
-        self.bad_records.append(exc)
-        if self.on_bad_record is not None:
-            self.on_bad_record(exc)
+        self.bad_records.report(exc)
 
 
 # ------------------------------------------------------------------- parsing

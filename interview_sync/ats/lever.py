@@ -43,7 +43,7 @@ from urllib.parse import quote
 import requests
 
 from ..clock import Clock
-from ..errors import BadRecord, NotFound, VendorAuthError, VendorError
+from ..errors import BadRecord, BadRecordLog, NotFound, VendorAuthError, VendorError
 from ..http import VendorSession
 from ..models import Application, Candidate, Job, Person
 
@@ -65,8 +65,7 @@ class LeverATS:
         self.session = session
         self.clock = clock
         self.per_page = max(1, min(int(per_page), MAX_LIMIT))  # Lever refuses limit > 100
-        self.on_bad_record = on_bad_record
-        self.bad_records: list[BadRecord] = []
+        self.bad_records = BadRecordLog(on_bad_record)
         self._api_key = api_key
         self._stages: dict[str, str] | None = None  # stage id -> text
         self._reasons: dict[str, str] | None = None  # archive reason id -> type (hired | non-hired)
@@ -282,9 +281,7 @@ class LeverATS:
         return tuple(people)
 
     def _report(self, exc: BadRecord) -> None:
-        self.bad_records.append(exc)
-        if self.on_bad_record is not None:
-            self.on_bad_record(exc)
+        self.bad_records.report(exc)
 
 
 # ------------------------------------------------------------------- parsing

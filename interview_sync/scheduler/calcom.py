@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from ..clock import Clock, parse_instant
-from ..errors import BadRecord, NotFound, VendorError
+from ..errors import BadRecord, BadRecordLog, NotFound, VendorError
 from ..http import VendorSession
 from ..models import Booking, EventType, Host
 
@@ -71,10 +71,9 @@ class CalcomScheduler:
         self._key = api_key
         self.session = session
         self.clock = clock
-        self.on_bad_record = on_bad_record
         self.window = window
         self.first_poll_lookback = first_poll_lookback
-        self.bad_records: list[BadRecord] = []
+        self.bad_records = BadRecordLog(on_bad_record)
         self._me: dict[str, Any] | None = None
         self._link_event_types: dict[str, str] = {}  # linkId -> eventTypeId, for revoking in the same run
 
@@ -105,10 +104,7 @@ class CalcomScheduler:
         return self._me
 
     def _bad(self, message: str, fix: str) -> None:
-        record = BadRecord(f"calcom: {message}", fix)
-        self.bad_records.append(record)
-        if self.on_bad_record is not None:
-            self.on_bad_record(record)
+        self.bad_records.report(BadRecord(f"calcom: {message}", fix))
 
     # --- Scheduler protocol -------------------------------------------------
 

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from ..clock import Clock, iso, parse_instant
-from ..errors import BadRecord, NotFound, VendorError
+from ..errors import BadRecord, BadRecordLog, NotFound, VendorError
 from ..http import VendorSession
 from ..models import Booking, EventType, Host
 
@@ -53,10 +53,9 @@ class CalendlyScheduler:
         self._token = api_token
         self.session = session
         self.clock = clock
-        self.on_bad_record = on_bad_record
         self.window = window
         self.lookback = lookback
-        self.bad_records: list[BadRecord] = []
+        self.bad_records = BadRecordLog(on_bad_record)
         self._me: dict[str, Any] | None = None
 
     # --- plumbing ------------------------------------------------------------
@@ -105,10 +104,7 @@ class CalendlyScheduler:
         return str(org)
 
     def _bad(self, message: str, fix: str) -> None:
-        record = BadRecord(f"calendly: {message}", fix)
-        self.bad_records.append(record)
-        if self.on_bad_record is not None:
-            self.on_bad_record(record)
+        self.bad_records.report(BadRecord(f"calendly: {message}", fix))
 
     # --- Scheduler protocol -------------------------------------------------
 
