@@ -1,11 +1,30 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from harness import PAIRS, Harness
+
+from interview_sync.clock import FixedClock
+from interview_sync.state import StateDB
+
+STATE_CLOCK = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)  # the state/audit tests' T0
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "state.db"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[StateDB]:
+    """A state database on disk whose own timestamps come from a fixed clock."""
+    store = StateDB.open(db_path, clock=FixedClock(STATE_CLOCK))
+    yield store
+    store.close()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import io
 import json
 import sqlite3
 import tracemalloc
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,25 +15,12 @@ import pytest
 
 from interview_sync import audit
 from interview_sync.audit import INVITATION_COLUMNS, export, purge, verify_chain
-from interview_sync.clock import FixedClock
 from interview_sync.invitation import PERSONAL_FIELDS, Invitation, State
 from interview_sync.state import AUDIT_COLUMNS, GENESIS_HASH, StateDB
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 EMAIL = "zoe.obrien@example.org"
 NAME = "Zoë O'Brien"
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "state.db"
-
-
-@pytest.fixture
-def db(db_path: Path) -> Iterator[StateDB]:
-    store = StateDB.open(db_path, clock=FixedClock(T0))
-    yield store
-    store.close()
 
 
 def five_rows(db: StateDB) -> None:

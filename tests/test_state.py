@@ -28,18 +28,6 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "state.db"
-
-
-@pytest.fixture
-def db(db_path: Path) -> Iterator[StateDB]:
-    store = StateDB.open(db_path, clock=FixedClock(T0))
-    yield store
-    store.close()
-
-
 def full_invitation(ref: str = "is-1-abc") -> Invitation:
     """Every field set to a non-default value, datetimes in assorted zones."""
     cet = timezone(timedelta(hours=1))
