@@ -17,7 +17,7 @@ from interview_sync.errors import BadRecord, VendorAuthError
 from interview_sync.http import VendorSession
 from interview_sync.models import Application
 from interview_sync.sandbox import admin, build_app, greenhouse, seed
-from interview_sync.sandbox.server import SandboxApp, SandboxServer
+from interview_sync.sandbox.server import SandboxApp, SandboxServer, World
 from vendor_payloads import gh_application as application
 from vendor_payloads import gh_token
 
@@ -274,9 +274,9 @@ def sandbox_ats(server: SandboxServer, **kwargs) -> GreenhouseATS:
 
 
 def test_full_sandbox_lists_seeded_applications_across_pages() -> None:
-    app = build_app()
-    app.world.fixed_now = T0
-    with SandboxServer(app) as server:
+    world = World()
+    world.fixed_now = T0  # seeded before build_app reads the clock: stamps must precede T0
+    with SandboxServer(build_app(world)) as server:
         ats = sandbox_ats(server, per_page=3)
         apps = list(ats.changed_applications(None))
         counts = requests.get(f"{server.url}/_admin/requests", timeout=5).json()
