@@ -144,6 +144,15 @@ class GreenhouseATS:
             if exc.status != 422 or not self._tag_applied(application.candidate_id, tag_id):
                 raise
 
+    def remove_tag(self, application: Application, tag: str) -> None:
+        """Only `doctor --probe-writes` takes a tag off again: delete the candidate's
+        applied-tag row (found by candidate and tag id); a tag not applied is no error."""
+        tag_id = self._tag_id(tag)
+        rows = self._all("/applied_candidate_tags", {"candidate_ids": str(application.candidate_id)})
+        for row in rows:
+            if isinstance(row, dict) and str(row.get("candidate_tag_id")) == tag_id and "id" in row:
+                self._send("DELETE", f"{self.base_url}/applied_candidate_tags/{row['id']}", expected=(200, 204))
+
     # ------------------------------------------------------------------ token
 
     def _access_token(self) -> str:
