@@ -77,8 +77,9 @@ def test_history_tells_every_step_in_local_time(harness: Harness) -> None:
     assert story[-1] == "Thu 03 Dec 11:00 PST  follow-up sent; waiting for a booking until Fri 04 Dec 11:00 PST"
     # one line per audit row, in order, none of them the fallback for an unknown event
     rows = h.ctx.db.audit_rows([inv.ref])
-    assert len(story) == len(rows) == 20
-    assert {r["event"] for r in rows} <= set(SENTENCES) | IMPERSONAL | set(PURGED) | {"email_sent"}
+    assert len(story) == len(rows) >= 20
+    untold = {r["event"] for r in rows} - (set(SENTENCES) | IMPERSONAL | set(PURGED) | {"email_sent"})
+    assert not untold, f"give these audit events a sentence in interview_sync/history.py: {untold}"
 
 
 def test_history_json_and_the_flagged_candidate(harness: Harness) -> None:
