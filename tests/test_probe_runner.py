@@ -145,6 +145,14 @@ def test_probe_writes_adds_a_note_and_the_tag_then_removes_the_tag(tmp_path: Any
         assert len(after["notes"]) == len(before["notes"]) + 1
         assert after["notes"][-1].startswith("[interview-sync] doctor --probe-writes test note (2026-11-30T16:00:00Z)")
         assert after["tags"] == before["tags"]  # the flag tag came off again
+        # a tag the candidate already carried is not the probe's to remove
+        app = h.ctx.ats.get_application(h.app_id("17001"))
+        h.ctx.ats.add_tag(app, h.settings.ats.flag_tag)
+        again = run_probe_writes(h.settings, h.app_id("17001"), clock=h.clock, ats=h.ctx.ats)
+        assert [(c.name, c.ok) for c in again] == [("probe-writes application", True), ("probe-writes note", True),
+                                                   ("probe-writes tag", True)]
+        assert "was already on application" in again[2].detail
+        assert h.settings.ats.flag_tag in h.ats_record("17001")["tags"]
     finally:
         h.close()
 

@@ -144,6 +144,11 @@ class GreenhouseATS:
             if exc.status != 422 or not self._tag_applied(application.candidate_id, tag_id):
                 raise
 
+    def has_tag(self, application: Application, tag: str) -> bool:
+        """Whether the candidate carries the tag (`doctor --probe-writes` leaves one it found)."""
+        tag_id = self._known_tag_id(tag)
+        return tag_id is not None and self._tag_applied(application.candidate_id, tag_id)
+
     def remove_tag(self, application: Application, tag: str) -> None:
         """Only `doctor --probe-writes` takes a tag off again: delete the candidate's
         applied-tag row (found by candidate and tag id); a tag not applied is no error."""

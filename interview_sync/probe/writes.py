@@ -23,7 +23,10 @@ from . import vendor_of
 
 
 class TagRemover(Protocol):
-    """Adapters that can take a tag off again (not part of the ATS Protocol: a poll never does)."""
+    """Adapters that can take a tag off again (not part of the ATS Protocol: a poll never does),
+    and say first whether it was there, so a tag the candidate already had stays."""
+
+    def has_tag(self, application: Application, tag: str) -> bool: ...
 
     def remove_tag(self, application: Application, tag: str) -> None: ...
 
@@ -53,18 +56,24 @@ def run_probe_writes(settings: Settings, application_id: str, *, clock: Clock, a
     except Exception as exc:  # noqa: BLE001
         checks.append(_failed("probe-writes note", exc, "give the ATS credential permission to add notes"))
     tag = settings.ats.flag_tag
+    remover: TagRemover | None = ats if all(callable(getattr(ats, m, None)) for m in ("has_tag", "remove_tag")) \
+        else None
     try:
+        already = remover.has_tag(app, tag) if remover is not None else False
         ats.add_tag(app, tag)
     except Exception as exc:  # noqa: BLE001
         checks.append(_failed("probe-writes tag", exc, "give the ATS credential permission to tag candidates"))
         return checks
+    if already:
+        checks.append(Check("probe-writes tag", True, f"tag {tag!r} was already on application {app.id}; adding "
+                            "it again was accepted, and it stays (it was not ours to remove)"))
+        return checks
     checks.append(Check("probe-writes tag", True, f"tag {tag!r} added to application {app.id}"))
-    checks.append(_remove_tag(ats, app, tag, vendor))
+    checks.append(_remove_tag(remover, app, tag, vendor))
     return checks
 
 
-def _remove_tag(ats: Any, app: Application, tag: str, vendor: str) -> Check:
-    remover: TagRemover | None = ats if callable(getattr(ats, "remove_tag", None)) else None
+def _remove_tag(remover: TagRemover | None, app: Application, tag: str, vendor: str) -> Check:
     if remover is None:
         return Check("probe-writes tag removal", False, f"the {vendor} adapter cannot remove tags",
                      f"remove {tag!r} from application {app.id} by hand in the ATS")
