@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import models
-from .clock import iso, parse_instant
+from .clock import ensure_utc, iso, parse_instant
 from .errors import VendorError
 
 _TYPES = {cls.__name__: cls for cls in (models.Person, models.Candidate, models.Job, models.Application,
@@ -35,6 +35,9 @@ _PERSONAL_EMAILS = {"email"}
 _DROPPED = {"phone"}
 # Listing calls are matched by order within a poll; other reads by their arguments too.
 _LISTINGS = {"changed_applications", "changed_bookings"}
+# Vendor writes whose answer is nothing. A replay never performs them, so it needs no
+# recorded answer for them; a recorded one is still used, to replay the vendor's refusal.
+_WRITES = {"add_note", "add_tag", "revoke_link", "mark_no_show"}
 
 
 def _digest(value: str) -> str:
@@ -101,7 +104,9 @@ class Recorder:
         self.raw = raw
 
     def poll(self, at: datetime, **options: Any) -> None:
-        self._write({"kind": "poll", "at": iso(at), **options})
+        # Full precision: the replay's clock must be the live one to the microsecond, or
+        # every deadline derived from it (and written into ATS notes) drifts.
+        self._write({"kind": "poll", "at": ensure_utc(at).isoformat(), **options})
 
     def call(self, side: str, method: str, args: list[Any], answer: Any, error: str | None = None) -> None:
         line = {"kind": "call", "side": side, "method": method, "args": encode(args, raw=self.raw),
@@ -156,10 +161,16 @@ class Replaying:
 
     @staticmethod
     def _key(method: str, args: Any) -> str:
-        """Listings match by order; other calls by their non-personal arguments
-        (a pseudonymised recording cannot reproduce the personal ones)."""
+        """Listings match by order; writes by their target (a note's text embeds links
+        and instants the replay need not reproduce to the byte); other calls by their
+        non-personal arguments (a pseudonymised recording cannot reproduce the personal ones)."""
         if method in _LISTINGS:
             return method
+        if method in _WRITES:
+            target = args[0] if args else None
+            if isinstance(target, dict):
+                target = target.get("id") or target.get("uri")
+            return method + json.dumps(target, sort_keys=True, ensure_ascii=False)
         personal = _PERSONAL_NAMES | _PERSONAL_EMAILS
         kept = [{k: v for k, v in a.items() if k not in personal} if isinstance(a, dict) else a for a in args]
         return method + json.dumps(kept, sort_keys=True, ensure_ascii=False)
@@ -168,6 +179,8 @@ class Replaying:
         def call(*args: Any, **kwargs: Any) -> Any:
             arguments = [*args, kwargs] if kwargs else list(args)
             queue = self._queues.get(self._key(method, encode(arguments, raw=True)))
+            if not queue and method in _WRITES:
+                return None  # not performed by a replay, so nothing to answer
             if not queue:
                 raise VendorError(f"replay:{self.name}", f"no recorded answer for {method}",
                                   "the replay diverged from the recording (different config or code?)")

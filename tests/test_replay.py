@@ -6,9 +6,13 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from harness import Harness
+import pytest
+from harness import START, Harness
 
-from interview_sync.record import attach_recorder, replay
+from interview_sync.errors import VendorError
+from interview_sync.models import Application
+from interview_sync.record import Replaying, attach_recorder, encode, replay
+from interview_sync.state import StateDB
 
 
 def _actions(reports) -> list[tuple[str, str, str, str]]:  # type: ignore[no-untyped-def]
@@ -105,3 +109,56 @@ def test_cli_poll_record_then_replay(harness: Harness, tmp_path: Path) -> None:
     assert "nothing was sent" in result.stderr
     missing = runner.invoke(app, [*base, "replay", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 2 and "poll --record" in missing.output
+
+
+def test_replay_into_a_copy_of_the_live_state_with_a_sub_second_clock(tmp_path: Path) -> None:
+    """The README's way: copy the state as the recording begins, record, replay into the copy.
+    A live clock has microseconds; the replay must compute the same deadlines and ATS notes."""
+    import shutil
+
+    h = Harness(tmp_path, start=START + timedelta(microseconds=250_000))
+    try:
+        recording = tmp_path / "stream.jsonl"
+        h.at(0)
+        h.poll()  # the baseline, before the recording begins
+        h.ctx.db.checkpoint()
+        copy = tmp_path / "copy.db"
+        shutil.copy(h.settings.state.path, copy)
+        live = []
+        h.sandbox.move("17001", "Phone Screen")
+        h.sandbox.move("17003", "First Interview")
+        h.at(0.5)
+        live.append(_recorded_poll(h, recording))
+        h.at(49)
+        live.append(_recorded_poll(h, recording))
+        h.at(75)
+        live.append(_recorded_poll(h, recording))  # flag 17003: a tag and a note
+        replayed = replay(h.settings, recording, state_db=copy, workdir=tmp_path / "replay")
+        assert [p.report.errors for p in replayed] == [[], [], []]
+        assert [(a, k, r) for a, k, r, _ in _actions(replayed)] == [(a, k, r) for a, k, r, _ in _actions(live)]
+        db = StateDB.open(copy, readonly=True)
+        try:
+            again = {i.ref: i for i in db.invitations()}
+        finally:
+            db.close()
+        for inv in h.ctx.db.invitations():
+            assert again[inv.ref].deadline_at == inv.deadline_at
+            assert again[inv.ref].state == inv.state
+    finally:
+        h.close()
+
+
+def test_replay_needs_no_recorded_answer_for_writes_it_does_not_perform() -> None:
+    app = Application(id="17001", candidate_id="9001", job_id="301", stage_id="5", stage_name="Phone Screen",
+                      status="in_process", updated_at=START)
+    refused = {"kind": "call", "side": "ats", "method": "add_tag", "args": encode([app, "needs-review"], raw=True),
+               "answer": None, "error": "POST /applied_candidate_tags failed (422)"}
+    ats = Replaying("ats", "greenhouse", [refused])
+    # a note whose text matches nothing recorded (another link, another instant): answered, never applied
+    assert ats.add_note(app, "[interview-sync] Interview booking link sent.\nBook by: 2026-12-02T16:00:00.5") is None
+    # a recorded refusal of a write is replayed, so the replay takes the live run's path
+    with pytest.raises(VendorError, match="422"):
+        ats.add_tag(app, "needs-review")
+    # reads still come only from the recording: a diverged read is reported, not invented
+    with pytest.raises(VendorError, match="no recorded answer for get_candidate"):
+        ats.get_candidate("9001")

@@ -144,6 +144,23 @@ class GreenhouseATS:
             if exc.status != 422 or not self._tag_applied(application.candidate_id, tag_id):
                 raise
 
+    def has_tag(self, application: Application, tag: str) -> bool:
+        """Whether the candidate carries the tag (`doctor --probe-writes` leaves one it found)."""
+        tag_id = self._known_tag_id(tag)
+        return tag_id is not None and self._tag_applied(application.candidate_id, tag_id)
+
+    def remove_tag(self, application: Application, tag: str) -> None:
+        """Only `doctor --probe-writes` takes a tag off again: delete the candidate's
+        applied-tag row (found by candidate and tag id); a tag not applied is no error."""
+        tag_id = self._known_tag_id(tag)
+        if tag_id is None:
+            return  # no such tag in the organisation: nothing to take off
+        rows = self._all("/applied_candidate_tags", {"candidate_ids": str(application.candidate_id)})
+        for row in rows:
+            if isinstance(row, dict) and "id" in row and str(row.get("candidate_tag_id")) == tag_id \
+                    and str(row.get("candidate_id")) == str(application.candidate_id):
+                self._send("DELETE", f"{self.base_url}/applied_candidate_tags/{row['id']}", expected=(200, 204))
+
     # ------------------------------------------------------------------ token
 
     def _access_token(self) -> str:
@@ -312,13 +329,19 @@ class GreenhouseATS:
                 self._people[person.id] = person
         return [self._people[u] for u in ordered if u in self._people]
 
-    def _tag_id(self, name: str) -> str:
+    def _known_tag_id(self, name: str) -> str | None:
         key = name.strip().casefold()
         if self._tags is None or key not in self._tags:
             self._tags = {str(row["name"]).strip().casefold(): str(row["id"]) for row in self._all("/candidate_tags")
                           if isinstance(row, dict) and "id" in row and isinstance(row.get("name"), str)}
-        if key in self._tags:
-            return self._tags[key]
+        return self._tags.get(key)
+
+    def _tag_id(self, name: str) -> str:
+        known = self._known_tag_id(name)
+        if known is not None:
+            return known
+        key = name.strip().casefold()
+        assert self._tags is not None
         response = self._send("POST", self.base_url + "/candidate_tags", json={"name": name.strip()},
                               expected=(200, 201))
         created = response.json() if response.content else {}

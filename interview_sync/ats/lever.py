@@ -142,6 +142,17 @@ class LeverATS:
         self._send("POST", f"/opportunities/{_seg(application.id)}/addTags", params=self._actor(),
                    json={"tags": [tag.strip()]}, expected=(200, 201))
 
+    def has_tag(self, application: Application, tag: str) -> bool:
+        """Whether the opportunity carries the tag (`doctor --probe-writes` leaves one it found)."""
+        tags = self._data("GET", f"/opportunities/{_seg(application.id)}").get("tags")
+        wanted = tag.strip().casefold()
+        return isinstance(tags, list) and any(isinstance(t, str) and t.strip().casefold() == wanted for t in tags)
+
+    def remove_tag(self, application: Application, tag: str) -> None:
+        """Only `doctor --probe-writes` takes a tag off again; a poll never does."""
+        self._send("POST", f"/opportunities/{_seg(application.id)}/removeTags", params=self._actor(),
+                   json={"tags": [tag.strip()]}, expected=(200, 201))
+
     def _actor(self) -> dict[str, str]:
         if not self.perform_as:
             raise VendorError(VENDOR, "writes need a perform_as user", "set ats.perform_as in the config to the id "

@@ -243,15 +243,17 @@ def status(
         render.emit_json([{k: (iso(v) if hasattr(v, "astimezone") else v) for k, v in asdict(i).items()}
                           for i in items])
         return
+    from ..history import candidate_label
+
     rows = []
     for inv in items:
         deadline = inv.followup_deadline_at if inv.state is State.FOLLOWED_UP else inv.deadline_at
-        rows.append([inv.application_id, inv.stage_name, inv.state.value,
+        rows.append([inv.application_id, candidate_label(inv), inv.job_name or "", inv.stage_name, inv.state.value,
                      iso(deadline) if deadline and inv.state in (State.INVITED, State.FOLLOWED_UP) else "",
                      iso(inv.interview_start) if inv.interview_start else "", inv.last_action or "",
                      inv.attention_reason or ""])
-    render.table("Invitations", ["application", "stage", "state", "deadline", "interview", "last action", "note"],
-                 rows)
+    render.table("Invitations", ["application", "candidate", "job", "stage", "state", "deadline", "interview",
+                                 "last action", "note"], rows)
 
 
 @app.command()
@@ -308,4 +310,4 @@ def main() -> None:
         sys.exit(130)
 
 
-from . import audit_cmd, golive_cmd, replay_cmd, report_cmd, sandbox_cmd  # noqa: E402,F401 - register their sub-commands on import
+from . import audit_cmd, golive_cmd, history_cmd, replay_cmd, report_cmd, sandbox_cmd  # noqa: E402,F401 - register their sub-commands on import

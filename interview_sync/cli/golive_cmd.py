@@ -23,18 +23,37 @@ app.add_typer(fixtures_app, name="fixtures")
 
 @app.command()
 @handles_errors
-def doctor(json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+def doctor(
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    probe: bool = typer.Option(False, "--probe", help="Instead of the review: read a sample of every record kind "
+                               "the adapters use on the live tenant and check each field and id relation they "
+                               "rely on (read-only)."),
+    probe_writes: Optional[str] = typer.Option(None, "--probe-writes", metavar="APPLICATION_ID",
+                                               help="With --probe: also add a note and the flag tag to this (test) "
+                                               "application through the ATS adapter, then remove the tag."),
+) -> None:
     """The quarterly review: config, credentials, stages, live records, hiring managers, SMTP, templates.
     Exit 1 on any failed check."""
     from ..doctor import config_failure, run_checks
 
+    if probe_writes is not None and not probe:
+        raise ConfigError("--probe-writes needs --probe", f"run `interview-sync doctor --probe --probe-writes "
+                          f"{probe_writes}`")
     path = config_path(G.config)
     try:
         cfg = settings()
     except ConfigError as exc:
         _print_checks([config_failure(exc)], json_out)
         raise typer.Exit(int(ExitStatus.USAGE)) from None
-    checks = run_checks(cfg, clock=SystemClock(), config_file=path if path.exists() else None)
+    if probe:
+        from ..probe import run_probe
+        from ..probe.writes import run_probe_writes
+
+        checks = run_probe(cfg, clock=SystemClock())
+        if probe_writes is not None:
+            checks += run_probe_writes(cfg, probe_writes, clock=SystemClock())
+    else:
+        checks = run_checks(cfg, clock=SystemClock(), config_file=path if path.exists() else None)
     _print_checks(checks, json_out)
     failed = [c.name for c in checks if not c.ok]
     if failed:

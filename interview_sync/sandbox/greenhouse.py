@@ -14,7 +14,8 @@ speaks, so demos and tests exercise the same code path as production:
   ``Link: <...>; rel="next"``. A cursor combined with any other parameter is
   refused (422), as Harvest v3 documents.
 - ``POST /v3/notes``, ``POST /v3/candidate_tags``, ``POST /v3/applied_candidate_tags``,
-  ``POST /v3/applications/{id}/move``: the write routes the tool uses.
+  ``POST /v3/applications/{id}/move``: the write routes the tool uses;
+  ``DELETE /v3/applied_candidate_tags/{id}`` for ``doctor --probe-writes``.
 - ``X-RateLimit-Limit/Remaining/Reset`` on every ``/v3`` response. Enforcement
   is off unless ``world.data["greenhouse"]["rate_limit"]`` is set (e.g.
   ``{"limit": 50, "window": 10}``), so tests are not timing-dependent; when
@@ -203,6 +204,7 @@ def mount(app: SandboxApp) -> None:
     router.add("POST", "/v3/notes", _v3(world, lambda request: _create_note(world, request)))
     router.add("POST", "/v3/candidate_tags", _v3(world, lambda request: _create_tag(world, request)))
     router.add("POST", "/v3/applied_candidate_tags", _v3(world, lambda request: _apply_tag(world, request)))
+    router.add("DELETE", "/v3/applied_candidate_tags/{id}", _v3(world, lambda request: _unapply_tag(world, request)))
     router.add("POST", "/v3/applications/{id}/move", _v3(world, lambda request: _move_v3(world, request)))
 
     router.add("POST", "/_admin/move", lambda request: _admin_move(world, request))
@@ -498,6 +500,17 @@ def _apply_tag(world: World, request: Request) -> Response:
     _touch_applications(world, [a for a in gh["applications"].values() if a["candidate_id"] == candidate["id"]])
     candidate["updated_at"] = now
     return Response(201, dict(row))
+
+
+def _unapply_tag(world: World, request: Request) -> Response:
+    gh = _gh(world)
+    row = gh["applied_candidate_tags"].pop(_as_int(request.params["id"]), None)
+    if row is None:
+        return error(404, f"applied candidate tag {request.params['id']} not found")
+    now = stamp(world.now())
+    _touch_applications(world, [a for a in gh["applications"].values() if a["candidate_id"] == row["candidate_id"]])
+    gh["candidates"][row["candidate_id"]]["updated_at"] = now
+    return Response(204, None)
 
 
 def _move_v3(world: World, request: Request) -> Response:

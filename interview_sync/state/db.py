@@ -720,6 +720,14 @@ class StateDB:
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         return self.db.query(f"SELECT * FROM audit {where} ORDER BY seq", params)
 
+    def audit_rows(self, refs: list[str]) -> list[dict[str, Any]]:
+        """The audit rows of these invitations in seq order (one candidate's story: a
+        few dozen rows, found through the invitation_ref index)."""
+        if not refs:
+            return []
+        marks = ", ".join("?" for _ in refs)
+        return list(self.db.query(f"SELECT * FROM audit WHERE invitation_ref IN ({marks}) ORDER BY seq", refs))
+
     def audit_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
 
