@@ -14,12 +14,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from . import workflow as wf
+from .compose import Composer
 from .context import Context
 from .errors import DeliveryError, InterviewSyncError, VendorError
-from .ics import build_ics
 from .invitation import Invitation, State
 from .mail.message import Attachment, build_message, make_message_id, validate_address
 from .models import Application, Booking, Candidate, Job
@@ -61,12 +60,6 @@ class NeedsPerson(Exception):
         super().__init__(reason)
 
 
-def format_local(value: datetime, zone: str) -> str:
-    local = value.astimezone(ZoneInfo(zone))
-    hour = local.strftime("%I:%M %p").lstrip("0")
-    return f"{local:%A, %B} {local.day}, {local.year} at {hour} {local.tzname()}"
-
-
 class Executor:
     """The real executor. ``apps`` holds this run's listing records, so enrichment can
     reuse what the ATS listing already carried instead of fetching it again."""
@@ -75,6 +68,7 @@ class Executor:
         self.ctx = ctx
         self.db = ctx.db
         self.settings = ctx.settings
+        self.compose = Composer(ctx.settings)
         self.report = report or RunReport()
         self.apps: dict[str, Application] = {}
         # Scheduler lookups shared by every invitation of one run (a poll that sends
@@ -155,44 +149,6 @@ class Executor:
 
     # --- mail -------------------------------------------------------------------------
 
-    def _base_context(self, inv: Invitation) -> dict[str, Any]:
-        sender_name, _ = parseaddr(self.settings.email.from_)
-        zone = inv.candidate_timezone or self.settings.policy.timezone
-        route = self._route(inv)
-        return {
-            "org_name": self.settings.email.org_name or sender_name or "our team",
-            "candidate_name": inv.candidate_name or "",
-            "candidate_first_name": (inv.candidate_name or "").split(" ")[0],
-            "job_name": inv.job_name or "",
-            "hm_name": inv.hm_name or "",
-            "hm_title": inv.hm_title,
-            "interview_format": inv.interview_format or "phone",
-            "duration_minutes": inv.duration_minutes or 30,
-            "link": inv.link_url,
-            "deadline": format_local(inv.deadline_at, zone) if inv.deadline_at else None,
-            "fallback_contact": self.settings.email.fallback_contact,
-            "start": format_local(inv.interview_start, zone) if inv.interview_start else None,
-            "end": format_local(inv.interview_end, zone) if inv.interview_end else None,
-            "timezone": zone,
-            "location": inv.location,
-            "join_url": inv.join_url,
-            "cancel_url": inv.cancel_url,
-            "reschedule_url": inv.reschedule_url,
-            "what_to_expect": route.notes if route else None,
-            "updated": False,
-            "feedback_url": self.settings.feedback.url or None,
-            "application_id": inv.application_id,
-            "invitation_ref": inv.ref,
-            "reason": None,
-            "fix": None,
-            "recruiter_name": None,
-        }
-
-    def _route(self, inv: Invitation) -> Any:
-        if inv.route_index is None or inv.route_index >= len(self.settings.routes):
-            return None
-        return self.settings.routes[inv.route_index]
-
     def _send(self, inv: Invitation, key: str, kind: str, to_name: str | None, to_email: str,
               context: dict[str, Any], attachments: list[Attachment] | None = None,
               template_set: str = "default") -> bool:
@@ -254,23 +210,6 @@ class Executor:
                               updated_at=self.now)
         return app
 
-    def _ics(self, inv: Invitation, method: str, sequence: int, start: datetime, end: datetime) -> Attachment:
-        sender_name, sender_email = parseaddr(self.settings.email.from_)
-        description = "\n".join(line for line in (
-            f"Candidate: {inv.candidate_name}",
-            f"Role: {inv.job_name}",
-            f"Format: {inv.interview_format}",
-            f"Join: {inv.join_url}" if inv.join_url else "",
-            f"Notes: {inv.booking_notes}" if inv.booking_notes else "",
-            f"Reference: {inv.ref}",
-        ) if line)
-        data = build_ics(method=method, uid=f"{inv.ref}@interview-sync", sequence=sequence, start=start, end=end,
-                         dtstamp=self.now, summary=f"Interview: {inv.candidate_name} – {inv.job_name}",
-                         description=description, location=inv.join_url or inv.location,
-                         organizer=(sender_name or "interview-sync", sender_email),
-                         attendees=[(inv.hm_name or "", inv.hm_email or "")])
-        return Attachment.ics(data, method)
-
     # --- actions ----------------------------------------------------------------------
 
     def do_invite(self, inv: Invitation, action: wf.Action) -> Invitation:
@@ -284,7 +223,7 @@ class Executor:
             pending = replace(inv, deadline_at=self.now + timedelta(
                 hours=self.settings.policy.booking_deadline_hours))
             self._send(pending, action.key, kind, inv.candidate_name, inv.candidate_email or "",
-                       self._base_context(pending), template_set=self._template_set(inv))
+                       self.compose._base_context(pending), template_set=self.compose._template_set(inv))
         delivered = self.db.outbox_state(action.key)
         if delivered not in ("sent", "unknown"):
             return inv  # refused for good: the alert has parked the invitation
@@ -309,7 +248,7 @@ class Executor:
                 "New booking link sent after a cancellation"
         else:
             headline = "Booking link created; an interrupted run may not have emailed it (recruiter alerted)"
-        self._ats_write(inv, f"{inv.ref}:note:{kind}:{gen}", f"{kind} note", body=self._note(inv, headline))
+        self._ats_write(inv, f"{inv.ref}:note:{kind}:{gen}", f"{kind} note", body=self.compose._note(inv, headline))
         return inv
 
     def recover_stranded(self) -> None:
@@ -323,23 +262,6 @@ class Executor:
                                     recipient=row["recipient"])
             if verdict == "unknown":
                 self._audit_unknown(inv, row["key"], row["kind"])
-
-    def _template_set(self, inv: Invitation) -> str:
-        route = self._route(inv)
-        return route.template if route else "default"
-
-    def _note(self, inv: Invitation, headline: str) -> str:
-        lines = [f"[interview-sync] {headline}.", f"Stage: {inv.stage_name}"]
-        if inv.hm_name:
-            lines.append(f"Interviewer: {inv.hm_name}")
-        if inv.link_url:
-            lines.append(f"Booking link: {inv.link_url}")
-        if inv.deadline_at and inv.state is not State.BOOKED:
-            lines.append(f"Book by: {inv.deadline_at.isoformat()}")
-        if inv.interview_start:
-            lines.append(f"Interview: {format_local(inv.interview_start, self.settings.policy.timezone)}")
-        lines.append(f"Reference: {inv.ref}")
-        return "\n".join(lines)
 
     def _enrich(self, inv: Invitation) -> Invitation:
         """Fill candidate, job, hiring manager and route from the ATS (reads only)."""
@@ -434,7 +356,7 @@ class Executor:
         deadline = self.now + timedelta(hours=self.settings.policy.followup_deadline_hours)
         pending = replace(inv, deadline_at=deadline)
         self._send(pending, action.key, "followup", inv.candidate_name, inv.candidate_email or "",
-                   self._base_context(pending), template_set=self._template_set(inv))
+                   self.compose._base_context(pending), template_set=self.compose._template_set(inv))
         inv.followup_sent_at = self.now
         inv.followup_deadline_at = deadline
         inv.state = State.FOLLOWED_UP
@@ -444,7 +366,7 @@ class Executor:
     def do_flag(self, inv: Invitation, action: wf.Action) -> Invitation:
         self._ats_write(inv, f"{inv.ref}:flag:tag", "flag tag", tag=self.settings.ats.flag_tag)
         self._ats_write(inv, f"{inv.ref}:flag:note", "flag note",
-                        body=self._note(inv, "No booking after the invite and one follow-up; flagged for "
+                        body=self.compose._note(inv, "No booking after the invite and one follow-up; flagged for "
                                         "recruiter review"))
         inv = self.do_alert(inv, wf.alert(inv, "flag", action.reason or "no booking",
                                           "call or text the candidate; no further automatic email will be sent"))
@@ -469,14 +391,14 @@ class Executor:
         assert booking is not None
         sequence = inv.ics_sequence + (1 if updated or inv.cancelled_at else 0)
         pending = self._apply_booking(replace(inv, extra=dict(inv.extra), state=State.BOOKED), booking)
-        context = self._base_context(pending) | {"updated": updated}
+        context = self.compose._base_context(pending) | {"updated": updated}
         self._send(pending, action.key, "confirmation", inv.candidate_name, inv.candidate_email or "", context,
-                   template_set=self._template_set(inv))
-        ics = self._ics(pending, "REQUEST", sequence, booking.start, booking.end)
+                   template_set=self.compose._template_set(inv))
+        ics = self.compose._ics(pending, "REQUEST", sequence, booking.start, booking.end, self.now)
         self._send(pending, f"{inv.ref}:hm-ics:{booking.uri}", "hm_booking", inv.hm_name, inv.hm_email or "",
-                   context, attachments=[ics], template_set=self._template_set(inv))
+                   context, attachments=[ics], template_set=self.compose._template_set(inv))
         self._ats_write(pending, f"{inv.ref}:note:booked:{booking.uri}", "booking note",
-                        body=self._note(pending, "Interview rescheduled" if updated else "Interview booked"))
+                        body=self.compose._note(pending, "Interview rescheduled" if updated else "Interview booked"))
         inv = pending
         inv.ics_sequence = sequence
         inv.state = State.BOOKED
@@ -496,11 +418,11 @@ class Executor:
         booking = action.booking
         assert booking is not None and inv.interview_start and inv.interview_end
         sequence = inv.ics_sequence + 1
-        ics = self._ics(inv, "CANCEL", sequence, inv.interview_start, inv.interview_end)
+        ics = self.compose._ics(inv, "CANCEL", sequence, inv.interview_start, inv.interview_end, self.now)
         self._send(inv, f"{inv.ref}:hm-cancel:{booking.uri}", "hm_cancel", inv.hm_name, inv.hm_email or "",
-                   self._base_context(inv), attachments=[ics], template_set=self._template_set(inv))
+                   self.compose._base_context(inv), attachments=[ics], template_set=self.compose._template_set(inv))
         self._ats_write(inv, f"{inv.ref}:note:cancel:{booking.uri}", "cancel note",
-                        body=self._note(inv, f"Interview cancelled ({action.reason}); a new link follows"))
+                        body=self.compose._note(inv, f"Interview cancelled ({action.reason}); a new link follows"))
         inv.ics_sequence = sequence
         inv.cancelled_at = self.now
         inv.booking_ref = None
@@ -516,20 +438,20 @@ class Executor:
         return self._run_one(inv, wf.Action(wf.INVITE, inv.ref, f"{inv.ref}:invite:{inv.link_generation}"))
 
     def do_reminder(self, inv: Invitation, action: wf.Action) -> Invitation:
-        context = self._base_context(inv)
+        context = self.compose._base_context(inv)
         if action.who == "candidate":
             self._send(inv, action.key, "reminder_candidate", inv.candidate_name, inv.candidate_email or "",
-                       context, template_set=self._template_set(inv))
+                       context, template_set=self.compose._template_set(inv))
         else:
             self._send(inv, action.key, "reminder_hm", inv.hm_name, inv.hm_email or "", context,
-                       template_set=self._template_set(inv))
+                       template_set=self.compose._template_set(inv))
             inv.reminder_sent_at = self.now
             self._save(inv, "reminded")
         return inv
 
     def do_feedback(self, inv: Invitation, action: wf.Action) -> Invitation:
         self._send(inv, action.key, "feedback_request", inv.hm_name, inv.hm_email or "",
-                   self._base_context(inv), template_set=self._template_set(inv))
+                   self.compose._base_context(inv), template_set=self.compose._template_set(inv))
         inv.feedback_sent_at = self.now
         inv.state = State.CLOSED
         inv.closed_reason = "interview held"
@@ -566,7 +488,7 @@ class Executor:
 
     def do_alert(self, inv: Invitation, action: wf.Action) -> Invitation:
         recipient = inv.recruiter_email or self.settings.alerts.recruiter_email
-        context = self._base_context(inv) | {"reason": action.reason, "fix": action.fix,
+        context = self.compose._base_context(inv) | {"reason": action.reason, "fix": action.fix,
                                              "recruiter_name": None}
         self.report.alerts += 1
         try:
