@@ -4,36 +4,39 @@ Cursors overlap and keys dedupe: each cursor is re-read from a few minutes
 before its last value (our own ATS note bumps ``updated_at``; vendors' clocks
 drift), and every effect is keyed, so re-reads are harmless. A cursor moves
 to the run's start time only after everything read under it was handled.
+
+Each workflow action runs as reads first (enrichment, the outbox state of
+its invite), then the planner's flow, whose steps the executor performs. A
+dry run is the same cycle on a scratch copy of the state with effects that
+only record: its plan is the list of steps a real run would perform, if
+every effect succeeded (a dry run cannot know an SMTP refusal or a vendor
+error on a write; it does make the reads, so enrichment alerts show).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import workflow as wf
 from .clock import iso, parse_instant
 from .context import Context
+from .effects import RecordingEffects, VendorEffects
+from .enrich import Enricher
 from .errors import VendorError
 from .executor import Executor, Outcome, RunReport
-from .invitation import Invitation, State, invitation_ref
+from .invitation import Invitation, State
 from .lock import RunLock
 from .models import Application, Booking
-from .state import AppSnapshot
+from .planner import InviteReads, Planner, drive, invite_target
+from .state import AppSnapshot, StateDB
+from .steps import Performed
 
 ATS_CURSOR = "ats"
 SCHEDULER_CURSOR = "scheduler"
 
-
-@dataclass
-class PlannedAction:
-    """What `--dry-run` shows: one line per action the real run would take."""
-
-    application_id: str
-    ref: str
-    action: str
-    detail: str
+PlannedAction = Performed  # what `--dry-run` shows: one line per step the real run would take
 
 
 def snapshot_of(app: Application) -> AppSnapshot:
@@ -46,33 +49,49 @@ def lock_for(ctx: Context) -> RunLock:
     return RunLock(path.with_name(path.name + ".lock"))
 
 
+def scratch_copy(db: StateDB) -> StateDB:
+    """A private in-memory copy of the state, for a dry run to plan against and throw away."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    db.conn.backup(conn)
+    return StateDB(conn, path=":memory:", readonly=False, clock=db.clock)
+
+
 class PollCycle:
-    """The poll, parameterised by dry-run; one instance per run."""
+    """The poll; one instance per run. A dry run gets a scratch state and recording effects."""
 
     def __init__(self, ctx: Context, *, dry_run: bool = False, backfill: bool = False) -> None:
         self.ctx = ctx
-        self.db = ctx.db
         self.dry_run = dry_run
+        self.db = scratch_copy(ctx.db) if dry_run else ctx.db
         self.backfill = backfill
         self.report = RunReport()
-        self.executor = Executor(ctx, self.report)
-        self.plan: list[PlannedAction] = []
-        self.policy = wf.Policy.from_settings(ctx.settings)
         self.now = ctx.clock.now()
+        self.apps: dict[str, Application] = {}  # this run's listing records, reused by enrichment
+        self.planner = Planner(ctx.settings, wf.Policy.from_settings(ctx.settings), self.now)
+        self.enricher = Enricher(ctx.settings, ctx.ats, ctx.scheduler, self.now, self.apps)
+        effects = RecordingEffects() if dry_run else VendorEffects(ctx, self.apps)
+        self.executor = Executor(self.db, ctx.clock, effects, self.report, ctx.actor)
         self.stages = ctx.settings.ats.interview_stages
         self.acted: set[str] = set()  # refs already acted on in this cycle
 
     # --- helpers --------------------------------------------------------------------
 
-    def _act(self, inv: Invitation, actions: list[wf.Action]) -> Invitation:
-        if not actions:
-            return inv
-        self.acted.add(inv.ref)
-        if self.dry_run:
-            for action in actions:
-                self.plan.append(PlannedAction(inv.application_id, inv.ref, action.kind, action.describe()))
-            return inv
-        return self.executor.run(inv, actions)
+    def act(self, inv: Invitation, actions: list[wf.Action]) -> Invitation:
+        """Reads first, then the planner's steps, each performed as it comes."""
+        if actions:
+            self.acted.add(inv.ref)
+        for action in actions:
+            inv = drive(self.planner.flow(inv, action, self._reads(inv, action)), self.executor.perform)
+        return inv
+
+    def _reads(self, inv: Invitation, action: wf.Action) -> InviteReads | None:
+        target = invite_target(inv, action)
+        if target is None:
+            return None
+        prior = self.db.outbox_state(target.key)
+        if prior in ("sent", "unknown") or not target.needs_link:
+            return InviteReads(prior)
+        return InviteReads(prior, self.enricher.read(inv))
 
     def _since(self, name: str) -> datetime | None:
         value = self.db.get_cursor(name)
@@ -84,21 +103,27 @@ class PollCycle:
     # --- the cycle ------------------------------------------------------------------
 
     def run(self) -> RunReport:
-        if not self.dry_run:
-            self.executor.recover_stranded()
+        self._recover_stranded()
         ats_ok = self._read_ats()
         sched_ok = self._read_scheduler()
         self._fire_timers()
         for bad in self.ctx.bad_records:
             self.report.errors.append(f"skipped a record: {bad}")
-        if not self.dry_run:
-            with self.db.transaction():
-                if ats_ok:
-                    self.db.set_cursor(ATS_CURSOR, iso(self.now))
-                    self.db.mark_baselined(ATS_CURSOR)
-                if sched_ok:
-                    self.db.set_cursor(SCHEDULER_CURSOR, iso(self.now))
+        with self.db.transaction():
+            if ats_ok:
+                self.db.set_cursor(ATS_CURSOR, iso(self.now))
+                self.db.mark_baselined(ATS_CURSOR)
+            if sched_ok:
+                self.db.set_cursor(SCHEDULER_CURSOR, iso(self.now))
         return self.report
+
+    def _recover_stranded(self) -> None:
+        """Rows a killed run left in ``sending`` become ``unknown``, each alerted
+        (DESIGN: a crash between claim and record alerts instead of resending)."""
+        for row in self.db.stranded_rows():
+            inv = self.db.get_invitation(row["ref"])
+            if inv is not None:
+                drive(self.planner.settle(inv, row), self.executor.perform)
 
     def _read_ats(self) -> bool:
         first_run = not self.db.is_baselined(ATS_CURSOR)
@@ -112,36 +137,25 @@ class PollCycle:
         return True
 
     def _on_application(self, app: Application, first_run: bool) -> None:
-        previous = self.db.get_application(app.id)
-        in_stage = wf.in_configured_stage(app, self.stages)
-        entered = in_stage and (previous is None or previous.stage_id != app.stage_id
-                                or previous.status not in ("in_process", "active"))
-        if first_run:
-            entered = in_stage and self.backfill
+        entered = wf.stage_entered(app, self.db.get_application(app.id), self.stages,
+                                   first_run=first_run, backfill=self.backfill)
         for inv in self.db.invitations(application_id=app.id):
             if wf.closes_on_stage_exit(inv) and (inv.stage_id != app.stage_id or not app.active):
-                self._act(inv, wf.on_stage_left(inv, app))
+                self.act(inv, wf.on_stage_left(inv, app))
             elif not first_run:
-                self.executor.apps[app.id] = app
-                self._act(inv, wf.on_application_changed(inv, app))
+                self.apps[app.id] = app
+                self.act(inv, wf.on_application_changed(inv, app))
         step = None
         if entered and app.stage_id is not None:
-            existing = self.db.get_invitation(invitation_ref(app.id, app.stage_id))
-            step = wf.on_stage_entered(app, existing, self.now)
-        if self.dry_run:
-            if step:
-                self._act(step.invitation, step.actions)
+            step = wf.on_stage_entered(app, self.db.get_invitation(wf.ref_of(app)), self.now)
+        if step is None:
+            with self.db.transaction():
+                self.db.put_application(snapshot_of(app))
             return
-        with self.db.transaction():
-            self.db.put_application(snapshot_of(app))
-            if step:
-                self.db.save_invitation(step.invitation)
-                self.db.audit("stage_entered", at=self.now, ref=step.invitation.ref, application_id=app.id,
-                              candidate_id=app.candidate_id, channel="ats", actor=self.ctx.actor,
-                              detail=f"{app.stage_name} (stage changed {iso(step.invitation.stage_changed_at)})")
-        if step:
-            self.executor.apps[app.id] = app
-            self._act(step.invitation, step.actions)
+        detail = f"{app.stage_name} (stage changed {iso(step.invitation.stage_changed_at)})"
+        inv = drive(self.planner.enter(step.invitation, snapshot_of(app), detail), self.executor.perform)
+        self.apps[app.id] = app
+        self.act(inv, step.actions)
 
     def _read_scheduler(self) -> bool:
         since = self._since(SCHEDULER_CURSOR)
@@ -154,15 +168,9 @@ class PollCycle:
         for booking in bookings:
             inv = self._match(booking)
             if inv is not None:
-                self._act(inv, wf.on_booking(inv, booking, self._still_in_stage(inv)))
+                in_stage = wf.still_in_stage(inv, self.db.get_application(inv.application_id))
+                self.act(inv, wf.on_booking(inv, booking, in_stage))
         return True
-
-    def _still_in_stage(self, inv: Invitation) -> bool:
-        """Per the last ATS read: is the application still in the invitation's stage?"""
-        snapshot = self.db.get_application(inv.application_id)
-        if snapshot is None:
-            return True
-        return snapshot.stage_id == inv.stage_id and snapshot.status in ("in_process", "active")
 
     def _match(self, booking: Booking) -> Invitation | None:
         """By the reference we carried in the link; else by invitee email + host."""
@@ -188,16 +196,23 @@ class PollCycle:
         for inv in self.db.open_invitations():
             if inv.state is State.PENDING and inv.ref in self.acted:
                 continue  # its invite just failed in this cycle: the retry belongs to the next poll
-            self._act(inv, wf.due(inv, self.now, self.policy))
+            self.act(inv, wf.due(inv, self.now, self.planner.policy))
 
 
 def run_poll(ctx: Context, *, dry_run: bool = False, backfill: bool = False) -> tuple[RunReport, list[PlannedAction]]:
-    """Take the run lock (unless dry-run), run one cycle, return what happened."""
+    """Take the run lock (unless dry-run), run one cycle, return what happened.
+
+    A dry run returns its plan (every step, in order) and a report with only its
+    errors: nothing was sent, so there are no outcomes and no alerts."""
     cycle = PollCycle(ctx, dry_run=dry_run, backfill=backfill)
     if dry_run:
-        return cycle.run(), cycle.plan
+        try:
+            report = cycle.run()
+        finally:
+            cycle.db.close()
+        return RunReport(errors=report.errors), report.performed
     with lock_for(ctx), ctx.transport:
-        return cycle.run(), cycle.plan
+        return cycle.run(), []
 
 
 def summarise(outcomes: Iterable[Outcome]) -> dict[str, int]:

@@ -9,11 +9,16 @@ twice can never send it twice.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .invitation import State, WAITING_STATES, Invitation, invitation_ref
 from .models import Application, Booking
+
+if TYPE_CHECKING:
+    from .state import AppSnapshot  # a type only: the pure core does not load the store
 
 
 @dataclass(frozen=True)
@@ -237,3 +242,30 @@ def due(inv: Invitation, now: datetime, policy: Policy) -> list[Action]:
 def in_configured_stage(app: Application, stages: list[str]) -> bool:
     wanted = {s.casefold() for s in stages}
     return app.active and app.stage_name is not None and app.stage_name.casefold() in wanted
+
+
+def stage_entered(app: Application, previous: AppSnapshot | None, stages: list[str], *, first_run: bool,
+                  backfill: bool) -> bool:
+    """Did this read show the application entering a configured stage? Against the last
+    snapshot: a new application, another stage, or back from a closed status. The first
+    run only records a baseline, unless asked to ``backfill``."""
+    in_stage = in_configured_stage(app, stages)
+    if first_run:
+        return in_stage and backfill
+    return in_stage and (previous is None or previous.stage_id != app.stage_id or not snapshot_active(previous))
+
+
+def still_in_stage(inv: Invitation, snapshot: AppSnapshot | None) -> bool:
+    """Per the last ATS read: is the application still in the invitation's stage?"""
+    if snapshot is None:
+        return True
+    return snapshot.stage_id == inv.stage_id and snapshot_active(snapshot)
+
+
+def snapshot_active(snapshot: AppSnapshot) -> bool:
+    return snapshot.status in ("in_process", "active")
+
+
+def ref_of(app: Application) -> str:
+    """The invitation reference of the application's current stage."""
+    return invitation_ref(app.id, app.stage_id or "")

@@ -15,14 +15,13 @@ from typing import Any, Optional, TypeVar
 
 import typer
 
-from .. import workflow as wf
 from ..clock import FixedClock, iso, parse_instant
 from ..config import Settings, config_path, load_settings
 from ..context import build_context, os_user
 from ..errors import ConfigError, ExitStatus, InterviewSyncError
-from ..executor import Executor, RunReport
-from ..invitation import State, invitation_ref
-from ..poll import lock_for, run_poll
+from ..executor import RunReport
+from ..invitation import State
+from ..poll import run_poll
 from . import render
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -163,61 +162,31 @@ def invite(
     reason: Optional[str] = typer.Option(None, "--reason", help="Why (recorded in the audit log)."),
 ) -> None:
     """A recruiter's one-off: run the invitation for one application now."""
+    from ..manual import invite_application
+
     if resend and not reason:
         raise ConfigError("--resend needs --reason", "say why, e.g. --reason \"candidate corrected email\"")
     cfg = settings()
     ctx = build_context(cfg)
     ctx.actor = f"user:{os_user()}"
     try:
-        app_record = ctx.ats.get_application(application_id)
-        if not wf.in_configured_stage(app_record, cfg.ats.interview_stages) or app_record.stage_id is None:
-            raise ConfigError(f"application {application_id} is in stage {app_record.stage_name!r} "
-                              f"({app_record.status}), not a configured interview stage",
-                              "move it in the ATS, or add the stage to ats.interview_stages")
-        ref = invitation_ref(app_record.id, app_record.stage_id)
-        existing = ctx.db.get_invitation(ref)
-        if existing is not None and resend and existing.state is State.BOOKED:
-            raise ConfigError(f"application {application_id} is booked for "
-                              f"{iso(existing.interview_start) if existing.interview_start else 'an interview'}; "
-                              "a new link would orphan that booking",
-                              "cancel or reschedule it in the scheduler; the next poll sends a new link")
-        if existing is not None and not resend:
-            render.info(f"{application_id}: already invited ({existing.state}, ref {ref}); "
-                        "use --resend --reason to send again")
-            return
-        if dry_run:
-            render.info(f"{application_id}: would {'re-send' if existing else 'send'} an invitation for "
-                        f"{app_record.stage_name!r} (ref {ref})")
-            return
-        report = RunReport()
-        executor = Executor(ctx, report)
-        executor.apps[app_record.id] = app_record
-        now = ctx.clock.now()
-        if existing is None:
-            step = wf.on_stage_entered(app_record, None, now)
-            assert step is not None
-            inv = step.invitation
-            inv.manual_interventions += 1
-            event = "manual_invite"
-        else:
-            inv = existing
-            inv.link_generation += 1
-            inv.link_url = None
-            inv.state = State.PENDING
-            inv.attention_reason = None
-            inv.manual_interventions += 1
-            event = "manual_resend"
-        with ctx.db.transaction():
-            ctx.db.save_invitation(inv)
-            ctx.db.audit(event, at=now, ref=inv.ref, application_id=inv.application_id,
-                         candidate_id=inv.candidate_id, actor=ctx.actor, detail=reason or "invite command")
-        with lock_for(ctx), ctx.transport:  # never beside a poll: it would see our claim as stranded
-            executor.run(inv, [wf.Action(wf.INVITE, inv.ref, f"{inv.ref}:invite:{inv.link_generation}")])
+        done = invite_application(ctx, application_id, resend=resend, reason=reason, dry_run=dry_run)
     finally:
         ctx.close()
+    if done.status == "already":
+        assert done.existing is not None
+        render.info(f"{application_id}: already invited ({done.existing.state}, ref {done.ref}); "
+                    "use --resend --reason to send again")
+        return
+    if done.status == "would":
+        render.info(f"{application_id}: would {'re-send' if done.existing else 'send'} an invitation for "
+                    f"{done.stage_name!r} (ref {done.ref})")
+        return
+    assert done.report is not None
     if not G.quiet:
-        render.table("Invite", ["application", "action", "result", "recipient", "detail"], _outcome_rows(report))
-    _exit_for(report)
+        render.table("Invite", ["application", "action", "result", "recipient", "detail"],
+                     _outcome_rows(done.report))
+    _exit_for(done.report)
 
 
 @app.command()

@@ -1,0 +1,175 @@
+"""The read phase of an invite: what we must know before a link can be made.
+
+Everything here is a read (ATS candidate and job, the route, the hiring
+manager, their scheduler account, the event type, free time). The answer is
+data — :class:`Enriched`, :class:`NeedsPerson` or :class:`ReadFailed` — which
+the planner turns into steps; nothing here writes, saves or alerts. Lookups a
+poll repeats for every invitation of one hiring manager are cached per run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from .ats.base import ATS
+from .config import Settings
+from .errors import DeliveryError, VendorError
+from .invitation import Invitation
+from .mail.message import validate_address
+from .models import Application, EventType, Job
+from .routing import pick_route
+from .scheduler.base import Scheduler
+
+ATS_PHASE = "ats"  # candidate, job, route, hiring manager
+SCHEDULER_PHASE = "scheduler"  # host, event type, availability
+
+
+@dataclass(frozen=True)
+class Enriched:
+    """Everything an invite needs: ``invitation`` carries the answers, ``event_type`` is
+    where the link is made."""
+
+    invitation: Invitation
+    event_type: EventType
+
+
+@dataclass(frozen=True)
+class NeedsPerson:
+    """A recruiter must act (an alert that parks the invitation). ``found`` is what was
+    learnt before stopping; ``phase`` says whether the ATS part was complete."""
+
+    code: str
+    reason: str
+    fix: str
+    found: Invitation
+    phase: str = ATS_PHASE
+
+
+@dataclass(frozen=True)
+class ReadFailed:
+    """A vendor read failed; counted towards MAX_VENDOR_FAILURES by the planner."""
+
+    error: VendorError
+    found: Invitation
+    phase: str = ATS_PHASE
+
+
+Enrichment = Enriched | NeedsPerson | ReadFailed
+
+RESEND = "`interview-sync invite APPLICATION_ID --resend --reason ...`"
+
+
+def stub_application(inv: Invitation, now: datetime) -> Application:
+    """The application as far as the invitation knows it (when this run did not list it)."""
+    return Application(id=inv.application_id, candidate_id=inv.candidate_id, job_id=inv.job_id,
+                       stage_id=inv.stage_id, stage_name=inv.stage_name, status="in_process", updated_at=now)
+
+
+def hiring_manager(hosts: Mapping[str, str], route_host: str | None,
+                   job: Job | None) -> tuple[str | None, str | None, str | None]:
+    """(email, name, title) of whoever hosts the interview: the route's host, else the job's
+    first hiring manager with an email (either mapped through ``[hosts]``)."""
+    folded = {k.casefold(): v for k, v in hosts.items()}
+    if route_host:
+        return folded.get(route_host.casefold(), route_host), None, None
+    for person in job.hiring_managers if job else ():
+        mapped = folded.get(str(person.id).casefold()) or (folded.get(person.email.casefold())
+                                                           if person.email else None)
+        email = mapped or person.email
+        if email:
+            return email, person.name, person.title
+    return None, None, None
+
+
+class Enricher:
+    """Reads for one run; ``apps`` holds the run's listing records so enrichment reuses
+    what the ATS listing already carried instead of fetching it again."""
+
+    def __init__(self, settings: Settings, ats: ATS, scheduler: Scheduler, now: datetime,
+                 apps: Mapping[str, Application]) -> None:
+        self.settings, self.ats, self.scheduler, self.now, self.apps = settings, ats, scheduler, now, apps
+        self._hosts: dict[str, Any] = {}
+        self._event_types: dict[tuple[str, str], Any] = {}
+        self._availability: dict[tuple[str, int], bool] = {}
+
+    def read(self, inv: Invitation) -> Enrichment:
+        found = replace(inv, extra=dict(inv.extra))
+        try:
+            answer = self._from_ats(found)
+        except VendorError as exc:
+            return ReadFailed(exc, found)
+        if isinstance(answer, NeedsPerson):
+            return answer
+        try:
+            return self._from_scheduler(answer)
+        except VendorError as exc:
+            return ReadFailed(exc, answer, SCHEDULER_PHASE)
+
+    def _from_ats(self, inv: Invitation) -> Invitation | NeedsPerson:
+        """Fill candidate, job, hiring manager and route (``inv`` is this read's own copy)."""
+        app = self.apps.get(inv.application_id) or stub_application(inv, self.now)
+        candidate = app.candidate or self.ats.get_candidate(inv.candidate_id)
+        job = app.job or (self.ats.get_job(inv.job_id) if inv.job_id else None)
+        inv.candidate_name = candidate.name
+        inv.candidate_timezone = candidate.timezone
+        inv.job_name = job.name if job else None
+        inv.department = job.department if job else None
+        inv.office = job.office if job else None
+        if job and job.recruiters and job.recruiters[0].email:
+            inv.recruiter_email = job.recruiters[0].email
+        if not candidate.email or not candidate.can_email:
+            return NeedsPerson("no-email", f"{candidate.name or 'the candidate'} has no email address we may use",
+                               f"add an email (or allow email contact) in the ATS, then run {RESEND}", inv)
+        try:
+            inv.candidate_email = validate_address(candidate.email)
+        except DeliveryError as exc:
+            return NeedsPerson("bad-email", str(exc), f"correct the address in the ATS, then {RESEND}", inv)
+        picked = pick_route(self.settings.routes, app, job)
+        if picked is None:
+            return NeedsPerson("no-route", f"no [[routes]] entry matches job {inv.job_name!r} "
+                               f"(department {inv.department!r}, stage {inv.stage_name!r})",
+                               "add a matching [[routes]] entry (or a catch-all with match = {})", inv)
+        inv.route_index, route = picked
+        inv.event_type = route.event_type
+        inv.interview_format = route.format
+        inv.duration_minutes = route.duration_minutes
+        inv.location = route.location
+        hm_email, hm_name, hm_title = hiring_manager(self.settings.hosts, route.host, job)
+        if not hm_email:
+            return NeedsPerson("no-hiring-manager", f"job {inv.job_name!r} has no hiring manager with an email",
+                               "add a hiring manager to the job's hiring team in the ATS, or set `host` on "
+                               "the route / a [hosts] mapping", inv)
+        inv.hm_email, inv.hm_name, inv.hm_title = hm_email, hm_name, hm_title
+        return inv
+
+    def _from_scheduler(self, inv: Invitation) -> Enriched | NeedsPerson:
+        """Find the host and event type, and check there is free time to book."""
+        email = (inv.hm_email or "").casefold()
+        if email not in self._hosts:
+            self._hosts[email] = self.scheduler.find_host(inv.hm_email or "")
+        host = self._hosts[email]
+        if host is None:
+            return NeedsPerson("host-not-in-scheduler", f"hiring manager {inv.hm_name or 'for this job'} has no "
+                               f"{self.scheduler.name} account we can see",
+                               "invite them to the scheduler organization, or map them in [hosts]", inv,
+                               SCHEDULER_PHASE)
+        inv.hm_name = host_name = inv.hm_name or host.name
+        type_key = (host.uri, inv.event_type or "")
+        if type_key not in self._event_types:
+            self._event_types[type_key] = self.scheduler.get_event_type(host, inv.event_type or "")
+        event_type = self._event_types[type_key]
+        if event_type is None:
+            return NeedsPerson("event-type-missing", f"event type {inv.event_type!r} not found for {host_name}",
+                               "create it in the scheduler or fix the route's event_type", inv, SCHEDULER_PHASE)
+        days = self.settings.policy.no_availability_days
+        if (event_type.uri, days) not in self._availability:
+            self._availability[(event_type.uri, days)] = bool(
+                self.scheduler.available_times(event_type, self.now, self.now + timedelta(days=days)))
+        if not self._availability[(event_type.uri, days)]:
+            return NeedsPerson("no-availability", f"{host_name} has no free {inv.event_type} slot in the next "
+                               f"{days} days", f"open up calendar time for the hiring manager, then {RESEND}",
+                               inv, SCHEDULER_PHASE)
+        return Enriched(inv, event_type)
