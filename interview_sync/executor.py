@@ -67,8 +67,11 @@ class Executor:
         return self.clock.now()
 
     def perform(self, step: Step) -> Result:
-        self.report.performed.append(Performed.of(step))
-        return self.handlers[step.kind](step, step.effect)
+        record = Performed.of(step)
+        self.report.performed.append(record)
+        result = self.handlers[step.kind](step, step.effect)
+        record.result = result.status
+        return result
 
     # --- bookkeeping ------------------------------------------------------------------
 

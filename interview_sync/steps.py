@@ -171,6 +171,7 @@ class Performed:
     action: str  # the step kind
     key: str
     detail: str = ""
+    result: str = ""  # the Result status, once performed
 
     @classmethod
     def of(cls, step: Step) -> Performed:
