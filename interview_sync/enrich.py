@@ -19,9 +19,10 @@ from .config import Settings
 from .errors import DeliveryError, VendorError
 from .invitation import Invitation
 from .mail.message import validate_address
-from .models import Application, EventType, Job
+from .models import Application, AppStatus, EventType, Job
 from .routing import pick_route
 from .scheduler.base import Scheduler
+from .workflow import Policy
 
 ATS_PHASE = "ats"  # candidate, job, route, hiring manager
 SCHEDULER_PHASE = "scheduler"  # host, event type, availability
@@ -65,7 +66,7 @@ RESEND = "`interview-sync invite APPLICATION_ID --resend --reason ...`"
 def stub_application(inv: Invitation, now: datetime) -> Application:
     """The application as far as the invitation knows it (when this run did not list it)."""
     return Application(id=inv.application_id, candidate_id=inv.candidate_id, job_id=inv.job_id,
-                       stage_id=inv.stage_id, stage_name=inv.stage_name, status="in_process", updated_at=now)
+                       stage_id=inv.stage_id, stage_name=inv.stage_name, status=AppStatus.ACTIVE, updated_at=now)
 
 
 def hiring_manager(hosts: Mapping[str, str], route_host: str | None,
@@ -88,9 +89,10 @@ class Enricher:
     """Reads for one run; ``apps`` holds the run's listing records so enrichment reuses
     what the ATS listing already carried instead of fetching it again."""
 
-    def __init__(self, settings: Settings, ats: ATS, scheduler: Scheduler, now: datetime,
+    def __init__(self, settings: Settings, policy: Policy, ats: ATS, scheduler: Scheduler, now: datetime,
                  apps: Mapping[str, Application]) -> None:
-        self.settings, self.ats, self.scheduler, self.now, self.apps = settings, ats, scheduler, now, apps
+        self.settings, self.policy, self.now, self.apps = settings, policy, now, apps
+        self.ats, self.scheduler = ats, scheduler
         self._hosts: dict[str, Any] = {}
         self._event_types: dict[tuple[str, str], Any] = {}
         self._availability: dict[tuple[str, int], bool] = {}
@@ -164,7 +166,7 @@ class Enricher:
         if event_type is None:
             return NeedsPerson("event-type-missing", f"event type {inv.event_type!r} not found for {host_name}",
                                "create it in the scheduler or fix the route's event_type", inv, SCHEDULER_PHASE)
-        days = self.settings.policy.no_availability_days
+        days = self.policy.no_availability_days
         if (event_type.uri, days) not in self._availability:
             self._availability[(event_type.uri, days)] = bool(
                 self.scheduler.available_times(event_type, self.now, self.now + timedelta(days=days)))

@@ -9,6 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+
+class AppStatus(StrEnum):
+    """Where an application stands, in one vocabulary for every ATS. Only ``ACTIVE``
+    applications are invited; the others say why an invitation closed."""
+
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    HIRED = "hired"
+    ARCHIVED = "archived"  # Lever: archived for a reason that is not a hire
+    CONVERTED = "converted"  # Greenhouse: a prospect application turned into a candidate one
+
+    @classmethod
+    def _missing_(cls, value: object) -> AppStatus | None:
+        # Greenhouse says "in_process" for active; state snapshots and recordings hold it too.
+        return cls.ACTIVE if value == "in_process" else None
 
 
 @dataclass(frozen=True)
@@ -59,16 +76,19 @@ class Application:
     job_id: str | None
     stage_id: str | None
     stage_name: str | None
-    status: str  # in_process | rejected | hired | converted (Lever: active | archived)
+    status: AppStatus  # an adapter's word is accepted and normalised
     updated_at: datetime
     stage_changed_at: datetime | None = None
     candidate: Candidate | None = None
     job: Job | None = None
     custom: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", AppStatus(self.status))
+
     @property
     def active(self) -> bool:
-        return self.status in ("in_process", "active")
+        return self.status is AppStatus.ACTIVE
 
 
 @dataclass(frozen=True)

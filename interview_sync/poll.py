@@ -68,7 +68,7 @@ class PollCycle:
         self.now = ctx.clock.now()
         self.apps: dict[str, Application] = {}  # this run's listing records, reused by enrichment
         self.planner = Planner(ctx.settings, wf.Policy.from_settings(ctx.settings), self.now)
-        self.enricher = Enricher(ctx.settings, ctx.ats, ctx.scheduler, self.now, self.apps)
+        self.enricher = Enricher(ctx.settings, self.planner.policy, ctx.ats, ctx.scheduler, self.now, self.apps)
         effects = RecordingEffects() if dry_run else VendorEffects(ctx, self.apps)
         self.executor = Executor(self.db, ctx.clock, effects, self.report, ctx.actor)
         self.stages = ctx.settings.ats.interview_stages

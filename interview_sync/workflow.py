@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .invitation import State, WAITING_STATES, Invitation, invitation_ref
-from .models import Application, Booking
+from .models import Application, AppStatus, Booking
 
 if TYPE_CHECKING:
     from .state import AppSnapshot  # a type only: the pure core does not load the store
@@ -263,7 +263,7 @@ def still_in_stage(inv: Invitation, snapshot: AppSnapshot | None) -> bool:
 
 
 def snapshot_active(snapshot: AppSnapshot) -> bool:
-    return snapshot.status in ("in_process", "active")
+    return snapshot.status is not None and AppStatus(snapshot.status) is AppStatus.ACTIVE
 
 
 def ref_of(app: Application) -> str:
