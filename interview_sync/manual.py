@@ -1,9 +1,10 @@
-"""A recruiter's one-off `invite`: the library half (the CLI only parses and prints).
+"""A recruiter's one-offs, `invite` and `no-show`: the library half (the CLI only parses and prints).
 
-It runs under the run lock from the first write, so a poll never sees its
-claim as stranded, and goes through the same planner and executor as a poll:
-the invitation is recorded (``manual_invite`` / ``manual_resend``), then its
-invite is planned and performed like any other.
+Both run under the run lock from the first write, so a poll never sees an
+invite's claim as stranded nor saves an invitation over a no-show mark. An
+invite goes through the same planner and executor as a poll: the invitation
+is recorded (``manual_invite`` / ``manual_resend``), then its invite is
+planned and performed like any other.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from dataclasses import dataclass
 
 from . import transitions as tr
 from . import workflow as wf
-from .clock import iso
+from .clock import Clock, iso
 from .context import Context
-from .errors import ConfigError
+from .errors import ConfigError, InterviewSyncError
 from .executor import RunReport
 from .invitation import Invitation, State, invitation_ref
+from .models import Booking
 from .planner import drive
 from .poll import PollCycle, lock_for
+from .scheduler.base import Scheduler
+from .state import StateDB
 
 
 @dataclass
@@ -65,3 +69,66 @@ def invite_application(ctx: Context, application_id: str, *, resend: bool, reaso
         inv = drive(cycle.planner.record(inv, event, reason or "invite command"), cycle.executor.perform)
         cycle.act(inv, [wf.Action(wf.INVITE, inv.ref, f"{inv.ref}:invite:{inv.link_generation}")])
     return ManualInvite("done", ref, app.stage_name, existing, cycle.report)
+
+
+@dataclass(frozen=True)
+class NoShowResult:
+    invitation: Invitation
+    already_marked: bool
+    scheduler_marked: bool
+    scheduler_note: str  # what happened at the scheduler, for the person and the audit row
+
+
+def _booking(inv: Invitation) -> Booking:
+    """Enough of a Booking for ``Scheduler.mark_no_show`` (it needs the invitee/booking URI)."""
+    assert inv.booking_ref is not None and inv.interview_start is not None
+    return Booking(uri=inv.booking_ref, event_uri=inv.event_uri or "", ref=inv.ref,
+                   email=inv.candidate_email or "", name=inv.candidate_name or "",
+                   start=inv.interview_start, end=inv.interview_end or inv.interview_start,
+                   status="active", host_email=inv.hm_email)
+
+
+def record_no_show(db: StateDB, scheduler: Scheduler | None, clock: Clock, application_id: str, *,
+                   reason: str | None, actor: str) -> NoShowResult:
+    """Mark the application's latest past booked interview as a no-show.
+
+    Local record first in importance: the report reads it. The scheduler is
+    told too (so its own reporting agrees); if it refuses or is unreachable the
+    local mark still stands and the audit row says so. Nothing else changes
+    (no counters, no state), and a second call is a no-op.
+    """
+    now = clock.now()
+    past = [inv for inv in db.invitations(application_id=application_id)
+            if inv.state in (State.BOOKED, State.CLOSED) and inv.booked_at is not None
+            and inv.interview_start is not None and inv.interview_start <= now]
+    if not past:
+        raise ConfigError(f"application {application_id} has no booked interview whose start time has passed",
+                          f"check `interview-sync status {application_id}`; a no-show can be recorded once "
+                          "the interview time has passed")
+    inv = max(past, key=lambda i: i.interview_start or now)
+    if inv.no_show:
+        return NoShowResult(inv, already_marked=True, scheduler_marked=False, scheduler_note="already recorded")
+    marked = False
+    if inv.booking_ref is None:
+        note = "no scheduler booking reference; recorded locally only"
+    elif scheduler is None:
+        note = "scheduler not configured; recorded locally only"
+    else:
+        try:
+            scheduler.mark_no_show(_booking(inv))
+            marked, note = True, "marked at the scheduler"
+        except InterviewSyncError as exc:
+            note = f"scheduler did not accept the mark ({exc.message}); recorded locally only"
+    inv = tr.copy(tr.marked_no_show(inv), updated_at=now, last_action="no_show")
+    with db.transaction():
+        db.save_invitation(inv)
+        db.audit("no_show", at=now, ref=inv.ref, application_id=inv.application_id,
+                 candidate_id=inv.candidate_id, channel="scheduler", actor=actor,
+                 detail=f"{reason or 'no-show command'}; {note}")
+    return NoShowResult(inv, already_marked=False, scheduler_marked=marked, scheduler_note=note)
+
+
+def mark_no_show(ctx: Context, application_id: str, *, reason: str | None) -> NoShowResult:
+    """`interview-sync no-show`: :func:`record_no_show` under the run lock."""
+    with lock_for(ctx):
+        return record_no_show(ctx.db, ctx.scheduler, ctx.clock, application_id, reason=reason, actor=ctx.actor)

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 import interview_sync.cli.report_cmd  # noqa: F401 - registers `report` and `no-show` on the app
 from interview_sync.cli.app import app
-from interview_sync.cli.report_cmd import record_no_show
+from interview_sync.manual import record_no_show
 from interview_sync.clock import FixedClock
 from interview_sync.context import os_user
 from interview_sync.invitation import Invitation, State
