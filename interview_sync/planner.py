@@ -14,11 +14,10 @@ followed by the relink, a retry by the invite.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from . import transitions as tr
 from . import workflow as wf

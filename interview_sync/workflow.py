@@ -2,17 +2,17 @@
 
 Nothing here performs I/O or reads a clock. The poll cycle turns vendor
 reads into events, asks this module what to do, and hands the resulting
-actions to an executor (real, dry-run, replay). Every action carries the
-idempotency key its effect is recorded under, so planning the same thing
-twice can never send it twice.
+actions to the planner (planner.py), which turns each into steps for an
+executor (real, dry-run, replay). Every action carries the idempotency key
+its effect is recorded under, so planning the same thing twice can never
+send it twice.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .invitation import State, WAITING_STATES, Invitation, invitation_ref
 from .models import Application, AppStatus, Booking
