@@ -37,7 +37,7 @@ from urllib3.exceptions import LocationParseError, ReadTimeoutError
 from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
-from .errors import ForeignOrigin, NotFound, RetryTooLate, VendorAuthError, VendorError
+from .errors import ConfigError, ForeignOrigin, NotFound, RetryTooLate, VendorAuthError, VendorError
 
 DEFAULT_TIMEOUT = (5.0, 30.0)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -288,7 +288,8 @@ class VendorSession:
         configuration, not something a vendor told us)."""
         origin = origin_of(base_url)
         if origin is None:
-            raise VendorError(self.vendor, "base_url is not an http(s) URL", "fix base_url in the config")
+            raise ConfigError(f"{self.vendor} base_url {base_url!r} is not an http(s) URL",
+                              "set base_url in the config to the vendor's API root")
         self.origins.add(origin)
         for endpoint in endpoints:
             self.endpoints.add((origin_of(endpoint) or "", parse_url(endpoint).path or "/"))

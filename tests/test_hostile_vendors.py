@@ -26,19 +26,22 @@ import requests
 import responses
 from harness import Harness
 from responses import matchers
+from typer.testing import CliRunner
 
 from interview_sync.ats.greenhouse import GreenhouseATS
 from interview_sync.ats.lever import LeverATS
+from interview_sync.cli.app import app as cli
 from interview_sync.clock import FixedClock, iso
 from interview_sync.config import load_settings
 from interview_sync.context import Context, build_context
-from interview_sync.errors import ForeignOrigin, RetryTooLate, VendorError
+from interview_sync.errors import ConfigError, ForeignOrigin, RetryTooLate, VendorError
 from interview_sync.http import VendorSession, origin_of
 from interview_sync.mail.transport import FileTransport
 from interview_sync.paging import Paging
 from interview_sync.poll import ATS_CURSOR, RESUME, SCHEDULER_CURSOR, STARTED, PollCycle
 from interview_sync.scheduler.calcom import CalcomScheduler
 from interview_sync.scheduler.calendly import CalendlyScheduler
+from interview_sync.starter import sandbox_config, write_config
 from interview_sync.state import StateDB
 from vendor_payloads import (calcom_booking, calcom_listing, calendly_event, calendly_page, gh_application, gh_token,
                              lever_listing)
@@ -160,14 +163,27 @@ def test_greenhouse_refuses_a_next_link_off_its_origin_and_sends_it_nothing(base
     assert origin_of(foreign) in str(err.value) and "cursor" not in str(err.value)  # origin only, never the query
 
 
-@pytest.mark.parametrize("foreign", _foreign(LEVER))
+# Each adapter's first listing call, redirected elsewhere by the vendor (for Lever and
+# Cal.com a redirect is the only vendor URL they could be led to follow).
+LISTINGS: dict[str, tuple[str, str, Any]] = {
+    "greenhouse": (GH, "/applications", lambda: list(greenhouse().changed_applications(None))),
+    "lever": (LEVER, "/opportunities", lambda: list(lever().changed_applications(None))),
+    "calendly": (CALENDLY, "/users/me", lambda: list(calendly().changed_bookings(T0 - timedelta(minutes=5), T0))),
+    "calcom": (CALCOM, "/bookings", lambda: list(calcom().changed_bookings(T0 - timedelta(minutes=5), T0))),
+}
+REDIRECTS = [(name, foreign) for name, (base, _, _) in LISTINGS.items() for foreign in _foreign(base)]
+
+
+@pytest.mark.parametrize("adapter, foreign", REDIRECTS)
 @responses.activate
-def test_lever_refuses_a_redirect_off_its_origin(foreign: str) -> None:
-    """Lever's ``next`` is an offset token, so the only vendor URL it could follow is a redirect."""
-    responses.get(f"{LEVER}/opportunities", status=302, headers={"Location": f"{foreign}/v1/opportunities"})
-    responses.get(f"{foreign}/v1/opportunities", json=lever_listing([]))
+def test_every_adapter_refuses_a_redirect_off_its_origin(adapter: str, foreign: str) -> None:
+    base, path, listing = LISTINGS[adapter]
+    add_gh_token()
+    target = f"{foreign}{urlsplit(base).path}{path}"
+    responses.get(base + path, status=302, headers={"Location": target})
+    responses.get(target, json={})
     with pytest.raises(ForeignOrigin):
-        list(lever().changed_applications(None))
+        listing()
     assert calls_to(foreign) == []
 
 
@@ -206,16 +222,6 @@ def test_calendly_follows_its_page_token_never_a_foreign_next_page_url(foreign: 
     assert calls_to(foreign) == []
     listed = [c.request.url or "" for c in calls_to(CALENDLY) if "/scheduled_events" in (c.request.url or "")]
     assert len(listed) == 2 and "page_token=t2" in listed[1]
-
-
-@pytest.mark.parametrize("foreign", _foreign(CALCOM))
-@responses.activate
-def test_calcom_refuses_a_redirect_off_its_origin(foreign: str) -> None:
-    responses.get(f"{CALCOM}/bookings", status=307, headers={"Location": f"{foreign}/v2/bookings"})
-    responses.get(f"{foreign}/v2/bookings", json=calcom_listing([]))
-    with pytest.raises(ForeignOrigin):
-        list(calcom().changed_bookings(T0 - timedelta(minutes=5), T0))
-    assert calls_to(foreign) == []
 
 
 @responses.activate
@@ -587,3 +593,37 @@ def test_a_retry_after_within_the_cap_is_still_waited_out(harness: Harness) -> N
     sleeps = Sleeps()
     session("calcom", sleeps).request("GET", f"{harness.server.url}/v2/bookings", expected=(200, 401, 404))
     assert sleeps.calls == [7.0] and harness.world.requests["GET /v2/bookings"] == 2
+
+
+# --------------------------------------------------------------------------- what cron sees
+
+
+def run_cli_poll(harness: Harness, tmp_path: Path, **sections: dict[str, Any]) -> Any:
+    config = sandbox_config(harness.server.url, state_path=str(tmp_path / "state.db"),
+                            outbox_dir=str(tmp_path / "outbox"))
+    for section, values in sections.items():
+        config.setdefault(section, {}).update(values)
+    path = tmp_path / "interview-sync.toml"
+    write_config(path, config)
+    return CliRunner().invoke(cli, ["--config", str(path), "poll", "--now", iso(harness.clock.now())],
+                              catch_exceptions=False)
+
+
+def test_cron_sees_a_page_cap_as_exit_0_with_a_line(harness: Harness, tmp_path: Path) -> None:
+    result = run_cli_poll(harness, tmp_path, ats={"per_page": 2, "max_pages": 1})
+    assert result.exit_code == 0, result.output
+    assert "greenhouse: read 1 pages of changed applications, the cap (ats.max_pages = 1); the next poll " \
+           "continues from there" in result.output
+
+
+def test_cron_sees_a_deadline_stop_as_exit_1_with_a_line(harness: Harness, tmp_path: Path) -> None:
+    # Any real HTTP read outlasts a microsecond, so the poll stops after its first step.
+    result = run_cli_poll(harness, tmp_path, poll={"deadline_seconds": 1e-6})
+    assert result.exit_code == 1, result.output
+    assert "poll stopped at its deadline (poll.deadline_seconds = 1e-06)" in result.output
+    assert harness.world.requests["GET /scheduled_events"] == 0
+
+
+def test_an_unusable_base_url_is_a_config_error_naming_the_fix() -> None:
+    with pytest.raises(ConfigError, match="calendly base_url '' is not an http"):
+        calendly(base="")
