@@ -146,7 +146,12 @@ def _foreign(base: str) -> list[str]:
     return [p.format(host=host) for p in patterns]
 
 
-GH_CASES = [(base, foreign) for base in (GH, LOOPBACK + "/v3") for foreign in _foreign(base)]
+def _bases(api: str) -> list[str]:
+    """The real API root and a loopback one (the sandbox's shape)."""
+    return [api, LOOPBACK + urlsplit(api).path]
+
+
+GH_CASES = [(base, foreign) for base in _bases(GH) for foreign in _foreign(base)]
 GH_CASES.append((GH, "https://auth.greenhouse.io"))  # the token host is configured for tokens only
 
 
@@ -164,26 +169,32 @@ def test_greenhouse_refuses_a_next_link_off_its_origin_and_sends_it_nothing(base
 
 
 # Each adapter's first listing call, redirected elsewhere by the vendor (for Lever and
-# Cal.com a redirect is the only vendor URL they could be led to follow).
+# Cal.com a redirect is the only vendor URL they could be led to follow), against the
+# real API root and against a loopback one (the sandbox's shape).
 LISTINGS: dict[str, tuple[str, str, Any]] = {
-    "greenhouse": (GH, "/applications", lambda: list(greenhouse().changed_applications(None))),
-    "lever": (LEVER, "/opportunities", lambda: list(lever().changed_applications(None))),
-    "calendly": (CALENDLY, "/users/me", lambda: list(calendly().changed_bookings(T0 - timedelta(minutes=5), T0))),
-    "calcom": (CALCOM, "/bookings", lambda: list(calcom().changed_bookings(T0 - timedelta(minutes=5), T0))),
+    "greenhouse": (GH, "/applications", lambda base: list(greenhouse(base).changed_applications(None))),
+    "lever": (LEVER, "/opportunities", lambda base: list(lever(base).changed_applications(None))),
+    "calendly": (CALENDLY, "/users/me",
+                 lambda base: list(calendly(base).changed_bookings(T0 - timedelta(minutes=5), T0))),
+    "calcom": (CALCOM, "/bookings", lambda base: list(calcom(base).changed_bookings(T0 - timedelta(minutes=5), T0))),
 }
-REDIRECTS = [(name, foreign) for name, (base, _, _) in LISTINGS.items() for foreign in _foreign(base)]
 
 
-@pytest.mark.parametrize("adapter, foreign", REDIRECTS)
+
+REDIRECTS = [(name, base, foreign) for name, (api, _, _) in LISTINGS.items()
+             for base in _bases(api) for foreign in _foreign(base)]
+
+
+@pytest.mark.parametrize("adapter, base, foreign", REDIRECTS)
 @responses.activate
-def test_every_adapter_refuses_a_redirect_off_its_origin(adapter: str, foreign: str) -> None:
-    base, path, listing = LISTINGS[adapter]
+def test_every_adapter_refuses_a_redirect_off_its_origin(adapter: str, base: str, foreign: str) -> None:
+    _, path, listing = LISTINGS[adapter]
     add_gh_token()
     target = f"{foreign}{urlsplit(base).path}{path}"
     responses.get(base + path, status=302, headers={"Location": target})
     responses.get(target, json={})
     with pytest.raises(ForeignOrigin):
-        listing()
+        listing(base)
     assert calls_to(foreign) == []
 
 
@@ -194,18 +205,18 @@ def test_lever_offset_that_looks_like_a_url_stays_a_parameter_on_our_origin() ->
     assert calls_to("https://evil.example") == [] and len(calls_to(LEVER)) == 1
 
 
-@pytest.mark.parametrize("foreign", _foreign(CALENDLY))
+@pytest.mark.parametrize("base, foreign", [(base, foreign) for base in _bases(CALENDLY) for foreign in _foreign(base)])
 @responses.activate
-def test_calendly_refuses_an_event_uri_off_its_origin_and_reads_nothing_for_it(foreign: str) -> None:
-    add_calendly_me()
+def test_calendly_refuses_an_event_uri_off_its_origin_and_reads_nothing_for_it(base: str, foreign: str) -> None:
+    add_calendly_me(base)
     hostile = calendly_event(f"{foreign}/scheduled_events/EVIL", start=iso(T0), end=iso(T0 + timedelta(minutes=30)),
-                             updated=iso(T0), event_type=f"{CALENDLY}/event_types/ET", host_uri=f"{CALENDLY}/users/H",
+                             updated=iso(T0), event_type=f"{base}/event_types/ET", host_uri=f"{base}/users/H",
                              host_email="h@example.org", host_name="H")
-    responses.get(f"{CALENDLY}/scheduled_events", json=calendly_page([hostile]))
-    responses.get(f"{CALENDLY}/scheduled_events/EVIL/invitees", json=calendly_page([]))
+    responses.get(f"{base}/scheduled_events", json=calendly_page([hostile]))
+    responses.get(f"{base}/scheduled_events/EVIL/invitees", json=calendly_page([]))
     responses.get(f"{foreign}/scheduled_events/EVIL/invitees", json=calendly_page([]))
     with pytest.raises(ForeignOrigin):
-        list(calendly().changed_bookings(T0 - timedelta(minutes=5), T0))
+        list(calendly(base).changed_bookings(T0 - timedelta(minutes=5), T0))
     assert calls_to(foreign) == []
     assert not [c for c in responses.calls if "/invitees" in (c.request.url or "")]
 
