@@ -178,9 +178,6 @@ LISTINGS: dict[str, tuple[str, str, Any]] = {
                  lambda base: list(calendly(base).changed_bookings(T0 - timedelta(minutes=5), T0))),
     "calcom": (CALCOM, "/bookings", lambda base: list(calcom(base).changed_bookings(T0 - timedelta(minutes=5), T0))),
 }
-
-
-
 REDIRECTS = [(name, base, foreign) for name, (api, _, _) in LISTINGS.items()
              for base in _bases(api) for foreign in _foreign(base)]
 
