@@ -73,6 +73,7 @@ class ATSConfig(Section):
     flag_tag: str = "Scheduling: needs recruiter"
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
     per_page: int = Field(default=100, ge=1, le=500)
+    max_pages: int = Field(default=50, ge=1, le=10_000)  # per poll; the next poll continues the listing
 
     _urls = field_validator("base_url", "token_url")(classmethod(lambda cls, v: _check_url(v)))
 
@@ -81,8 +82,13 @@ class SchedulerConfig(Section):
     provider: Literal["calendly", "calcom", "sandbox"] = "calendly"
     base_url: str = "https://api.calendly.com"
     api_token: SecretStr = SecretStr("")
+    max_pages: int = Field(default=20, ge=1, le=10_000)  # per poll; the next poll continues the listing
 
     _urls = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v)))
+
+
+class PollConfig(Section):
+    deadline_seconds: float = Field(default=240, gt=0, le=3600)  # a poll stops cleanly after this long
 
 
 class EmailConfig(Section):
@@ -176,6 +182,7 @@ class Settings(BaseSettings):
     state: StateConfig = Field(default_factory=StateConfig)
     ats: ATSConfig = Field(default_factory=ATSConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    poll: PollConfig = Field(default_factory=PollConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)

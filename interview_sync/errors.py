@@ -56,6 +56,17 @@ class NotFound(VendorError):
     """The vendor has no such object (404)."""
 
 
+class ForeignOrigin(VendorError):
+    """A vendor response pointed us at a URL outside the configured base URL's origin.
+
+    Following it would hand our credentials to whoever runs that origin, so the
+    call is never made (SPEC §8)."""
+
+
+class RetryTooLate(VendorError):
+    """The vendor asked us to wait (429 ``Retry-After``) longer than one poll may sleep."""
+
+
 class BadRecord(InterviewSyncError):
     """One vendor record could not be parsed; the poll skips it and alerts."""
 

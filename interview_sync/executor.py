@@ -47,6 +47,7 @@ class RunReport:
     outcomes: list[Outcome] = field(default_factory=list)
     alerts: int = 0
     errors: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # worth a line, not an exit 1 (a page cap reached)
 
     @property
     def needs_attention(self) -> bool:

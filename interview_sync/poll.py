@@ -4,26 +4,48 @@ Cursors overlap and keys dedupe: each cursor is re-read from a few minutes
 before its last value (our own ATS note bumps ``updated_at``; vendors' clocks
 drift), and every effect is keyed, so re-reads are harmless. A cursor moves
 to the run's start time only after everything read under it was handled.
+
+A poll is bounded: each change listing reads at most ``max_pages`` pages and
+the cycle stops between steps once ``poll.deadline_seconds`` have passed. A
+listing stopped early keeps its cursor and saves the vendor's position of the
+first unread page (``<cursor>:resume``) with the instant the listing began
+(``<cursor>:started``); the next poll continues there, and when the listing
+finally ends the cursor moves to that first instant, so nothing changed while
+the listing spanned polls is skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import workflow as wf
 from .clock import iso, parse_instant
 from .context import Context
-from .errors import VendorError
+from .errors import RetryTooLate, VendorError
 from .executor import Executor, Outcome, RunReport
 from .invitation import Invitation, State, invitation_ref
 from .lock import RunLock
 from .models import Application, Booking
+from .paging import Paging
 from .state import AppSnapshot
 
 ATS_CURSOR = "ats"
 SCHEDULER_CURSOR = "scheduler"
+RESUME = ":resume"
+STARTED = ":started"
+
+
+@dataclass
+class Listing:
+    """How one change listing ended: ``done`` (the cursor may move), or paused
+    with ``resume`` (the next poll continues there), or neither (it failed)."""
+
+    done: bool = False
+    resume: str | None = None
+    failed_at_start: bool = False  # the saved resume position itself was refused
 
 
 @dataclass
@@ -49,8 +71,14 @@ def lock_for(ctx: Context) -> RunLock:
 class PollCycle:
     """The poll, parameterised by dry-run; one instance per run."""
 
-    def __init__(self, ctx: Context, *, dry_run: bool = False, backfill: bool = False) -> None:
+    def __init__(self, ctx: Context, *, dry_run: bool = False, backfill: bool = False,
+                 timer: Callable[[], float] = time.monotonic) -> None:
+        """``timer`` measures the poll deadline (monotonic seconds; injectable for tests)."""
         self.ctx = ctx
+        self.timer = timer
+        self.started = timer()
+        self.deadline = ctx.settings.poll.deadline_seconds
+        self.stop_reason = ""  # why the cycle stopped before its last step
         self.db = ctx.db
         self.dry_run = dry_run
         self.backfill = backfill
@@ -74,6 +102,52 @@ class PollCycle:
             return inv
         return self.executor.run(inv, actions)
 
+    def expired(self) -> bool:
+        return self.timer() - self.started >= self.deadline
+
+    def _go_on(self, step: str) -> bool:
+        """Between steps: False (and one line saying so) once the cycle must stop."""
+        if not self.stop_reason and self.expired():
+            self.stop_reason = (f"poll stopped at its deadline (poll.deadline_seconds = {self.deadline:g}) "
+                                f"before {step}; what was done is saved and the next poll continues")
+            self.report.errors.append(self.stop_reason)
+        return not self.stop_reason
+
+    def _paging(self, name: str, max_pages: int) -> Paging:
+        return Paging.budget(max_pages, self.db.get_cursor(name + RESUME), self.expired)
+
+    def _listing_now(self, name: str) -> datetime:
+        """The instant the listing began: this run, or the earlier poll a paused listing started in."""
+        started = self.db.get_cursor(name + STARTED)
+        return parse_instant(started) if started and self.db.get_cursor(name + RESUME) else self.now
+
+    def _paused(self, listing: Listing, paging: Paging, vendor: str, what: str, key: str) -> Listing:
+        """Say why a listing stopped early; a page-cap pause is routine (a notice), a deadline is not."""
+        listing.resume = paging.resume
+        if paging.stopped == "page cap":
+            self.report.notices.append(f"{vendor}: read {paging.pages} pages of {what}, the cap ({key} = "
+                                       f"{paging.max_pages}); the next poll continues from there")
+        elif paging.stopped == "deadline":
+            self._go_on(f"reading all {what}")
+        return listing
+
+    def _settle(self, name: str, listing: Listing) -> None:
+        """Move the cursor for a finished listing, save the position of a paused one."""
+        if listing.done:
+            self.db.set_cursor(name, iso(self._listing_now(name)))
+            self.db.set_cursor(name + RESUME, "")
+        elif listing.resume:
+            self.db.set_cursor(name + STARTED, iso(self._listing_now(name)))
+            self.db.set_cursor(name + RESUME, listing.resume)
+        elif listing.failed_at_start:
+            self.db.set_cursor(name + RESUME, "")  # a stale position: start the listing over (cursor unchanged)
+
+    def _read_failed(self, what: str, exc: VendorError, paging: Paging) -> Listing:
+        self.report.errors.append(f"reading {what} stopped: {exc}")
+        if isinstance(exc, RetryTooLate):
+            self.stop_reason = str(exc)  # the vendor asked us to go away: end the cycle now
+        return Listing(failed_at_start=bool(paging.start) and paging.pages == 0)
+
     def _since(self, name: str) -> datetime | None:
         value = self.db.get_cursor(name)
         if not value:
@@ -86,30 +160,35 @@ class PollCycle:
     def run(self) -> RunReport:
         if not self.dry_run:
             self.executor.recover_stranded()
-        ats_ok = self._read_ats()
-        sched_ok = self._read_scheduler()
-        self._fire_timers()
+        ats = self._read_ats()
+        sched = self._read_scheduler() if self._go_on("reading the scheduler") else Listing()
+        if self._go_on("firing due timers"):
+            self._fire_timers()
         for bad in self.ctx.bad_records:
             self.report.errors.append(f"skipped a record: {bad}")
         if not self.dry_run:
             with self.db.transaction():
-                if ats_ok:
-                    self.db.set_cursor(ATS_CURSOR, iso(self.now))
+                self._settle(ATS_CURSOR, ats)
+                if ats.done:
                     self.db.mark_baselined(ATS_CURSOR)
-                if sched_ok:
-                    self.db.set_cursor(SCHEDULER_CURSOR, iso(self.now))
+                self._settle(SCHEDULER_CURSOR, sched)
         return self.report
 
-    def _read_ats(self) -> bool:
+    def _read_ats(self) -> Listing:
         first_run = not self.db.is_baselined(ATS_CURSOR)
         since = None if first_run else self._since(ATS_CURSOR)
+        paging = self._paging(ATS_CURSOR, self.ctx.settings.ats.max_pages)
         try:
-            for app in self.ctx.ats.changed_applications(since):
+            for app in self.ctx.ats.changed_applications(since, paging):
+                if self.expired():  # mid-page: the next poll re-reads this page (keys dedupe)
+                    self._go_on("reading all changed applications")
+                    return Listing(resume=paging.current)
                 self._on_application(app, first_run)
         except VendorError as exc:
-            self.report.errors.append(f"reading the ATS stopped: {exc}")
-            return False
-        return True
+            return self._read_failed("the ATS", exc, paging)
+        if paging.resume:
+            return self._paused(Listing(), paging, self.ctx.ats.name, "changed applications", "ats.max_pages")
+        return Listing(done=True)
 
     def _on_application(self, app: Application, first_run: bool) -> None:
         previous = self.db.get_application(app.id)
@@ -143,19 +222,24 @@ class PollCycle:
             self.executor.apps[app.id] = app
             self._act(step.invitation, step.actions)
 
-    def _read_scheduler(self) -> bool:
+    def _read_scheduler(self) -> Listing:
         since = self._since(SCHEDULER_CURSOR)
+        paging = self._paging(SCHEDULER_CURSOR, self.ctx.settings.scheduler.max_pages)
         try:
-            bookings = sorted(self.ctx.scheduler.changed_bookings(since, self.now),
+            bookings = sorted(self.ctx.scheduler.changed_bookings(since, self._listing_now(SCHEDULER_CURSOR),
+                                                                  paging),
                               key=lambda b: (b.updated_at or b.created_at or self.now, b.status != "canceled"))
         except VendorError as exc:
-            self.report.errors.append(f"reading the scheduler stopped: {exc}")
-            return False
+            return self._read_failed("the scheduler", exc, paging)
         for booking in bookings:
+            if not self._go_on("handling every booking read"):
+                return Listing()  # the same pages are read again next poll
             inv = self._match(booking)
             if inv is not None:
                 self._act(inv, wf.on_booking(inv, booking, self._still_in_stage(inv)))
-        return True
+        if paging.resume:
+            return self._paused(Listing(), paging, self.ctx.scheduler.name, "changed bookings", "scheduler.max_pages")
+        return Listing(done=True)
 
     def _still_in_stage(self, inv: Invitation) -> bool:
         """Per the last ATS read: is the application still in the invitation's stage?"""
@@ -186,14 +270,17 @@ class PollCycle:
 
     def _fire_timers(self) -> None:
         for inv in self.db.open_invitations():
+            if not self._go_on("firing every due timer"):
+                return  # timers need no cursor: the rest fire next poll
             if inv.state is State.PENDING and inv.ref in self.acted:
                 continue  # its invite just failed in this cycle: the retry belongs to the next poll
             self._act(inv, wf.due(inv, self.now, self.policy))
 
 
-def run_poll(ctx: Context, *, dry_run: bool = False, backfill: bool = False) -> tuple[RunReport, list[PlannedAction]]:
+def run_poll(ctx: Context, *, dry_run: bool = False, backfill: bool = False,
+             timer: Callable[[], float] = time.monotonic) -> tuple[RunReport, list[PlannedAction]]:
     """Take the run lock (unless dry-run), run one cycle, return what happened."""
-    cycle = PollCycle(ctx, dry_run=dry_run, backfill=backfill)
+    cycle = PollCycle(ctx, dry_run=dry_run, backfill=backfill, timer=timer)
     if dry_run:
         return cycle.run(), cycle.plan
     with lock_for(ctx), ctx.transport:

@@ -27,6 +27,7 @@ from typing import IO, Any
 from . import models
 from .clock import ensure_utc, iso, parse_instant
 from .errors import VendorError
+from .paging import Paging
 
 _TYPES = {cls.__name__: cls for cls in (models.Person, models.Candidate, models.Job, models.Application,
                                         models.Host, models.EventType, models.Booking)}
@@ -135,7 +136,8 @@ class Recording:
             return target
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            arguments = [*args, kwargs] if kwargs else list(args)
+            # A listing's page budget is the poll's bookkeeping, not a vendor argument.
+            arguments = [a for a in ([*args, kwargs] if kwargs else list(args)) if not isinstance(a, Paging)]
             try:
                 answer = target(*args, **kwargs)
                 if isinstance(answer, Iterator):

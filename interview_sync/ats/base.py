@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ..models import Application, Candidate, Job, Person
+from ..paging import Paging
 
 
 class ATS(Protocol):
@@ -20,9 +21,10 @@ class ATS(Protocol):
 
     name: str
 
-    def changed_applications(self, since: datetime | None) -> Iterator[Application]:
+    def changed_applications(self, since: datetime | None, paging: Paging | None = None) -> Iterator[Application]:
         """Applications updated at or after ``since`` (all of them when None),
-        following the vendor's paging to the end."""
+        following the vendor's paging to the end, or until ``paging`` stops it
+        (then ``paging.resume`` is where the next poll starts)."""
         ...
 
     def get_application(self, application_id: str) -> Application: ...

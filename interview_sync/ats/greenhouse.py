@@ -36,6 +36,7 @@ from ..clock import Clock, iso, parse_instant
 from ..errors import BadRecord, BadRecordLog, NotFound, VendorAuthError, VendorError
 from ..http import VendorSession
 from ..models import Application, Candidate, Job, Person
+from ..paging import Paging
 
 VENDOR = "greenhouse"
 STATUSES = frozenset({"in_process", "rejected", "hired", "converted"})
@@ -60,6 +61,7 @@ class GreenhouseATS:
         self.token_url = token_url
         self.user_id = str(user_id)
         self.session = session
+        session.pin(self.base_url, token_url)
         self.clock = clock
         self.per_page = per_page
         self.bad_records = BadRecordLog(on_bad_record)
@@ -79,11 +81,11 @@ class GreenhouseATS:
 
     # ------------------------------------------------------------------ reads
 
-    def changed_applications(self, since: datetime | None) -> Iterator[Application]:
+    def changed_applications(self, since: datetime | None, paging: Paging | None = None) -> Iterator[Application]:
         params = {"per_page": str(self.per_page)}
         if since is not None:
             params["updated_at"] = f"gte|{iso(since)}"
-        for page in self._pages("/applications", params):
+        for page in self._pages("/applications", params, paging):
             parsed: list[Application] = []
             for record in page:
                 try:
@@ -214,21 +216,21 @@ class GreenhouseATS:
             if wait > 0:
                 self.session.sleeper(wait)
 
-    def _pages(self, path: str, params: dict[str, str]) -> Iterator[list[Any]]:
-        """Every page of a list: filters on the first request, then the Link URL exactly."""
-        url: str | None = self.base_url + path
-        query: dict[str, str] | None = params
-        seen: set[str] = set()
-        while url is not None:
+    def _pages(self, path: str, params: dict[str, str], paging: Paging | None = None) -> Iterator[list[Any]]:
+        """Every page of a list: filters on the first request, then the Link URL exactly.
+
+        The Link URL is the page's position (a resumed listing starts at one);
+        the session refuses it unless it is on base_url's origin."""
+        paging = paging or Paging()
+        url, query = (paging.start, None) if paging.start else (self.base_url + path, params)
+        while True:
             response = self._send("GET", url, params=query)
+            paging.fetched(None if query is not None else url)
             yield _json_list(response, path)
             next_url = response.links.get("next", {}).get("url")
-            if next_url and next_url in seen:
-                raise VendorError(VENDOR, f"GET {path} paging returned the same cursor twice",
-                                  "report this to Greenhouse support; the next poll retries")
-            if next_url:
-                seen.add(next_url)
-            url, query = next_url or None, None
+            if not paging.advance(next_url, VENDOR, f"GET {path}"):
+                return
+            url, query = next_url, None
 
     def _first_page(self, path: str, params: dict[str, str]) -> list[Any]:
         return _json_list(self._send("GET", self.base_url + path, params=params), path)

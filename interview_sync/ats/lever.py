@@ -46,6 +46,7 @@ from ..clock import Clock
 from ..errors import BadRecord, BadRecordLog, NotFound, VendorAuthError, VendorError
 from ..http import VendorSession
 from ..models import Application, Candidate, Job, Person
+from ..paging import Paging
 
 VENDOR = "lever"
 MAX_LIMIT = 100
@@ -63,6 +64,7 @@ class LeverATS:
         self.base_url = base_url.rstrip("/")
         self.perform_as = perform_as.strip()
         self.session = session
+        session.pin(self.base_url)
         self.clock = clock
         self.per_page = max(1, min(int(per_page), MAX_LIMIT))  # Lever refuses limit > 100
         self.bad_records = BadRecordLog(on_bad_record)
@@ -77,12 +79,12 @@ class LeverATS:
 
     # ------------------------------------------------------------------ reads
 
-    def changed_applications(self, since: datetime | None) -> Iterator[Application]:
+    def changed_applications(self, since: datetime | None, paging: Paging | None = None) -> Iterator[Application]:
         params: dict[str, Any] = {"limit": str(self.per_page), "confidentiality": "all",
                                   "expand": ["stage", "applications"]}
         if since is not None:
             params["updated_at_start"] = str(to_ms(since))
-        for page in self._pages("/opportunities", params):
+        for page in self._pages("/opportunities", params, paging):
             for record in page:
                 try:
                     parsed = self._parse(record)
@@ -182,24 +184,22 @@ class LeverATS:
             raise VendorError(VENDOR, f"{path} returned no object", "the next poll retries")
         return data
 
-    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[list[Any]]:
-        """Every page: the same filters each time, plus the previous page's ``next`` as ``offset``."""
-        offset: str | None = None
-        seen: set[str] = set()
+    def _pages(self, path: str, params: dict[str, Any], paging: Paging | None = None) -> Iterator[list[Any]]:
+        """Every page: the same filters each time, plus the previous page's ``next`` as ``offset``
+        (the page's position; a resumed listing starts at one)."""
+        paging = paging or Paging()
+        offset = paging.start
         while True:
             query = dict(params, offset=offset) if offset else params
             body = self._body(self._send("GET", path, params=query), path)
             data = body["data"]
             if not isinstance(data, list):
                 raise VendorError(VENDOR, f"GET {path} did not return a list", "the next poll retries")
+            paging.fetched(offset)
             yield data
             offset = body.get("next") if body.get("hasNext") else None
-            if not isinstance(offset, str) or not offset:
+            if not paging.advance(offset if isinstance(offset, str) else None, VENDOR, f"GET {path}"):
                 return
-            if offset in seen:
-                raise VendorError(VENDOR, f"GET {path} paging returned the same offset twice",
-                                  "report this to Lever support; the next poll retries")
-            seen.add(offset)
 
     def _first_page(self, path: str, params: dict[str, Any]) -> list[Any]:
         return next(self._pages(path, params))

@@ -115,15 +115,18 @@ def poll(
     if json_out:
         render.emit_json({"dry_run": dry_run, "plan": [asdict(p) for p in plan],
                           "outcomes": [asdict(o) for o in report.outcomes], "alerts": report.alerts,
-                          "errors": report.errors})
+                          "errors": report.errors, "notices": report.notices})
     elif dry_run:
         render.table("Plan (dry run: nothing was changed)", ["application", "ref", "action", "detail"],
                      [[p.application_id, p.ref, p.action, p.detail] for p in plan])
     elif not G.quiet:
         if report.outcomes:
             render.table("Poll", ["application", "action", "result", "recipient", "detail"], _outcome_rows(report))
-        elif not report.errors:
+        elif not report.errors and not report.notices:
             render.info("poll: nothing to do")
+    if not json_out:
+        for line in report.notices:
+            render.info(line, quiet=G.quiet)
     _exit_for(report)
 
 

@@ -36,6 +36,7 @@ from ..clock import Clock, parse_instant
 from ..errors import BadRecord, BadRecordLog, NotFound, VendorError
 from ..http import VendorSession
 from ..models import Booking, EventType, Host
+from ..paging import Paging
 
 # The cal-api-version each endpoint's parser below was written against.
 VERSIONS: dict[str, str] = {
@@ -46,7 +47,6 @@ VERSIONS: dict[str, str] = {
 }
 PAGE_SIZE = 100
 REF_PARAM = "metadata[ref]"
-_MAX_PAGES = 1000  # a runaway pagination guard, far above any real listing
 _LINK_PATH = re.compile(r"/d/([^/]+)(?:/[^/]*)?/?")
 _STATUS = {"accepted": "active", "pending": "pending", "cancelled": "canceled", "rejected": "canceled"}
 
@@ -70,6 +70,7 @@ class CalcomScheduler:
         self.base_url = base_url.rstrip("/")
         self._key = api_key
         self.session = session
+        session.pin(self.base_url)
         self.clock = clock
         self.window = window
         self.first_poll_lookback = first_poll_lookback
@@ -212,25 +213,40 @@ class CalcomScheduler:
                 return str(item["id"])
         return None
 
-    def changed_bookings(self, since: datetime | None, now: datetime) -> Iterator[Booking]:
-        """Bookings updated at or after ``since``, oldest change first, paged with take/skip."""
+    def changed_bookings(self, since: datetime | None, now: datetime,
+                         paging: Paging | None = None) -> Iterator[Booking]:
+        """Bookings updated at or after ``since``, oldest change first, paged with take/skip.
+
+        When ``paging`` stops the listing, ``paging.resume`` is the last read
+        ``updatedAt`` (``<instant>|<skip>``), not a bare skip: a booking changed
+        between two polls moves to the end of the list and would shift an
+        unread one into the skipped range. Resuming re-reads that instant's
+        bookings; keys make the re-read harmless."""
+        paging = paging or Paging()
         after = since if since is not None else now - self.first_poll_lookback
-        params: dict[str, Any] = {"afterUpdatedAt": _ms(after), "sortUpdatedAt": "asc", "take": PAGE_SIZE, "skip": 0}
+        skip = 0
+        if paging.start:
+            instant, _, skipped = paging.start.partition("|")
+            after, skip = parse_instant(instant), int(skipped or 0)
+        params: dict[str, Any] = {"afterUpdatedAt": _ms(after), "sortUpdatedAt": "asc", "take": PAGE_SIZE,
+                                  "skip": skip}
         bookings: list[Booking] = []
-        for _ in range(_MAX_PAGES):
+        while True:
             body = self._call("GET", "/bookings", "bookings", params=params)
+            paging.fetched(paging.start if params["skip"] == skip else str(params["skip"]))
             items = body.get("data") or []
             for item in items:
                 booking = self._booking(item)
                 if booking is not None and (booking.updated_at is None or booking.updated_at >= after):
                     bookings.append(booking)
             more = (body.get("pagination") or {}).get("hasNextPage")
-            if not items or more is False or (more is None and len(items) < PAGE_SIZE):
-                break
+            done = not items or more is False or (more is None and len(items) < PAGE_SIZE)
             params["skip"] += len(items)
-        else:
-            raise VendorError("calcom", "GET /bookings kept returning pages",
-                              "narrow the listing window or report the pagination loop")
+            if not paging.advance(None if done else str(params["skip"]), "calcom", "GET /bookings"):
+                break
+        if paging.resume is not None:
+            last = max((b.updated_at for b in bookings if b.updated_at is not None), default=after)
+            paging.resume = f"{_ms(last)}|{params['skip'] if last <= after else 0}"
         bookings.sort(key=lambda b: (b.updated_at or b.start, b.status != "canceled", b.start))
         yield from bookings
 

@@ -33,9 +33,9 @@ from ..clock import Clock, iso, parse_instant
 from ..errors import BadRecord, BadRecordLog, NotFound, VendorError
 from ..http import VendorSession
 from ..models import Booking, EventType, Host
+from ..paging import Paging
 
 PAGE_SIZE = 100  # Calendly's maximum ``count``
-_MAX_PAGES = 1000  # a runaway pagination guard, far above any real listing
 
 
 class CalendlyScheduler:
@@ -52,6 +52,7 @@ class CalendlyScheduler:
         self.base_url = base_url.rstrip("/")
         self._token = api_token
         self.session = session
+        session.pin(self.base_url)
         self.clock = clock
         self.window = window
         self.lookback = lookback
@@ -74,22 +75,23 @@ class CalendlyScheduler:
         body = self.session.json("POST", self.base_url + path, json=payload, headers=self._headers())
         return body if isinstance(body, dict) else {}
 
-    def _paginate(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every item of a list: same query plus ``page_token`` until none is returned."""
-        query = dict(params)
-        seen: set[str] = set()
-        for _ in range(_MAX_PAGES):
+    def _paginate(self, path: str, params: dict[str, Any], paging: Paging | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a list: same query plus ``page_token`` until none is returned.
+
+        The token is the page's position (a resumed listing starts at one); a
+        token handed out twice is a loop, reported, not taken for the end."""
+        paging = paging or Paging()
+        query = dict(params, page_token=paging.start) if paging.start else dict(params)
+        while True:
             body = self._get(path, query)
+            paging.fetched(query.get("page_token"))
             for item in body.get("collection") or []:
                 if isinstance(item, dict):
                     yield item
             token = (body.get("pagination") or {}).get("next_page_token")
-            if not token or token in seen:
+            if not paging.advance(str(token) if token else None, "calendly", f"GET {path}"):
                 return
-            seen.add(token)
             query["page_token"] = token
-        raise VendorError("calendly", f"GET {path} kept returning pages",
-                          "narrow the listing window or report the pagination loop")
 
     def _whoami(self) -> dict[str, Any]:
         if self._me is None:
@@ -178,14 +180,17 @@ class CalendlyScheduler:
         link. It dies by itself after one booking; until then it stays valid."""
         return None
 
-    def changed_bookings(self, since: datetime | None, now: datetime) -> Iterator[Booking]:
+    def changed_bookings(self, since: datetime | None, now: datetime,
+                         paging: Paging | None = None) -> Iterator[Booking]:
         """Invitees of events changed at or after ``since`` (all events in the
-        window when ``since`` is None), oldest change first."""
+        window when ``since`` is None), oldest change first; ``paging`` bounds
+        the event pages read (a resumed listing must pass the same ``since`` and
+        ``now``: the page token belongs to that query)."""
         anchor = min(since, now) if since is not None else now
         params = {"organization": self._organization(), "min_start_time": iso(anchor - self.lookback),
                   "sort": "start_time:asc", "count": PAGE_SIZE}
         bookings: list[Booking] = []
-        for event in self._paginate("/scheduled_events", params):
+        for event in self._paginate("/scheduled_events", params, paging):
             uri = event.get("uri")
             try:
                 updated = parse_instant(str(event["updated_at"]))
@@ -203,6 +208,7 @@ class CalendlyScheduler:
         yield from bookings
 
     def _event_bookings(self, event: dict[str, Any]) -> list[Booking]:
+        self.session.check_origin(str(event["uri"]))  # we call on its behalf: it must be our API's resource
         event_id = _last_segment(str(event["uri"]))
         try:
             invitees = list(self._paginate(f"/scheduled_events/{event_id}/invitees", {"count": PAGE_SIZE}))
