@@ -20,7 +20,10 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from interview_sync import clock as clock_module
+from interview_sync.audit import purge_summary
+from interview_sync.audit import purge as run_purge
 from interview_sync.cli import app as cli_app
+from interview_sync.cli import audit_cmd
 from interview_sync.clock import FixedClock
 from interview_sync.config import load_settings
 from interview_sync.errors import ConfigError, ExitStatus, InterviewSyncError, LockHeld, StateError, VendorError
@@ -74,3 +77,81 @@ def test_invalid_timezone_from_the_environment(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("INTERVIEW_SYNC_POLICY__TIMEZONE", "Pacific")
     with pytest.raises(ConfigError, match="policy.timezone.*INTERVIEW_SYNC_POLICY__TIMEZONE"):
         load_settings(config)
+
+
+# --- purge --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def retention(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A config whose state holds two closed invitations, 400 and 100 days old at T0 (the purge's now)."""
+    db = StateDB.open(tmp_path / "state.db", clock=FixedClock(T0))
+    for ref, days in (("old", 400), ("recent", 100)):
+        when = T0 - timedelta(days=days)
+        db.save_invitation(Invitation(ref=ref, application_id="app-" + ref, candidate_id="cand-" + ref,
+                                      job_id="j", stage_id="s", stage_name="Phone", stage_changed_at=when,
+                                      created_at=when, updated_at=when, state=State.CLOSED,
+                                      candidate_name="Zoë " + ref, candidate_email=f"{ref}@example.org"))
+        db.audit("invite_sent", at=when, ref=ref, application_id="app-" + ref, candidate_id="cand-" + ref,
+                 channel="email", recipient=f"{ref}@example.org", detail="invited")
+    db.close()
+    config = tmp_path / "interview-sync.toml"
+    config.write_text('[state]\npath = "state.db"\n', encoding="utf-8")
+    monkeypatch.setattr(clock_module, "SystemClock", lambda: FixedClock(T0))
+    return config
+
+
+def _purged(config: Path) -> set[str]:
+    db = StateDB.open(config.parent / "state.db", readonly=True)
+    try:
+        return {inv.ref for inv in db.invitations() if inv.purged}
+    finally:
+        db.close()
+
+
+def test_purge_summary_says_what_goes_and_what_stays(retention: Path) -> None:
+    result = invoke("--config", str(retention), "purge", "--older-than", "30", "--dry-run")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "2 invitation(s)" in out and "between 2025-10-20 and 2026-08-16" in out and "cutoff 2026-10-25" in out
+    assert "removes: candidate name, candidate email" in out and "detail of 2 audit row(s)" in out
+    assert "keeps:" in out and "audit verify" in out
+    assert _purged(retention) == set()
+
+
+def test_purge_under_a_year_without_a_terminal_refuses(retention: Path) -> None:
+    result = invoke("--config", str(retention), "purge", "--older-than", "30")
+    assert result.exit_code == 2
+    assert "--yes" in result.stderr.splitlines()[-1]
+    assert _purged(retention) == set()
+
+
+def test_purge_under_a_year_asks(retention: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit_cmd, "_can_ask", lambda: True)
+    declined = invoke("--config", str(retention), "purge", "--older-than", "30", input="n\n")
+    assert declined.exit_code == 0, declined.output
+    assert "nothing purged" in declined.stdout and _purged(retention) == set()
+    accepted = invoke("--config", str(retention), "purge", "--older-than", "30", input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert "purged: 2 invitation(s)" in accepted.stdout and _purged(retention) == {"old", "recent"}
+
+
+def test_purge_with_yes_or_a_year_or_more_does_not_ask(retention: Path) -> None:
+    long = invoke("--config", str(retention), "purge", "--older-than", "365")
+    assert long.exit_code == 0, long.output
+    assert _purged(retention) == {"old"}
+    short = invoke("--config", str(retention), "purge", "--older-than", "30", "--yes")
+    assert short.exit_code == 0, short.output
+    assert _purged(retention) == {"old", "recent"}
+
+
+def test_purge_summary_lists_every_personal_field(db: StateDB) -> None:
+    summary = purge_summary(run_purge(db, older_than_days=1, now=T0, dry_run=True))
+    assert summary == ["nothing to purge: no closed, flagged or needs-attention invitation last changed before "
+                       "2026-11-23"]
+    db.save_invitation(Invitation(ref="r", application_id="a", candidate_id="c", job_id="j", stage_id="s",
+                                  stage_name="Phone", stage_changed_at=T0 - timedelta(days=9),
+                                  created_at=T0 - timedelta(days=9), updated_at=T0 - timedelta(days=9),
+                                  state=State.FLAGGED))
+    removes = purge_summary(run_purge(db, older_than_days=1, now=T0, dry_run=True))[1]
+    assert all(name.replace("_", " ") in removes for name in PERSONAL_FIELDS)
