@@ -28,7 +28,7 @@ from interview_sync.clock import FixedClock
 from interview_sync.config import load_settings
 from interview_sync.errors import ConfigError, ExitStatus, InterviewSyncError, LockHeld, StateError, VendorError
 from interview_sync.invitation import PERSONAL_FIELDS, Invitation, State
-from interview_sync.poll import run_poll
+from interview_sync.poll import lock_for, run_poll
 from interview_sync.sandbox import SandboxServer, World, build_app
 from interview_sync.starter import sandbox_config, write_config
 from interview_sync.state import StateDB
@@ -53,6 +53,55 @@ def cli(monkeypatch: pytest.MonkeyPatch, harness: Harness) -> Iterator[Any]:
 
     monkeypatch.setattr(cli_app, "build_context", on_harness)
     yield lambda *args: invoke("--config", str(harness.config_path), *args)
+
+
+# --- exit codes -------------------------------------------------------------------------
+
+
+def test_exit_status_per_code() -> None:
+    assert ExitStatus.for_cycle(0) is ExitStatus.OK and int(ExitStatus.OK) == 0
+    assert ExitStatus.for_cycle(2) is ExitStatus.FAILED and int(ExitStatus.FAILED) == 1
+    assert ExitStatus.for_error(VendorError("greenhouse", "500 after retries")) == 1
+    assert ExitStatus.for_error(InterviewSyncError("anything else")) == 1
+    assert ExitStatus.for_error(ConfigError("policy.timezone", "fix it")) == 2
+    assert ExitStatus.for_error(StateError("no state database")) == 2
+    assert ExitStatus.for_error(LockHeld("another poll runs")) == 75
+
+
+def test_poll_with_only_alerts_exits_0_and_unhanded_failure_exits_1(harness: Harness, cli: Any) -> None:
+    harness.poll()  # baseline
+    harness.at(0.1)
+    harness.sandbox.move("17006", "Phone Screen")  # no hiring manager: an alert, the tool doing its job
+    alerted = cli("poll", "--now", harness.clock.now().isoformat(), "--json")
+    assert alerted.exit_code == 0, alerted.output
+    assert '"alerts": 1' in alerted.stdout
+
+    harness.at(0.2)
+    harness.fault_scheduler_write(500, times=10)  # still failing after the HTTP retries; retried next poll
+    harness.sandbox.move("17001", "Phone Screen")
+    failed = cli("poll", "--now", harness.clock.now().isoformat())
+    assert failed.exit_code == 1, failed.output
+    assert "attempt 1/3" in failed.stderr  # nobody was told yet, so the exit code tells
+
+
+def test_poll_exits_75_while_another_holds_the_lock(harness: Harness, cli: Any) -> None:
+    with lock_for(harness.ctx):
+        result = cli("poll")
+    assert result.exit_code == 75, result.output
+
+
+def test_docs_and_units_state_the_exit_code_contract() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip(" `"): line for line in section.splitlines() if line.startswith("| `")}
+    assert sorted(rows) == ["0", "1", "2", "75"]
+    assert "alert" in rows["0"] and "nobody" in rows["1"]
+    unit = (ROOT / "systemd" / "interview-sync.service").read_text(encoding="utf-8")
+    assert re.search(r"^SuccessExitStatus=75$", unit, re.M)
+    cron = (ROOT / "cron.example").read_text(encoding="utf-8")
+    assert "0 the cycle completed, recruiter alerts included" in cron
+    help_text = invoke("poll", "--help").stdout
+    assert "Exit 0 done (recruiter alerts included)" in " ".join(help_text.split())
 
 
 # --- time zones ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The `interview-sync` command line: parsing and rendering only.
 
 Every command calls into the library and maps its one error hierarchy to
-exit codes here, so a script sees 0 / 1 / 2 / 75 and one line on stderr.
+exit codes here (through ``ExitStatus``), so a script sees 0 / 1 / 2 / 75 and
+one line on stderr.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def handles_errors(func: F) -> F:
             return func(*args, **kwargs)
         except InterviewSyncError as exc:
             render.error_line(str(exc))
-            raise typer.Exit(int(exc.exit_status)) from None
+            raise typer.Exit(int(ExitStatus.for_error(exc))) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -73,10 +74,12 @@ def settings() -> Settings:
 
 
 def _exit_for(report: RunReport) -> None:
+    """Alerts are the tool doing its job (exit 0); each error line is work nobody was told about (exit 1)."""
     for line in report.errors:
         render.error_line(line)
-    if report.needs_attention:
-        raise typer.Exit(int(ExitStatus.NEEDS_ATTENTION))
+    status = ExitStatus.for_cycle(len(report.errors))
+    if status is not ExitStatus.OK:
+        raise typer.Exit(int(status))
 
 
 def _outcome_rows(report: RunReport) -> list[list[Any]]:
@@ -95,7 +98,8 @@ def poll(
                                           "JSONL file, for `replay` (personal fields pseudonymised)."),
     raw: bool = typer.Option(False, "--raw", help="With --record: keep names and addresses as they are."),
 ) -> None:
-    """One sync cycle (the cron job). Exit 0 done, 1 alerts/failures, 2 config, 75 locked."""
+    """One sync cycle (the cron job). Exit 0 done (recruiter alerts included), 1 something failed and nobody was
+    alerted, 2 usage/config/local I/O, 75 another poll holds the lock."""
     cfg = settings()
     clock = FixedClock(_instant(now, "--now")) if now else None
     ctx = build_context(cfg, clock=clock, readonly=False)
