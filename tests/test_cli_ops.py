@@ -128,6 +128,56 @@ def test_invalid_timezone_from_the_environment(tmp_path: Path, monkeypatch: pyte
         load_settings(config)
 
 
+# --- init --sandbox --port and the sandbox drive commands ----------------------------------
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    world = World()
+    world.fixed_now = T0
+    running = SandboxServer(build_app(world)).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _stage(server: SandboxServer, application: str) -> str:
+    response = requests.get(f"{server.url}/_admin/greenhouse/applications/{application}", timeout=10)
+    response.raise_for_status()
+    return str(response.json()["stage_name"])
+
+
+def test_init_port_and_drive_commands_follow_the_config(tmp_path: Path, server: SandboxServer) -> None:
+    port = int(server.url.rsplit(":", 1)[1])
+    config = tmp_path / "interview-sync.toml"
+    made = invoke("--config", str(config), "init", "--sandbox", "--port", str(port))
+    assert made.exit_code == 0, made.output
+    assert f"sandbox serve --port {port}" in made.stdout
+    settings = load_settings(config)
+    assert settings.ats.base_url == f"http://127.0.0.1:{port}/v3"
+    assert settings.scheduler.base_url == f"http://127.0.0.1:{port}"
+
+    moved = invoke("--config", str(config), "sandbox", "move", "17001", "First Interview")  # no --url
+    assert moved.exit_code == 0, moved.output
+    assert _stage(server, "17001") == "First Interview"
+
+
+def test_drive_command_without_a_sandbox_config_refuses(tmp_path: Path) -> None:
+    config = tmp_path / "real.toml"
+    assert invoke("--config", str(config), "init").exit_code == 0  # the production example
+    result = invoke("--config", str(config), "sandbox", "block", "someone@example.org")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "names no sandbox" in result.stderr and "--url" in result.stderr
+
+
+def test_init_port_needs_sandbox(tmp_path: Path) -> None:
+    result = invoke("--config", str(tmp_path / "c.toml"), "init", "--port", "9000")
+    assert result.exit_code == 2 and "--port" in result.stderr
+    assert not (tmp_path / "c.toml").exists()
+
+
 # --- purge --------------------------------------------------------------------------------
 
 

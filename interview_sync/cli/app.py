@@ -266,19 +266,26 @@ def init(
     ats: str = typer.Option("greenhouse", "--ats", help="With --sandbox: the ATS wire format (greenhouse, lever)."),
     scheduler: str = typer.Option("calendly", "--scheduler", help="With --sandbox: the scheduler wire format "
                                   "(calendly, calcom)."),
+    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="With --sandbox: the port the "
+                                       "sandbox listens on (default 8765)."),
 ) -> None:
     """Write a starter interview-sync.toml."""
+    from ..sandbox.client import DEFAULT_PORT
     from ..starter import example_config_text, sandbox_config, write_config
 
+    if port is not None and not sandbox:
+        raise ConfigError("--port applies only with --sandbox", "add --sandbox, or drop --port")
     path = config_path(G.config)
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists", "pass --force to overwrite it")
     if sandbox:
-        write_config(path, sandbox_config(ats=flavour("--ats", ats), scheduler=flavour("--scheduler", scheduler)))
+        url = f"http://127.0.0.1:{port or DEFAULT_PORT}"
+        write_config(path, sandbox_config(url, ats=flavour("--ats", ats), scheduler=flavour("--scheduler", scheduler)))
     else:
         path.write_text(example_config_text(), encoding="utf-8")
         path.chmod(0o600)
-    render.info(f"wrote {path}" + ("  (start the sandbox with `interview-sync sandbox serve`)" if sandbox else
+    serve = "interview-sync sandbox serve" + (f" --port {port}" if port else "")
+    render.info(f"wrote {path}" + (f"  (start the sandbox with `{serve}`)" if sandbox else
                                    "  (put secrets in INTERVIEW_SYNC_* variables, then run `interview-sync doctor`)"))
 
 
