@@ -8,7 +8,7 @@ to the run's start time only after everything read under it was handled.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +24,10 @@ from .state import AppSnapshot
 
 ATS_CURSOR = "ats"
 SCHEDULER_CURSOR = "scheduler"
+
+Progress = Callable[[int], None]
+"""Told the running count of applications a first run has read: a baseline over
+tens of thousands of applications takes minutes, and silence looks like a hang."""
 
 
 @dataclass
@@ -49,8 +53,10 @@ def lock_for(ctx: Context) -> RunLock:
 class PollCycle:
     """The poll, parameterised by dry-run; one instance per run."""
 
-    def __init__(self, ctx: Context, *, dry_run: bool = False, backfill: bool = False) -> None:
+    def __init__(self, ctx: Context, *, dry_run: bool = False, backfill: bool = False,
+                 progress: Progress | None = None) -> None:
         self.ctx = ctx
+        self.progress = progress
         self.db = ctx.db
         self.dry_run = dry_run
         self.backfill = backfill
@@ -61,6 +67,8 @@ class PollCycle:
         self.now = ctx.clock.now()
         self.stages = ctx.settings.ats.interview_stages
         self.acted: set[str] = set()  # refs already acted on in this cycle
+        self.first_run = False  # decided under the run lock, in _read_ats
+        self.read = 0  # applications read from the ATS in this cycle
 
     # --- helpers --------------------------------------------------------------------
 
@@ -96,16 +104,21 @@ class PollCycle:
                 if ats_ok:
                     self.db.set_cursor(ATS_CURSOR, iso(self.now))
                     self.db.mark_baselined(ATS_CURSOR)
+                    if self.first_run:
+                        self.report.baseline = self.read
                 if sched_ok:
                     self.db.set_cursor(SCHEDULER_CURSOR, iso(self.now))
         return self.report
 
     def _read_ats(self) -> bool:
-        first_run = not self.db.is_baselined(ATS_CURSOR)
-        since = None if first_run else self._since(ATS_CURSOR)
+        self.first_run = not self.db.is_baselined(ATS_CURSOR)
+        since = None if self.first_run else self._since(ATS_CURSOR)
         try:
             for app in self.ctx.ats.changed_applications(since):
-                self._on_application(app, first_run)
+                self._on_application(app, self.first_run)
+                self.read += 1
+                if self.first_run and self.progress is not None:
+                    self.progress(self.read)
         except VendorError as exc:
             self.report.errors.append(f"reading the ATS stopped: {exc}")
             return False
@@ -191,9 +204,10 @@ class PollCycle:
             self._act(inv, wf.due(inv, self.now, self.policy))
 
 
-def run_poll(ctx: Context, *, dry_run: bool = False, backfill: bool = False) -> tuple[RunReport, list[PlannedAction]]:
+def run_poll(ctx: Context, *, dry_run: bool = False, backfill: bool = False,
+             progress: Progress | None = None) -> tuple[RunReport, list[PlannedAction]]:
     """Take the run lock (unless dry-run), run one cycle, return what happened."""
-    cycle = PollCycle(ctx, dry_run=dry_run, backfill=backfill)
+    cycle = PollCycle(ctx, dry_run=dry_run, backfill=backfill, progress=progress)
     if dry_run:
         return cycle.run(), cycle.plan
     with lock_for(ctx), ctx.transport:

@@ -24,6 +24,7 @@ from interview_sync.audit import purge_summary
 from interview_sync.audit import purge as run_purge
 from interview_sync.cli import app as cli_app
 from interview_sync.cli import audit_cmd
+from interview_sync.cli.progress import BaselineProgress
 from interview_sync.clock import FixedClock
 from interview_sync.config import load_settings
 from interview_sync.errors import ConfigError, ExitStatus, InterviewSyncError, LockHeld, StateError, VendorError
@@ -176,6 +177,54 @@ def test_init_port_needs_sandbox(tmp_path: Path) -> None:
     result = invoke("--config", str(tmp_path / "c.toml"), "init", "--port", "9000")
     assert result.exit_code == 2 and "--port" in result.stderr
     assert not (tmp_path / "c.toml").exists()
+
+
+# --- baseline progress and log timestamps --------------------------------------------------
+
+
+def test_plain_progress_lines_every_thousand_or_every_interval() -> None:
+    stream = io.StringIO()
+    clock = FixedClock(T0)
+    progress = BaselineProgress(live=None, stream=stream, clock=clock, every=1000, seconds=30)
+    for count in range(1, 2501):
+        progress(count)
+    clock.advance(seconds=31)
+    progress(2501)  # not a thousand more, but half a minute of silence
+    progress.close()
+    assert stream.getvalue().splitlines() == [
+        "2026-11-24T09:00:00Z baseline: 1000 applications read",
+        "2026-11-24T09:00:00Z baseline: 2000 applications read",
+        "2026-11-24T09:00:31Z baseline: 2501 applications read",
+    ]
+
+
+def test_terminal_progress_is_a_live_counter() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=80)
+    stream = io.StringIO()
+    progress = BaselineProgress(live=console, stream=stream, clock=FixedClock(T0))
+    for count in range(1, 1201):
+        progress(count)
+    progress.close()
+    assert stream.getvalue() == ""  # no plain lines on a terminal
+    assert "applications read" in screen.getvalue()
+
+
+def test_first_poll_reports_progress_then_the_baseline(harness: Harness, cli: Any) -> None:
+    seen: list[int] = []
+    report, _ = run_poll(harness.ctx, progress=seen.append)
+    assert report.baseline is not None and report.baseline > 0
+    assert seen == list(range(1, report.baseline + 1))
+    again, _ = run_poll(harness.ctx, progress=seen.append)
+    assert again.baseline is None and len(seen) == report.baseline  # later polls are not a baseline
+
+
+def test_first_poll_on_the_cli_ends_with_the_baseline_line(harness: Harness, cli: Any) -> None:
+    count = len(list(harness.ctx.ats.changed_applications(None)))
+    result = cli("poll")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == f"baseline recorded: {count} applications"
+    assert "baseline recorded" not in cli("poll").stdout
 
 
 # --- purge --------------------------------------------------------------------------------

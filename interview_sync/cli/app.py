@@ -17,7 +17,7 @@ from typing import Any, Optional, TypeVar
 import typer
 
 from .. import workflow as wf
-from ..clock import FixedClock, iso, parse_instant
+from ..clock import FixedClock, SystemClock, iso, parse_instant
 from ..config import Settings, config_path, load_settings
 from ..context import build_context, os_user
 from ..errors import ConfigError, ExitStatus, InterviewSyncError
@@ -25,6 +25,7 @@ from ..executor import Executor, RunReport
 from ..invitation import State, invitation_ref
 from ..poll import lock_for, run_poll
 from . import render
+from .progress import BaselineProgress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Turn ATS stage changes into booked interviews: links, emails, reminders, audit.")
@@ -103,30 +104,36 @@ def poll(
     cfg = settings()
     clock = FixedClock(_instant(now, "--now")) if now else None
     ctx = build_context(cfg, clock=clock, readonly=False)
+    progress = None if G.quiet else BaselineProgress(live=render.err if render.err.is_terminal else None,
+                                                      stream=sys.stderr, clock=SystemClock())
     try:
         if record is not None and not dry_run:
             from ..record import attach_recorder
 
             with record.open("a", encoding="utf-8") as handle:
                 attach_recorder(ctx, handle, raw=raw, backfill=backfill)
-                report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill)
+                report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill, progress=progress)
         else:
-            report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill)
+            report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill, progress=progress)
     finally:
+        if progress is not None:
+            progress.close()
         ctx.close()
     if G.verbose:
         _print_request_counts(ctx)
     if json_out:
         render.emit_json({"dry_run": dry_run, "plan": [asdict(p) for p in plan],
                           "outcomes": [asdict(o) for o in report.outcomes], "alerts": report.alerts,
-                          "errors": report.errors})
+                          "errors": report.errors, "baseline": report.baseline})
     elif dry_run:
         render.table("Plan (dry run: nothing was changed)", ["application", "ref", "action", "detail"],
                      [[p.application_id, p.ref, p.action, p.detail] for p in plan])
     elif not G.quiet:
         if report.outcomes:
             render.table("Poll", ["application", "action", "result", "recipient", "detail"], _outcome_rows(report))
-        elif not report.errors:
+        if report.baseline is not None:
+            render.info(f"baseline recorded: {report.baseline} applications")
+        elif not report.outcomes and not report.errors:
             render.info("poll: nothing to do")
     _exit_for(report)
 
