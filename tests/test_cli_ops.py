@@ -23,7 +23,7 @@ from interview_sync import clock as clock_module
 from interview_sync.audit import purge_summary
 from interview_sync.audit import purge as run_purge
 from interview_sync.cli import app as cli_app
-from interview_sync.cli import audit_cmd
+from interview_sync.cli import audit_cmd, logs
 from interview_sync.cli.progress import BaselineProgress
 from interview_sync.clock import FixedClock
 from interview_sync.config import load_settings
@@ -31,7 +31,6 @@ from interview_sync.errors import ConfigError, ExitStatus, InterviewSyncError, L
 from interview_sync.invitation import PERSONAL_FIELDS, Invitation, State
 from interview_sync.poll import lock_for, run_poll
 from interview_sync.sandbox import SandboxServer, World, build_app
-from interview_sync.starter import sandbox_config, write_config
 from interview_sync.state import StateDB
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,6 +102,52 @@ def test_docs_and_units_state_the_exit_code_contract() -> None:
     assert "0 the cycle completed, recruiter alerts included" in cron
     help_text = invoke("poll", "--help").stdout
     assert "Exit 0 done (recruiter alerts included)" in " ".join(help_text.split())
+
+
+# --- --version, -h, completion, global options after the command -------------------------
+
+
+def test_version_prints_the_package_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"interview-sync {metadata.version('interview-sync')}\n"
+
+
+@pytest.mark.parametrize("path", [[], ["poll"], ["purge"], ["sandbox"], ["sandbox", "move"], ["audit", "verify"],
+                                  ["fixtures", "load"]])
+def test_dash_h_is_help_everywhere(path: list[str]) -> None:
+    result = invoke(*path, "-h")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Usage: ") and "-h, --help" in result.stdout
+
+
+def test_shell_completion_is_offered() -> None:
+    listed = invoke("--help").stdout
+    assert "--install-completion" in listed and "--show-completion" in listed
+    script = invoke("--show-completion", "bash")
+    assert script.exit_code == 0, script.output
+    assert "complete" in script.stdout and "_COMPLETE" in script.stdout
+
+
+def test_global_options_work_after_the_command(tmp_path: Path) -> None:
+    config = tmp_path / "elsewhere.toml"
+    made = invoke("init", "--sandbox", "--config", str(config))
+    assert made.exit_code == 0, made.output
+    assert config.exists()
+    status = invoke("status", "--config", str(config))
+    assert status.exit_code == 2 and "no state database" in status.stderr  # it read *that* config
+    quiet = invoke("--config", str(tmp_path / "nope.toml"), "init", "--sandbox", "-q", "--config", str(config),
+                   "--force")
+    assert quiet.exit_code == 0 and (tmp_path / "nope.toml").exists() is False  # after the command wins
+    help_text = invoke("status", "-h").stdout
+    assert "--config" not in help_text  # lent by the root, not repeated in every command's help
+
+
+def test_verbose_after_the_command_reaches_the_command(harness: Harness, cli: Any) -> None:
+    harness.poll()
+    result = cli("poll", "--now", harness.clock.now().isoformat(), "-v")
+    assert result.exit_code == 0, result.output
+    assert "request(s)" in result.stderr  # what --verbose adds to a poll
 
 
 # --- time zones ---------------------------------------------------------------------------
@@ -225,6 +270,22 @@ def test_first_poll_on_the_cli_ends_with_the_baseline_line(harness: Harness, cli
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == f"baseline recorded: {count} applications"
     assert "baseline recorded" not in cli("poll").stdout
+
+
+def test_log_lines_carry_iso_timestamps(capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        logs.configure()
+        logging.getLogger("interview_sync.test").warning("vendor slow")
+        logging.getLogger("interview_sync.test").info("hidden at default verbosity")
+        logs.configure(verbose=True)
+        logging.getLogger("interview_sync.test").info("shown with --verbose")
+        lines = capsys.readouterr().err.splitlines()
+    finally:
+        logs.configure()
+    assert len(lines) == 2, lines
+    assert all(ISO_LINE.match(line) for line in lines), lines
+    assert lines[0].endswith("WARNING interview_sync.test: vendor slow")
+    assert lines[1].endswith("INFO interview_sync.test: shown with --verbose")
 
 
 # --- purge --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import functools
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Optional, TypeVar
 
@@ -25,25 +26,19 @@ from ..executor import Executor, RunReport
 from ..invitation import State, invitation_ref
 from ..poll import lock_for, run_poll
 from . import render
+from .options import G, GlobalOptionsGroup
 from .progress import BaselineProgress
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="Turn ATS stage changes into booked interviews: links, emails, reminders, audit.")
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, cls=GlobalOptionsGroup,
+                  context_settings={"help_option_names": ["-h", "--help"]},
+                  help="Turn ATS stage changes into booked interviews: links, emails, reminders, audit. "
+                       "--config, --verbose and --quiet also work after the command.")
 sandbox_app = typer.Typer(no_args_is_help=True, help="Run and drive the built-in vendor sandbox.")
 audit_app = typer.Typer(no_args_is_help=True, help="Compliance: export and verify the audit log.")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(audit_app, name="audit")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Globals:
-    config: Optional[str] = None
-    verbose: bool = False
-    quiet: bool = False
-
-
-G = Globals()
 
 
 def handles_errors(func: F) -> F:
@@ -60,14 +55,26 @@ def handles_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        try:
+            version = metadata.version("interview-sync")
+        except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+            from .. import __version__ as version
+        print(f"interview-sync {version}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     config: Optional[str] = typer.Option(None, "--config", help="Config file (default: $INTERVIEW_SYNC_CONFIG, "
                                          "then ./interview-sync.toml)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail (never secrets or full payloads)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors."),
+    version: bool = typer.Option(False, "--version", is_eager=True, expose_value=False, callback=_print_version,
+                                 help="Print the version and exit."),
 ) -> None:
-    G.config, G.verbose, G.quiet = config, verbose, quiet
+    G.reset(config, verbose, quiet)
 
 
 def settings() -> Settings:
@@ -321,7 +328,7 @@ def demo(
 
 def main() -> None:
     try:
-        app(standalone_mode=True)
+        app(standalone_mode=True, prog_name="interview-sync")
     except KeyboardInterrupt:
         sys.exit(130)
 
