@@ -31,6 +31,8 @@ from interview_sync.errors import ConfigError, ExitStatus, InterviewSyncError, L
 from interview_sync.invitation import PERSONAL_FIELDS, Invitation, State
 from interview_sync.poll import lock_for, run_poll
 from interview_sync.sandbox import SandboxServer, World, build_app
+from interview_sync.sandbox.client import configured_sandbox_url
+from interview_sync.starter import sandbox_config, write_config
 from interview_sync.state import StateDB
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -207,6 +209,9 @@ def test_init_port_and_drive_commands_follow_the_config(tmp_path: Path, server: 
     moved = invoke("--config", str(config), "sandbox", "move", "17001", "First Interview")  # no --url
     assert moved.exit_code == 0, moved.output
     assert _stage(server, "17001") == "First Interview"
+    loaded = invoke("--config", str(config), "fixtures", "load", "hm-fully-blocked")  # no --sandbox-url
+    assert loaded.exit_code == 0, loaded.output
+    assert _stage(server, "17003") == "First Interview"
 
 
 def test_drive_command_without_a_sandbox_config_refuses(tmp_path: Path) -> None:
@@ -216,6 +221,15 @@ def test_drive_command_without_a_sandbox_config_refuses(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert "names no sandbox" in result.stderr and "--url" in result.stderr
+    fixtures = invoke("--config", str(config), "fixtures", "load")
+    assert fixtures.exit_code == 2 and "pass --sandbox-url" in fixtures.stderr
+
+
+@pytest.mark.parametrize("ats", ["greenhouse", "lever"])
+def test_the_sandbox_url_is_read_back_from_either_ats_flavour(tmp_path: Path, ats: str) -> None:
+    config = tmp_path / "c.toml"
+    write_config(config, sandbox_config("http://127.0.0.1:9123", ats=ats, scheduler="calcom"))
+    assert configured_sandbox_url(load_settings(config)) == "http://127.0.0.1:9123"
 
 
 def test_init_port_needs_sandbox(tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def sandbox_settings(url: str, *, ats: str = "greenhouse", scheduler: str = "cal
     return {"ats": ats_section, "scheduler": sched_section}
 
 
-def configured_sandbox_url(settings: "Settings") -> str:
+def configured_sandbox_url(settings: "Settings", option: str = "--url") -> str:
     """The sandbox a config written by :func:`sandbox_settings` points at: its ATS origin.
 
     The sandbox serves both vendors on one loopback port, so the ATS base URL's
@@ -114,6 +114,6 @@ def configured_sandbox_url(settings: "Settings") -> str:
     sandbox_flavour = ats.provider == "sandbox" or ats.api_key.get_secret_value() == SANDBOX_LEVER_KEY
     if not sandbox_flavour or not is_loopback(parts.hostname):
         raise ConfigError(f"the config names no sandbox (ats.provider {ats.provider!r} at {ats.base_url})",
-                          "pass --url http://127.0.0.1:PORT, or --config a file written by "
+                          f"pass {option} http://127.0.0.1:PORT, or --config a file written by "
                           "`interview-sync init --sandbox`")
     return f"{parts.scheme}://{parts.netloc}"
