@@ -23,7 +23,7 @@ from interview_sync import clock as clock_module
 from interview_sync.audit import purge_summary
 from interview_sync.audit import purge as run_purge
 from interview_sync.cli import app as cli_app
-from interview_sync.cli import audit_cmd, logs
+from interview_sync.cli import audit_cmd, logs, sandbox_cmd
 from interview_sync.cli.progress import BaselineProgress
 from interview_sync.clock import FixedClock
 from interview_sync.config import load_settings
@@ -230,6 +230,15 @@ def test_the_sandbox_url_is_read_back_from_either_ats_flavour(tmp_path: Path, at
     config = tmp_path / "c.toml"
     write_config(config, sandbox_config("http://127.0.0.1:9123", ats=ats, scheduler="calcom"))
     assert configured_sandbox_url(load_settings(config)) == "http://127.0.0.1:9123"
+
+
+def test_sandbox_serve_defaults_to_the_configured_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "c.toml"
+    write_config(config, sandbox_config("http://127.0.0.1:9123", ats="lever", scheduler="calcom"))
+    monkeypatch.setattr(cli_app.G, "config", str(config))
+    assert sandbox_cmd._configured() == ("lever", "calcom", 9123)
+    monkeypatch.setattr(cli_app.G, "config", str(tmp_path / "none.toml"))
+    assert sandbox_cmd._configured() == ("greenhouse", "calendly", 8765)
 
 
 def test_init_port_needs_sandbox(tmp_path: Path) -> None:

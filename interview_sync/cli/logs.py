@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import datetime, timezone
+from typing import Any
 
 
 class IsoFormatter(logging.Formatter):
@@ -24,16 +25,26 @@ class IsoFormatter(logging.Formatter):
         return instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Marks the handler we installed, so a second configure replaces it and leaves others alone."""
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record arrives, not when the handler
+    was made (test runners swap it per invocation; a stale one would be closed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(IsoFormatter())
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # StreamHandler.__init__ assigns one; ours is always the current stderr
 
 
 def configure(*, verbose: bool = False, quiet: bool = False) -> None:
-    """Route log records to the current stderr: warnings by default, info with --verbose, errors with --quiet."""
+    """Send log records to stderr: warnings by default, info with --verbose, errors with --quiet."""
     root = logging.getLogger()
-    for handler in [h for h in root.handlers if isinstance(h, _OurHandler)]:
-        root.removeHandler(handler)
-    handler = _OurHandler(sys.stderr)
-    handler.setFormatter(IsoFormatter())
-    root.addHandler(handler)
+    if not any(isinstance(h, StderrHandler) for h in root.handlers):
+        root.addHandler(StderrHandler())
     root.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from ..clock import Clock, iso
 
@@ -32,7 +32,7 @@ class BaselineProgress:
         self.every = every
         self.interval = timedelta(seconds=seconds)
         self._display: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
         self._last_line = clock.now()
         self._last_count = 0
 

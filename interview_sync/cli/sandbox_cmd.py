@@ -80,7 +80,8 @@ def move(application_id: str, stage_name: str, url: Optional[str] = URL) -> None
 @sandbox_app.command("book")
 @handles_errors
 def book(application_id: str, at: Optional[str] = typer.Option(None, "--at", help="ISO 8601 start; default "
-                                                                "the first free slot."), url: Optional[str] = URL) -> None:
+                                                                "the first free slot."),
+         url: Optional[str] = URL) -> None:
     """Book through the application's latest link, as the candidate."""
     result = _client(url).book(application_id, _instant(at, "--at") if at else None)
     start = result.get("start_time") or (result.get("data") or {}).get("start")  # Calendly / Cal.com flavour
