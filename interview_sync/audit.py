@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TextIO
 
 from .clock import ensure_utc
-from .invitation import Invitation, State
+from .invitation import PERSONAL_FIELDS, Invitation, State
 from .state.db import AUDIT_COLUMNS, GENESIS_HASH, StateDB, pii_digest, row_hash
 
 INVITATION_COLUMNS = ("invitation_ref", "application_id", "candidate_id", "job", "stage",
@@ -47,6 +47,8 @@ class PurgeResult:
     invitations: int
     audit_rows: int
     refs: list[str] = field(default_factory=list)
+    oldest: datetime | None = None  # earliest last change among the purged invitations
+    newest: datetime | None = None  # latest one (always before the cutoff)
 
 
 # --- verify ------------------------------------------------------------------------------
@@ -188,9 +190,11 @@ def purge(db: StateDB, *, older_than_days: int, now: datetime, dry_run: bool) ->
     cutoff = ensure_utc(now) - timedelta(days=older_than_days)
     candidates = db.purge_candidates(cutoff, PURGEABLE_STATES)
     refs = [inv.ref for inv in candidates]
+    changed = [inv.updated_at or inv.created_at for inv in candidates]
+    span = (min(changed), max(changed)) if changed else (None, None)
     if dry_run:
         rows = sum(db.audit_rows_with_pii(ref) for ref in refs)
-        return PurgeResult(cutoff, True, len(refs), rows, refs)
+        return PurgeResult(cutoff, True, len(refs), rows, refs, *span)
     rows = 0
     with db.transaction():
         for inv in candidates:
@@ -199,4 +203,20 @@ def purge(db: StateDB, *, older_than_days: int, now: datetime, dry_run: bool) ->
                      candidate_id=inv.candidate_id,
                      detail=f"personal data removed after {older_than_days} days")
     db.checkpoint()
-    return PurgeResult(cutoff, False, len(refs), rows, refs)
+    return PurgeResult(cutoff, False, len(refs), rows, refs, *span)
+
+
+def purge_summary(result: PurgeResult) -> list[str]:
+    """What a purge removes and keeps, in words a recruiter or a privacy officer can check."""
+    if not result.invitations:
+        return [f"nothing to purge: no closed, flagged or needs-attention invitation last changed before "
+                f"{result.cutoff:%Y-%m-%d}"]
+    assert result.oldest is not None and result.newest is not None
+    return [
+        f"{result.invitations} invitation(s) (closed, flagged or needs attention), last changed between "
+        f"{result.oldest:%Y-%m-%d} and {result.newest:%Y-%m-%d} (cutoff {result.cutoff:%Y-%m-%d})",
+        f"removes: {', '.join(name.replace('_', ' ') for name in PERSONAL_FIELDS)}; outbox recipients; "
+        f"recipient and detail of {result.audit_rows} audit row(s)",
+        "keeps: application, candidate and job ids, stages, states, dates and counts (reports still add up), "
+        "and every audit row with its hash (`audit verify` stays green)",
+    ]

@@ -51,6 +51,20 @@ def _check_url(value: str) -> str:
     raise ValueError(f"{value!r} is not allowed: {_FIXES['url']}")
 
 
+def check_zone(value: str) -> str:
+    """An IANA zone name that loads, or ValueError (a one-line config error naming the key).
+
+    ZoneInfo reports a bad name in several ways: ZoneInfoNotFoundError (a
+    KeyError) for "Mars/Base", IsADirectoryError for "Pacific" (a directory in
+    tzdata), ValueError for "" or a path, other OSErrors for unreadable files.
+    """
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, OSError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}: {_FIXES['timezone']}") from None
+    return value
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -127,14 +141,7 @@ class PolicyConfig(Section):
     no_availability_days: int = Field(default=10, ge=1, le=60)
     feedback_after_hours: float = Field(default=2, ge=0)
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}: {_FIXES['timezone']}") from None
-        return value
+    _zone = field_validator("timezone")(classmethod(lambda cls, v: check_zone(v)))
 
 
 class FeedbackConfig(Section):

@@ -7,16 +7,34 @@ from enum import IntEnum
 
 
 class ExitStatus(IntEnum):
+    """The process exit codes of SPEC §3; scripts, cron and systemd read these.
+
+    A recruiter alert is the tool doing its job, so a cycle that raised alerts
+    still exits ``OK``: only work that was neither done nor handed to a person
+    (a vendor still failing, an alert that could not be sent) is ``FAILED``.
+    """
+
     OK = 0
-    NEEDS_ATTENTION = 1  # done, but an action failed or a person must act
-    USAGE = 2  # usage or configuration error
+    FAILED = 1  # something could not be done and could not be handed to a person
+    NEEDS_ATTENTION = 1  # older name of FAILED, kept for callers written before the rename
+    USAGE = 2  # usage, configuration or local I/O error
     TEMPFAIL = 75  # another poll holds the lock (EX_TEMPFAIL)
+
+    @classmethod
+    def for_cycle(cls, unhanded: int) -> "ExitStatus":
+        """A cycle that ran to its end: alerts do not count, ``unhanded`` failures do."""
+        return cls.FAILED if unhanded else cls.OK
+
+    @classmethod
+    def for_error(cls, exc: "InterviewSyncError") -> "ExitStatus":
+        """A library error that stopped a command: each error class names its own code."""
+        return cls(exc.exit_status)
 
 
 class InterviewSyncError(Exception):
     """Base error: ``str(err)`` is one line naming the field/value and the fix."""
 
-    exit_status = ExitStatus.NEEDS_ATTENTION
+    exit_status = ExitStatus.FAILED
 
     def __init__(self, message: str, fix: str | None = None) -> None:
         self.message = message

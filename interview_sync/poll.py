@@ -47,6 +47,10 @@ class Listing:
     resume: str | None = None
     failed_at_start: bool = False  # the saved resume position itself was refused
 
+Progress = Callable[[int], None]
+"""Told the running count of applications a first run has read: a baseline over
+tens of thousands of applications takes minutes, and silence looks like a hang."""
+
 
 @dataclass
 class PlannedAction:
@@ -72,10 +76,11 @@ class PollCycle:
     """The poll, parameterised by dry-run; one instance per run."""
 
     def __init__(self, ctx: Context, *, dry_run: bool = False, backfill: bool = False,
-                 timer: Callable[[], float] = time.monotonic) -> None:
+                 timer: Callable[[], float] = time.monotonic, progress: Progress | None = None) -> None:
         """``timer`` measures the poll deadline (monotonic seconds; injectable for tests)."""
         self.ctx = ctx
         self.timer = timer
+        self.progress = progress
         self.started = timer()
         self.deadline = ctx.settings.poll.deadline_seconds
         self.stop_reason = ""  # why the cycle stopped before its last step
@@ -89,6 +94,8 @@ class PollCycle:
         self.now = ctx.clock.now()
         self.stages = ctx.settings.ats.interview_stages
         self.acted: set[str] = set()  # refs already acted on in this cycle
+        self.first_run = False  # decided under the run lock, in _read_ats
+        self.read = 0  # applications read from the ATS in this cycle
 
     # --- helpers --------------------------------------------------------------------
 
@@ -171,19 +178,24 @@ class PollCycle:
                 self._settle(ATS_CURSOR, ats)
                 if ats.done:
                     self.db.mark_baselined(ATS_CURSOR)
+                    if self.first_run:
+                        self.report.baseline = self.read
                 self._settle(SCHEDULER_CURSOR, sched)
         return self.report
 
     def _read_ats(self) -> Listing:
-        first_run = not self.db.is_baselined(ATS_CURSOR)
-        since = None if first_run else self._since(ATS_CURSOR)
+        self.first_run = not self.db.is_baselined(ATS_CURSOR)
+        since = None if self.first_run else self._since(ATS_CURSOR)
         paging = self._paging(ATS_CURSOR, self.ctx.settings.ats.max_pages)
         try:
             for app in self.ctx.ats.changed_applications(since, paging):
                 if self.expired():  # mid-page: the next poll re-reads this page (keys dedupe)
                     self._go_on("reading all changed applications")
                     return Listing(resume=paging.current)
-                self._on_application(app, first_run)
+                self._on_application(app, self.first_run)
+                self.read += 1
+                if self.first_run and self.progress is not None:
+                    self.progress(self.read)
         except VendorError as exc:
             return self._read_failed("the ATS", exc, paging)
         if paging.resume:
@@ -278,9 +290,10 @@ class PollCycle:
 
 
 def run_poll(ctx: Context, *, dry_run: bool = False, backfill: bool = False,
-             timer: Callable[[], float] = time.monotonic) -> tuple[RunReport, list[PlannedAction]]:
+             timer: Callable[[], float] = time.monotonic,
+             progress: Progress | None = None) -> tuple[RunReport, list[PlannedAction]]:
     """Take the run lock (unless dry-run), run one cycle, return what happened."""
-    cycle = PollCycle(ctx, dry_run=dry_run, backfill=backfill, timer=timer)
+    cycle = PollCycle(ctx, dry_run=dry_run, backfill=backfill, timer=timer, progress=progress)
     if dry_run:
         return cycle.run(), cycle.plan
     with lock_for(ctx), ctx.transport:

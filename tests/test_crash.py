@@ -274,7 +274,7 @@ def outcomes() -> Iterator[dict[tuple[str, str] | None, Outcome]]:
 def test_reference_run_makes_exactly_the_effects_we_kill_at(outcomes: dict[Any, Outcome]) -> None:
     reference = outcomes[None]
     assert reference.error is None, reference.error
-    assert reference.returncode == 1  # done, and an alert went out (17009 has no email)
+    assert reference.returncode == 0  # done; the alert about 17009 (no email) went out, as SPEC §3 counts it
     assert sorted(reference.seen) == sorted(KILL_LABELS), reference.seen
     assert not [row for row in reference.outbox if row["state"] not in ("sent",)]
 

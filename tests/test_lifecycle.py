@@ -714,7 +714,8 @@ def test_dst_crossing_keeps_deadlines_and_reminders_on_utc_instants(
 
 # --- commands --------------------------------------------------------------------------
 
-def test_poll_exits_1_when_an_alert_was_raised(h: Harness, cli: Any) -> None:
+def test_poll_exits_0_when_an_alert_was_raised(h: Harness, cli: Any) -> None:
+    """SPEC §3: an alert is the tool doing its job, so the cycle completed (exit 0)."""
     h.at(0.1)
     h.sandbox.move(ZOE, "Phone Screen")
     quiet = cli("poll", "--now", h.clock.now().isoformat())
@@ -725,9 +726,9 @@ def test_poll_exits_1_when_an_alert_was_raised(h: Harness, cli: Any) -> None:
     h.at(0.2)
     h.sandbox.move("17004", "First Interview")
     result = cli("poll", "--now", h.clock.now().isoformat(), "--json")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["alerts"] == 1
+    assert data["alerts"] == 1 and data["errors"] == []
     assert [o["action"] for o in data["outcomes"]] == ["recruiter_alert"]
     assert len(h.emails_to(DANA, "recruiter_alert")) == 1
 

@@ -13,6 +13,8 @@ from ..errors import ConfigError, ExitStatus
 from . import render
 from .app import G, app, audit_app, handles_errors, settings
 
+MIN_RETENTION_DAYS = 365  # EEOC: keep hiring records at least a year; a shorter purge is confirmed first
+
 
 def _date(text: Optional[str], option: str) -> datetime | None:
     """A date (YYYY-MM-DD, midnight UTC) or a full ISO 8601 instant."""
@@ -81,22 +83,44 @@ def verify() -> None:
     raise typer.Exit(int(ExitStatus.NEEDS_ATTENTION))
 
 
+def _can_ask() -> bool:
+    """Is a person at the keyboard to answer a confirmation?"""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
 @app.command()
 @handles_errors
 def purge(
-    older_than: int = typer.Option(..., "--older-than", help="Retention in days (e.g. 1461 = 4 years)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be removed; change nothing."),
+    older_than: int = typer.Option(..., "--older-than", min=0, help="Retention in days (e.g. 1461 = 4 years)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be removed; change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Under 365 days: purge without asking."),
 ) -> None:
-    """Remove personal data of closed invitations past retention; the audit chain stays verifiable."""
+    """Remove personal data of closed invitations past retention; the audit chain stays verifiable.
+    Under 365 days it asks first (or needs --yes)."""
     from ..audit import purge as run_purge
+    from ..audit import purge_summary
     from ..clock import SystemClock
 
-    if older_than < 365:
+    if older_than < MIN_RETENTION_DAYS:
         render.err.print(f"warning: --older-than {older_than} is under 1 year; EEOC rules ask employers to keep "
                          "hiring records at least one year", markup=False)
+    now = SystemClock().now()
     db = _open_db(readonly=dry_run)
     try:
-        result = run_purge(db, older_than_days=older_than, now=SystemClock().now(), dry_run=dry_run)
+        preview = run_purge(db, older_than_days=older_than, now=now, dry_run=True)
+        for line in purge_summary(preview):
+            render.info(line, G.quiet)
+        if dry_run or not preview.invitations:
+            return
+        if older_than < MIN_RETENTION_DAYS and not yes:
+            if not _can_ask():
+                raise ConfigError(f"--older-than {older_than} is under {MIN_RETENTION_DAYS} days and there is no "
+                                  "terminal to confirm on", "pass --yes to purge anyway, or --dry-run to look first")
+            if not typer.confirm(f"Remove this personal data of {preview.invitations} invitation(s)?",
+                                 default=False, err=True):
+                render.info("nothing purged")
+                return
+        result = run_purge(db, older_than_days=older_than, now=now, dry_run=False)
     finally:
         db.close()
-    render.info(f"{'would purge' if dry_run else 'purged'}: {result}")
+    render.info(f"purged: {result.invitations} invitation(s); {result.audit_rows} audit row(s) blanked", G.quiet)
