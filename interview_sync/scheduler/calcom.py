@@ -129,6 +129,15 @@ class CalcomScheduler:
         """Every distinct key: the main one first, then each host's own."""
         return list(dict.fromkeys([self._key, *self._host_keys.values()]))
 
+    def host_key_owners(self) -> dict[str, dict[str, Any]]:
+        """Configured host email -> the user its key acts as (for ``doctor --probe``)."""
+        return {email: self._owner(key) for email, key in self._host_keys.items()}
+
+    def read(self, path: str, version: str | None, params: dict[str, Any] | None = None,
+             key: str | None = None) -> dict[str, Any]:
+        """One GET under ``key`` (the main key by default): the read-only door ``doctor --probe`` uses."""
+        return self._call("GET", path, version, params=params, key=key)
+
     def _key_for(self, username: str | None = None, email: str | None = None) -> str:
         if email and email.strip().casefold() in self._host_keys:
             return self._host_keys[email.strip().casefold()]

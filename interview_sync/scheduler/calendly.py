@@ -95,6 +95,19 @@ class CalendlyScheduler:
         raise VendorError("calendly", f"GET {path} kept returning pages",
                           "narrow the listing window or report the pagination loop")
 
+    def read(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One GET: the read-only door ``doctor --probe`` uses."""
+        return self._get(path, params)
+
+    def read_all(self, path: str, params: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` items of a paged list (``doctor --probe`` samples)."""
+        items: list[dict[str, Any]] = []
+        for item in self._paginate(path, params):
+            items.append(item)
+            if len(items) >= limit:
+                break
+        return items
+
     def _whoami(self) -> dict[str, Any]:
         if self._me is None:
             self._me = self._get("/users/me").get("resource") or {}
