@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -64,7 +65,10 @@ def test_sandbox_refuses_a_private_link_on_another_hosts_event_type(server: Sand
     assert api(server, "GET", path, SANDBOX_CALCOM_KEY, "2024-09-04").status_code == 404
     own = api(server, "POST", path, SANDBOX_CALCOM_HOST_KEYS[JAMES], "2024-09-04", json={"maxUsageCount": 1})
     assert own.status_code == 201, own.text
-    assert own.json()["data"]["eventTypeId"] == int(JAMES_PHONE_SCREEN)
+    data = own.json()["data"]
+    assert data["eventTypeId"] == int(JAMES_PHONE_SCREEN)
+    # private-links.service.ts: bookingUrl = `${NEXT_PUBLIC_WEBAPP_URL}/d/${link}`, no event slug
+    assert urlsplit(data["bookingUrl"]).path == f"/d/{data['linkId']}"
 
 
 def test_sandbox_private_link_takes_one_limit_not_both(server: SandboxServer) -> None:

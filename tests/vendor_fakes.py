@@ -1075,9 +1075,8 @@ class CalcomFake(FakeVendor):
 
     def link_json(self, link_id: str) -> dict[str, Any]:
         link = self.links[link_id]
-        staff, index = self.host_of(link["event_type"])
         return calcom_private_link(link_id, link["event_type"],
-                                   f"https://cal.com/d/{link_id}/{EVENT_KINDS[index][0]}",
+                                   f"https://cal.com/d/{link_id}",
                                    expires_at=_iso_ms(link["expires"]) if link["expires"] else None,
                                    max_usage=link["max"], usage=link["used"],
                                    expired=bool(link["expires"] and link["expires"] <= self.now))

@@ -8,7 +8,7 @@ needs (refused with 400 here when missing or wrong, so a wrong version in the
 adapter fails loudly instead of silently talking to an older endpoint).
 
 State lives in ``world.data["calcom"]`` and holds plain data only. Beside the
-API it serves the page a private link points at (``/d/{linkId}/{slug}``) and
+API it serves the page a private link points at (``/d/{linkId}``) and
 admin routes that act like a candidate or a hiring manager, with Cal.com's
 own semantics: a reschedule cancels the old booking (``rescheduledToUid``) and
 creates a new one (``rescheduledFromUid``); a booking on an event type that
@@ -149,7 +149,7 @@ def _link_json(request: Request, state: dict[str, Any], link: dict[str, Any], no
     expires = link["expiresAt"]
     return {"linkId": link["linkId"], "eventTypeId": link["eventTypeId"],
             "isExpired": bool(expires is not None and expires <= now),
-            "bookingUrl": f"{_web_base(request)}/d/{link['linkId']}/{et['slug']}",
+            "bookingUrl": f"{_web_base(request)}/d/{link['linkId']}",  # as private-links.service.ts builds it
             "expiresAt": _ts(expires) if expires is not None else None,
             "maxUsageCount": link["maxUsageCount"], "usageCount": link["usageCount"]}
 
