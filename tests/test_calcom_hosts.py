@@ -203,3 +203,18 @@ def test_four_hosts_end_to_end_links_bookings_and_a_cancellation(h: Harness) -> 
     assert len(h.emails_to(PRIYA, "hm_cancel")) == 1 and len(h.emails_to(CANDIDATES["17003"][0], "relink")) == 1
     assert all(h.emails_to(host, "hm_cancel") == [] for host in (MARIA, AISHA, JAMES))
     assert all(h.emails_to(c, "relink") == [] for c, _ in (CANDIDATES["17001"], CANDIDATES["17002"], CANDIDATES["17004"]))
+
+
+def test_a_host_missing_from_host_keys_is_reported_with_the_fix(tmp_path: Path) -> None:
+    keys = {email: key for email, key in SANDBOX_CALCOM_HOST_KEYS.items() if email != JAMES}
+    h = Harness(tmp_path, scheduler="calcom", config_changes={"scheduler": {"host_keys": keys}})
+    try:
+        h.poll()
+        h.at(0.1)
+        h.sandbox.move("17004", "Phone Screen")  # Kwame's job has James as hiring manager
+        report = h.poll()
+        assert any("scheduler.host_keys" in error for error in report.errors), report.errors
+        assert h.emails_to(CANDIDATES["17004"][0]) == []  # nothing half-sent
+        assert all(SANDBOX_CALCOM_HOST_KEYS[PRIYA] not in error for error in report.errors)
+    finally:
+        h.close()
