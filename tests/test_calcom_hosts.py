@@ -181,7 +181,10 @@ def test_four_hosts_end_to_end_links_bookings_and_a_cancellation(h: Harness) -> 
     calcom = h.world.data["calcom"]
     owners = {calcom["users"][str(calcom["event_types"][str(link["eventTypeId"])]["ownerId"])]["email"]
               for link in calcom["links"].values()}
-    assert owners == {MARIA, AISHA, PRIYA, JAMES}  # each link on its own host's event type
+    assert owners == {MARIA, AISHA, PRIYA, JAMES}  # each link on its own host's event type...
+    for link in calcom["links"].values():  # ...made with that host's key, single use, no expiry
+        assert link["createdBy"] == calcom["event_types"][str(link["eventTypeId"])]["ownerId"]
+        assert (link["maxUsageCount"], link["expiresAt"]) == (1, None)
 
     h.at(2)
     for application_id in CANDIDATES:

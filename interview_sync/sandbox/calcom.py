@@ -345,7 +345,8 @@ def mount(app: SandboxApp) -> None:
                 return _fail(400, "BAD_REQUEST", "expiresAt must be in the future")
         link_id = _token("link", _next(state), 16)
         link = {"linkId": link_id, "eventTypeId": et["id"], "maxUsageCount": count, "usageCount": 0,
-                "expiresAt": expires, "createdAt": world.now(), "applicationId": None}
+                "expiresAt": expires, "createdAt": world.now(), "createdBy": (caller(request) or {}).get("id"),
+                "applicationId": None}
         state["links"][link_id] = link
         return _ok(_link_json(request, state, link, world.now()), 201)
 
