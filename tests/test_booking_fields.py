@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 import requests
 import responses
-from harness import Harness
+from harness import Harness, baselined
 from vendor_payloads import (
     calcom_booking, calcom_listing, calendly_event, calendly_invitee, calendly_membership, calendly_page,
     calendly_user,
@@ -142,12 +142,8 @@ def test_calcom_attendee_zone_and_phone_from_the_booking_form_or_the_attendee() 
 
 @pytest.fixture
 def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(tmp_path, scheduler="calendly")
-    try:
-        harness.poll()
+    with baselined(tmp_path, scheduler="calendly") as harness:
         yield harness
-    finally:
-        harness.close()
 
 
 def test_calendly_booking_without_utm_content_is_matched_by_email_and_host(h: Harness) -> None:

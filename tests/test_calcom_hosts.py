@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import responses
-from harness import Harness
+from harness import Harness, baselined
 from vendor_fakes import START, CalcomFake
 
 from interview_sync.clock import FixedClock
@@ -164,12 +164,8 @@ CANDIDATES = {"17001": ("zoe+nurse@example.org", MARIA), "17002": ("jose.martine
 
 @pytest.fixture
 def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(tmp_path, scheduler="calcom")
-    try:
-        harness.poll()
+    with baselined(tmp_path, scheduler="calcom") as harness:
         yield harness
-    finally:
-        harness.close()
 
 
 def test_four_hosts_end_to_end_links_bookings_and_a_cancellation(h: Harness) -> None:
@@ -210,14 +206,10 @@ def test_four_hosts_end_to_end_links_bookings_and_a_cancellation(h: Harness) -> 
 
 def test_a_host_missing_from_host_keys_is_reported_with_the_fix(tmp_path: Path) -> None:
     keys = {email: key for email, key in SANDBOX_CALCOM_HOST_KEYS.items() if email != JAMES}
-    h = Harness(tmp_path, scheduler="calcom", config_changes={"scheduler": {"host_keys": keys}})
-    try:
-        h.poll()
+    with baselined(tmp_path, scheduler="calcom", config_changes={"scheduler": {"host_keys": keys}}) as h:
         h.at(0.1)
         h.sandbox.move("17004", "Phone Screen")  # Kwame's job has James as hiring manager
         report = h.poll()
         assert any("scheduler.host_keys" in error for error in report.errors), report.errors
         assert h.emails_to(CANDIDATES["17004"][0]) == []  # nothing half-sent
         assert all(SANDBOX_CALCOM_HOST_KEYS[PRIYA] not in error for error in report.errors)
-    finally:
-        h.close()
