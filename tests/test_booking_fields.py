@@ -95,6 +95,18 @@ def test_calendly_membership_user_gone_keeps_the_booking_without_a_host() -> Non
 
 
 @responses.activate
+def test_calendly_membership_user_unreadable_is_one_report_and_the_booking_stays() -> None:
+    calendly_world([event("EV1", user_email=None)], {"EV1": [invitee("EV1", "IN1"), invitee("EV1", "IN2")]})
+    responses.get(HOST, status=403, json={"title": "Permission Denied", "message": "missing scope users:read"})
+    bad: list = []
+    adapter = CalendlyScheduler(base_url=CALENDLY, api_token="t", clock=FixedClock(NOW), on_bad_record=bad.append,
+                                session=VendorSession("calendly", sleeper=lambda s: None))
+    bookings = list(adapter.changed_bookings(NOW - timedelta(minutes=5), NOW))
+    assert [b.ref for b in bookings] == ["inv-1", "inv-1"] and all(b.host_email is None for b in bookings)
+    assert len(bad) == 1 and "users:read" in str(bad[0])
+
+
+@responses.activate
 def test_calendly_invitee_zone_and_phone() -> None:
     texted = invitee("EV1", "IN1", text_reminder_number="+353 1 555 0100")
     asked = invitee("EV2", "IN2", questions_and_answers=[

@@ -227,10 +227,9 @@ class CalendlyScheduler:
             self._bad(f"event {event_id} has no invitee list (404)", "the event is skipped")
             return []
         result: list[Booking] = []
-        host_email = self._host_email(event) if invitees else None
         for invitee in invitees:
             try:
-                result.append(_booking(event, invitee, host_email))
+                result.append(_booking(event, invitee, self._host_email(event)))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:  # any malformed shape
                 self._bad(f"invitee {_last_segment(str(invitee.get('uri', '?')))} of event {event_id} "
                           f"is malformed ({type(exc).__name__}: {exc})"[:300],
@@ -238,10 +237,11 @@ class CalendlyScheduler:
         return result
 
     def _host_email(self, event: dict[str, Any]) -> str | None:
-        """The first membership's ``user_email``, else its user's email from ``GET /users/{uuid}``."""
+        """The first membership's ``user_email``, else its user's email from ``GET /users/{uuid}``
+        (cached, so asking again per invitee costs nothing); raises TypeError on a malformed list."""
         for membership in event.get("event_memberships") or []:
             if not isinstance(membership, dict):
-                continue
+                raise TypeError("event_memberships holds a non-object")
             if membership.get("user_email"):
                 return str(membership["user_email"])
             if membership.get("user"):
@@ -257,6 +257,10 @@ class CalendlyScheduler:
             try:
                 resource = self._get(f"/users/{_last_segment(user_uri)}").get("resource") or {}
             except NotFound:
+                resource = {}
+            except VendorError as exc:  # e.g. no users:read scope: the booking still matches by reference
+                self._bad(f"cannot read host user {_last_segment(user_uri)} ({exc.message})"[:300],
+                          "grant the token users:read; until then its bookings match by their reference only")
                 resource = {}
             self._user_emails[user_uri] = str(resource.get("email") or "") or None
         return self._user_emails[user_uri]
