@@ -103,7 +103,7 @@ def _seed(now: datetime) -> dict[str, Any]:
         if user["email"] in SANDBOX_CALCOM_HOST_KEYS:
             keys[SANDBOX_CALCOM_HOST_KEYS[user["email"]]] = user_id
     return {"users": users, "event_types": event_types, "links": {}, "bookings": {}, "blocks": {},
-            "app_bookings": {}, "token_owner": "1001", "keys": keys, "counter": 0}
+            "app_bookings": {}, "keys": keys, "counter": 0}
 
 
 def _next(state: dict[str, Any]) -> int:
