@@ -97,8 +97,21 @@ class SchedulerConfig(Section):
     base_url: str = "https://api.calendly.com"
     api_token: SecretStr = SecretStr("")
     max_pages: int = Field(default=20, ge=1, le=10_000)  # per poll; the next poll continues the listing
+    # Cal.com: host email -> that host's own API key. Cal.com lets only an event
+    # type's owner create private links on it, and lists a key's own bookings only.
+    host_keys: dict[str, SecretStr] = Field(default_factory=dict)
 
     _urls = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v)))
+
+    @field_validator("host_keys")
+    @classmethod
+    def _host_keys_by_email(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for email, key in value.items():
+            if "@" not in email:
+                raise ValueError(f"{email!r} is not an email address: key each API key by its host's Cal.com email")
+            if not key.get_secret_value().strip():
+                raise ValueError(f"the API key for {email} is empty: set it or remove the entry")
+        return {email.strip().casefold(): key for email, key in value.items()}
 
 
 class PollConfig(Section):

@@ -79,6 +79,7 @@ def build_scheduler(settings: Settings, clock: Clock, on_bad_record: Callable[[B
         from .scheduler.calcom import CalcomScheduler
 
         return CalcomScheduler(base_url=sched.base_url, api_key=sched.api_token.get_secret_value(),
+                               host_keys={e: k.get_secret_value() for e, k in sched.host_keys.items()},
                                session=VendorSession("calcom", sleeper=sleeper), clock=clock,
                                on_bad_record=on_bad_record)
     raise ConfigError(f"unknown scheduler.provider {sched.provider!r}", "use calendly, calcom or sandbox")

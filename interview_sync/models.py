@@ -78,7 +78,7 @@ class Host:
     uri: str
     name: str
     email: str
-    timezone: str = "UTC"
+    timezone: str | None = None  # IANA zone from the scheduler's user profile, None when it has none
 
 
 @dataclass(frozen=True)
@@ -123,3 +123,5 @@ class Booking:
     cancel_reason: str | None = None
     no_show: bool = False
     event_type_uri: str | None = None
+    invitee_timezone: str | None = None  # the zone the candidate booked in (IANA), to render times in
+    invitee_phone: str | None = None  # from the booking form, where the event type asks for one

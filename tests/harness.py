@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
@@ -147,3 +149,14 @@ class Harness:
     def close(self) -> None:
         self.ctx.close()
         self.server.stop()
+
+
+@contextmanager
+def baselined(tmp: Path, **kwargs: Any) -> Iterator[Harness]:
+    """A harness whose first (baseline) poll has run: it records, sends nothing."""
+    harness = Harness(tmp, **kwargs)
+    try:
+        harness.poll()
+        yield harness
+    finally:
+        harness.close()

@@ -487,10 +487,41 @@ def test_calcom_listing_stops_at_its_cap_and_resumes_at_the_last_updated_at_not_
     paging = budget(1)
     found = list(calcom().changed_bookings(T0 - timedelta(hours=1), T0, paging))
     assert [b.uri for b in found] == ["uid-0", "uid-1", "uid-2"]
-    assert paging.stopped == "page cap" and paging.resume == "2026-11-30T15:02:00.000Z|0"
+    assert paging.stopped == "page cap" and paging.resume == "0|2026-11-30T15:02:00.000Z|0"  # key 0's position
     list(calcom().changed_bookings(T0 - timedelta(hours=1), T0, budget(1, paging.resume)))
     query = parse_qs(urlsplit(responses.calls[-1].request.url).query)
     assert query["afterUpdatedAt"] == ["2026-11-30T15:02:00.000Z"] and query["skip"] == ["0"]
+
+
+@responses.activate
+def test_calcom_listing_over_several_host_keys_resumes_at_the_key_it_stopped_in() -> None:
+    """Each Cal.com key lists only its owner's bookings: a paused listing must
+    resume in the key it stopped in, and still read every later key."""
+    from responses import matchers
+
+    def listing_for(key: str, uid: str, total: int) -> None:
+        row = calcom_booking(uid, attendee=("Zoe", "zoe@example.org"), host=("Maria", "maria@example.org"),
+                             updated="2026-11-30T15:00:00.000Z")
+        responses.get(f"{CALCOM}/bookings", json=calcom_listing([row], total=total),
+                      match=[matchers.header_matcher({"Authorization": f"Bearer {key}"})])
+
+    listing_for(SECRET, "uid-main", total=500)  # key 0 has more pages than the budget of one...
+    responses.get(f"{CALCOM}/bookings", json=calcom_listing([], skip=1, total=1),  # ...and ends on its next page
+                  match=[matchers.header_matcher({"Authorization": f"Bearer {SECRET}"})])
+    listing_for("host-key", "uid-host", total=1)
+    adapter = CalcomScheduler(base_url=CALCOM, api_key=SECRET, session=session("calcom"), clock=FixedClock(T0),
+                              host_keys={"priya@example.org": "host-key"})
+    paging = budget(1)
+    assert [b.uri for b in adapter.changed_bookings(T0 - timedelta(hours=1), T0, paging)] == ["uid-main"]
+    assert paging.resume is not None and paging.resume.startswith("0|")
+    responses.calls.reset()
+    resumed = budget(5, paging.resume)
+    found = [b.uri for b in adapter.changed_bookings(T0 - timedelta(hours=1), T0, resumed)]
+    assert "uid-host" in found  # the second key is read after the first resumes
+    keys_used = [c.request.headers["Authorization"] for c in responses.calls]
+    assert keys_used == [f"Bearer {SECRET}", "Bearer host-key"]
+    first_query = parse_qs(urlsplit(responses.calls[0].request.url).query)
+    assert first_query["afterUpdatedAt"] == ["2026-11-30T15:00:00.000Z"]  # key 0 resumed where it stopped
 
 
 @responses.activate

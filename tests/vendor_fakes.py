@@ -927,12 +927,18 @@ class CalcomFake(FakeVendor):
     """Cal.com v2: ``Bearer cal_...``; ``{"status", "data"}``; the endpoints the adapter uses
     refuse any ``cal-api-version`` but their documented one (an unversioned call would
     silently get an older shape); bookings page with ``take``/``skip`` and a
-    ``pagination`` object; private links carry ``maxUsageCount``/``expiresAt``."""
+    ``pagination`` object; a private link takes ``maxUsageCount`` or ``expiresAt``,
+    not both. A key acts as its owner: ``KEY`` is an organization admin who owns no
+    event type, each host has an own key (``HOST_KEYS``); private links on another
+    user's event type are a 404 (the ownership guard) and ``GET /bookings`` lists the
+    owner's own bookings."""
 
     API = "https://api.cal.com/v2"
     bases = (API,)
     KEY = "cal_contract_key"
+    HOST_KEYS = {s.email: f"cal_contract_host_{s.id}" for s in STAFF if s.host}
     ORG = 77
+    OPS_ID = 1
     VERSIONS = (("/event-types/{id}/private-links", "2024-09-04"), ("/event-types", "2024-06-14"),
                 ("/slots", "2024-09-04"), ("/bookings", "2024-08-13"))
 
@@ -941,8 +947,7 @@ class CalcomFake(FakeVendor):
         self.bookings: dict[str, dict[str, Any]] = {}
         self.by_application: dict[str, str] = {}
         self.blocks: dict[int, list[tuple[datetime, datetime]]] = {}
-        self.route("GET", "/me", lambda call: (200, calcom_me(email="talent.ops@mercyvalley.example", org=self.ORG),
-                                               {}))
+        self.route("GET", "/me", self.me)
         self.route("GET", "/organizations/{org}/users", self.org_users)
         self.route("GET", "/event-types", self.list_event_types)
         self.route("GET", "/event-types/{id}", self.get_event_type)
@@ -952,8 +957,26 @@ class CalcomFake(FakeVendor):
         self.route("DELETE", "/event-types/{id}/private-links/{link}", self.delete_link)
         self.route("GET", "/bookings", self.list_bookings)
 
+    def caller(self, call: Call) -> Staff | None:
+        """The host a request's key acts as; None for the admin key."""
+        return next((s for s in STAFF if self.HOST_KEYS.get(s.email) == _bearer(call)), None)
+
+    def me(self, call: Call) -> Answer:
+        staff = self.caller(call)
+        if staff is None:
+            return 200, calcom_me(user_id=self.OPS_ID, email="talent.ops@mercyvalley.example", org=self.ORG), {}
+        return 200, calcom_me(user_id=staff.id, username=self.username(staff), email=staff.email, name=staff.name,
+                              org=self.ORG, timezone="America/Los_Angeles"), {}
+
+    def owned(self, call: Call, event_type_id: str) -> tuple[Staff, int]:
+        """The event type if the caller owns it; else the 404 the ownership guard answers."""
+        staff, index = self.host_of(event_type_id)
+        if self.caller(call) != staff:
+            raise Refused(404, calcom_error("NOT_FOUND", f"Event type with id {event_type_id} not found"))
+        return staff, index
+
     def authenticate(self, call: Call, base: str) -> Answer | None:
-        if _bearer(call) != self.KEY:
+        if _bearer(call) != self.KEY and _bearer(call) not in self.HOST_KEYS.values():
             return 401, calcom_error("UNAUTHORIZED", "Invalid Access Token."), {}
         for prefix, version in self.VERSIONS:
             pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(prefix))
@@ -1001,8 +1024,8 @@ class CalcomFake(FakeVendor):
         return record
 
     def org_users(self, call: Call) -> Answer:
-        if call.params["org"] != str(self.ORG):
-            return 403, calcom_error("FORBIDDEN", "not a member of this organization"), {}
+        if call.params["org"] != str(self.ORG) or self.caller(call) is not None:
+            return 403, calcom_error("FORBIDDEN", "not an admin of this organization"), {}
         emails = {e.casefold() for value in call.query.get("emails", []) for e in value.split(",") if e}
         take, skip = int(call.arg("take") or "250"), int(call.arg("skip") or "0")
         rows = [calcom_org_user(s.email, user_id=s.id, username=self.username(s), name=s.name, org=self.ORG)
@@ -1011,11 +1034,12 @@ class CalcomFake(FakeVendor):
 
     def list_event_types(self, call: Call) -> Answer:
         username = call.arg("username")
-        hosts = [s for s in STAFF if s.host and (username is None or self.username(s) == username)]
+        hosts = [s for s in STAFF if s.host and (self.username(s) == username
+                                                 or (username is None and s == self.caller(call)))]
         return 200, calcom_ok([self.event_type_json(s, i) for s in hosts for i in range(len(EVENT_KINDS))]), {}
 
     def get_event_type(self, call: Call) -> Answer:
-        staff, index = self.host_of(call.params["id"])
+        staff, index = self.owned(call, call.params["id"])
         return 200, calcom_ok(self.event_type_json(staff, index)), {}
 
     def busy(self, staff: Staff) -> list[tuple[datetime, datetime]]:
@@ -1036,9 +1060,11 @@ class CalcomFake(FakeVendor):
         return 200, calcom_ok(grouped), {}
 
     def create_link(self, call: Call) -> Answer:
-        staff, index = self.host_of(call.params["id"])
+        staff, index = self.owned(call, call.params["id"])
         body = call.json()
-        maximum = body.get("maxUsageCount", 1 if "expiresAt" not in body else None)
+        maximum = body.get("maxUsageCount")
+        if (maximum is None) == (body.get("expiresAt") is None):
+            return 400, calcom_error("BAD_REQUEST", "Provide only one of expiresAt or maxUsageCount"), {}
         if maximum is not None and (not isinstance(maximum, int) or maximum < 1):
             return 400, calcom_error("BAD_REQUEST", "maxUsageCount must be >= 1"), {}
         expires = parse_instant(str(body["expiresAt"])) if body.get("expiresAt") else None
@@ -1049,18 +1075,19 @@ class CalcomFake(FakeVendor):
 
     def link_json(self, link_id: str) -> dict[str, Any]:
         link = self.links[link_id]
-        staff, index = self.host_of(link["event_type"])
         return calcom_private_link(link_id, link["event_type"],
-                                   f"https://cal.com/d/{link_id}/{EVENT_KINDS[index][0]}",
+                                   f"https://cal.com/d/{link_id}",
                                    expires_at=_iso_ms(link["expires"]) if link["expires"] else None,
                                    max_usage=link["max"], usage=link["used"],
                                    expired=bool(link["expires"] and link["expires"] <= self.now))
 
     def list_links(self, call: Call) -> Answer:
+        self.owned(call, call.params["id"])
         return 200, calcom_ok([self.link_json(k) for k, v in self.links.items()
                                if str(v["event_type"]) == call.params["id"]]), {}
 
     def delete_link(self, call: Call) -> Answer:
+        self.owned(call, call.params["id"])
         link = self.links.get(call.params["link"])
         if link is None or str(link["event_type"]) != call.params["id"]:
             return 404, self.not_found("private link"), {}
@@ -1072,7 +1099,9 @@ class CalcomFake(FakeVendor):
         if not 1 <= take <= 250 or skip < 0:
             return 400, calcom_error("BAD_REQUEST", "take must be 1-250 and skip >= 0"), {}
         after = parse_instant(str(call.arg("afterUpdatedAt"))) if call.arg("afterUpdatedAt") else None
-        chosen = [u for u, b in self.bookings.items() if after is None or b["updated"] >= after]
+        me = self.caller(call)
+        chosen = [u for u, b in self.bookings.items()
+                  if (after is None or b["updated"] >= after) and self.host_of(b["event_type"])[0] == me]
         order = call.arg("sortUpdatedAt")
         if order in ("asc", "desc"):
             chosen.sort(key=lambda u: (self.bookings[u]["updated"], self.bookings[u]["id"]), reverse=order == "desc")
@@ -1096,7 +1125,8 @@ class CalcomFake(FakeVendor):
         return uid
 
     def sections(self) -> dict[str, dict[str, Any]]:
-        return {"scheduler": {"provider": "calcom", "base_url": self.API, "api_token": self.KEY}}
+        return {"scheduler": {"provider": "calcom", "base_url": self.API, "api_token": self.KEY,
+                              "host_keys": dict(self.HOST_KEYS)}}
 
     def block(self, host_email: str) -> None:
         staff = next(s for s in STAFF if s.email == host_email)

@@ -11,6 +11,7 @@ import requests
 from ..clock import iso
 from ..config import is_loopback
 from ..errors import ConfigError, InterviewSyncError
+from . import seed
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -79,6 +80,10 @@ class SandboxClient:
 
 SANDBOX_LEVER_KEY = "sandbox-lever-key"
 SANDBOX_CALCOM_KEY = "cal_sandbox_key"
+# Each sandbox Cal.com host's own API key, as `scheduler.host_keys` holds them: Cal.com lets
+# only an event type's owner create private links on it. The main key is Maria Delgado's.
+SANDBOX_CALCOM_HOST_KEYS = {u["email"]: f"cal_sandbox_host_{u['id']}" for u in seed.USERS
+                            if u.get("host") and u["id"] != 4001}
 
 
 def sandbox_settings(url: str, *, ats: str = "greenhouse", scheduler: str = "calendly") -> dict[str, Any]:
@@ -96,7 +101,8 @@ def sandbox_settings(url: str, *, ats: str = "greenhouse", scheduler: str = "cal
                        "user_id": SANDBOX_USER_ID}
     if scheduler == "calcom":
         sched_section: dict[str, Any] = {"provider": "calcom", "base_url": f"{url}/v2",
-                                         "api_token": SANDBOX_CALCOM_KEY}
+                                         "api_token": SANDBOX_CALCOM_KEY,
+                                         "host_keys": dict(SANDBOX_CALCOM_HOST_KEYS)}
     else:
         sched_section = {"provider": "sandbox", "base_url": url, "api_token": SANDBOX_CALENDLY_TOKEN}
     return {"ats": ats_section, "scheduler": sched_section}
