@@ -101,11 +101,12 @@ def poll(
     ctx = build_context(cfg, clock=clock, readonly=False)
     try:
         if record is not None and not dry_run:
-            from ..record import attach_recorder
+            from ..record import attach_recorder, open_recording
 
-            with record.open("a", encoding="utf-8") as handle:
-                attach_recorder(ctx, handle, raw=raw, backfill=backfill)
+            with open_recording(record) as handle:
+                recorder = attach_recorder(ctx, handle, raw=raw, backfill=backfill)
                 report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill)
+            recorder.check()
         else:
             report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill)
     finally:
@@ -264,7 +265,7 @@ def init(
                                   "(calendly, calcom)."),
 ) -> None:
     """Write a starter interview-sync.toml."""
-    from ..starter import example_config_text, sandbox_config, write_config
+    from ..starter import example_config_text, sandbox_config, write_config, write_config_text
 
     path = config_path(G.config)
     if path.exists() and not force:
@@ -272,8 +273,7 @@ def init(
     if sandbox:
         write_config(path, sandbox_config(ats=flavour("--ats", ats), scheduler=flavour("--scheduler", scheduler)))
     else:
-        path.write_text(example_config_text(), encoding="utf-8")
-        path.chmod(0o600)
+        write_config_text(path, example_config_text())
     render.info(f"wrote {path}" + ("  (start the sandbox with `interview-sync sandbox serve`)" if sandbox else
                                    "  (put secrets in INTERVIEW_SYNC_* variables, then run `interview-sync doctor`)"))
 
