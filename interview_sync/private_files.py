@@ -77,12 +77,3 @@ def write_private_text(path: Path | str, text: str, *, encoding: str = "utf-8") 
     """``Path.write_text`` for a file with personal data: atomic and 0600."""
     with write_private(path, encoding=encoding) as handle:
         handle.write(text)
-
-
-def private_dir(path: Path | str) -> Path:
-    """Create a directory owner-only (0700), tightening it if it already exists looser."""
-    directory = Path(path)
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if stat.S_IMODE(directory.stat().st_mode) & 0o077:
-        directory.chmod(0o700)
-    return directory
