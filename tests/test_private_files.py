@@ -108,6 +108,14 @@ def test_poll_record_file_is_private(harness: Harness, tmp_path: Path, strict_um
     assert stream.exists() and _mode(stream) == 0o600
 
 
+def test_poll_record_into_a_missing_directory_is_one_line(harness: Harness, tmp_path: Path) -> None:
+    stream = tmp_path / "no-such-dir" / "stream.jsonl"
+    result = runner.invoke(app, ["--config", str(harness.config_path), "poll", "--now", iso(harness.at(0)),
+                                 "--record", str(stream)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and str(stream) in result.stderr and "--record" in result.stderr
+
+
 def test_report_html_is_private(harness: Harness, tmp_path: Path, strict_umask: None) -> None:
     _invite_one(harness)
     page = tmp_path / "report.html"
