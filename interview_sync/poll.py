@@ -16,15 +16,17 @@ the listing spanned polls is skipped.
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import workflow as wf
 from .clock import iso, parse_instant
 from .context import Context
-from .errors import RetryTooLate, VendorError
+from .errors import LocalIOError, RetryTooLate, VendorError
 from .executor import Executor, Outcome, RunReport
 from .invitation import Invitation, State, invitation_ref
 from .lock import RunLock
@@ -294,10 +296,27 @@ def run_poll(ctx: Context, *, dry_run: bool = False, backfill: bool = False,
              progress: Progress | None = None) -> tuple[RunReport, list[PlannedAction]]:
     """Take the run lock (unless dry-run), run one cycle, return what happened."""
     cycle = PollCycle(ctx, dry_run=dry_run, backfill=backfill, timer=timer, progress=progress)
-    if dry_run:
-        return cycle.run(), cycle.plan
-    with lock_for(ctx), ctx.transport:
-        return cycle.run(), cycle.plan
+    with local_failures(ctx):
+        if dry_run:
+            return cycle.run(), cycle.plan
+        with lock_for(ctx), ctx.transport:
+            return cycle.run(), cycle.plan
+
+
+@contextmanager
+def local_failures(ctx: Context) -> Iterator[None]:
+    """A disk that fails under the poll (SQLite I/O error, full disk, read-only file) ends it
+    with one line naming the path (exit 2), not a traceback. The state stays consistent:
+    each step's transaction rolled back, an interrupted send is left to the outbox's crash
+    path, and the cursors did not move, so the next poll picks up where this one stopped."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise ctx.db.explain(exc) from None
+    except OSError as exc:
+        if exc.filename is None:  # not a file-system error (sockets have their own handling)
+            raise
+        raise LocalIOError.from_os_error(exc, exc.filename) from None
 
 
 def summarise(outcomes: Iterable[Outcome]) -> dict[str, int]:

@@ -115,11 +115,12 @@ def poll(
                                                       stream=sys.stderr, clock=SystemClock())
     try:
         if record is not None and not dry_run:
-            from ..record import attach_recorder
+            from ..record import attach_recorder, open_recording
 
-            with record.open("a", encoding="utf-8") as handle:
-                attach_recorder(ctx, handle, raw=raw, backfill=backfill)
+            with open_recording(record) as handle:
+                recorder = attach_recorder(ctx, handle, raw=raw, backfill=backfill)
                 report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill, progress=progress)
+            recorder.check()
         else:
             report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill, progress=progress)
     finally:
@@ -290,7 +291,7 @@ def init(
 ) -> None:
     """Write a starter interview-sync.toml."""
     from ..sandbox.client import DEFAULT_PORT
-    from ..starter import example_config_text, sandbox_config, write_config
+    from ..starter import example_config_text, sandbox_config, write_config, write_config_text
 
     if port is not None and not sandbox:
         raise ConfigError("--port applies only with --sandbox", "add --sandbox, or drop --port")
@@ -301,8 +302,7 @@ def init(
         url = f"http://127.0.0.1:{port or DEFAULT_PORT}"
         write_config(path, sandbox_config(url, ats=flavour("--ats", ats), scheduler=flavour("--scheduler", scheduler)))
     else:
-        path.write_text(example_config_text(), encoding="utf-8")
-        path.chmod(0o600)
+        write_config_text(path, example_config_text())
     serve = "interview-sync sandbox serve" + (f" --port {port}" if port else "")
     render.info(f"wrote {path}" + (f"  (start the sandbox with `{serve}`)" if sandbox else
                                    "  (put secrets in INTERVIEW_SYNC_* variables, then run `interview-sync doctor`)"))
