@@ -610,3 +610,37 @@ def test_candidates_of_a_cycle_are_read_fifty_at_a_time() -> None:
     assert not {i for r in reads for i in r} & {a.candidate_id for a in changed if a.stage_name == "Offer"}
     ats.get_candidate(in_stage[0].candidate_id)  # handed out once: asked again, it is read afresh
     assert len(calls_to(responses, f"{BASE}/candidates")) == 3
+
+
+# ------------------------------------------------- issue 11: doctor --probe (read-only)
+
+
+def test_probe_against_the_sandbox_reads_only_and_every_line_holds(sandbox: SandboxServer) -> None:
+    from interview_sync.probe.greenhouse import probe
+
+    before = requests.get(f"{sandbox.url}/_admin/requests", timeout=5).json()
+    checks = probe(sandbox_ats(sandbox), sample=10)
+    after = requests.get(f"{sandbox.url}/_admin/requests", timeout=5).json()
+
+    assert [c for c in checks if not c.ok] == []
+    names = " | ".join(c.name for c in checks)
+    for fact in ("current application_stages row", "job_interview_stage name", "{name, type, value}",
+                 "job_title", "updated_at=gte", "ids=", "X-RateLimit"):
+        assert fact in names
+    writes = {k: n - before.get(k, 0) for k, n in after.items() if not k.startswith("GET ") and n > before.get(k, 0)}
+    assert set(writes) <= {"POST /auth/token"}  # a token, and otherwise GETs only
+
+
+def test_probe_reports_a_seeded_stage_id_mismatch_with_the_fix(sandbox: SandboxServer) -> None:
+    from interview_sync.probe.greenhouse import probe
+
+    gh = sandbox.app.world.data["greenhouse"]
+    gh["applications"][17002]["stage_id"] = greenhouse.stage_id_for(102, 1)  # an interview stage id, v1-style
+    del gh["users"][4003]["job_title"]
+    checks = {c.name: c for c in probe(sandbox_ats(sandbox), sample=10)}
+
+    stage = checks["greenhouse probe: application.stage_id is its current application_stages row"]
+    assert not stage.ok and "17002" in stage.detail and "9/10" in stage.detail and stage.fix
+    title = checks["greenhouse probe: users carry job_title"]
+    assert not title.ok and "4003" in title.detail and "title" in title.fix
+    assert checks["greenhouse probe: application.status is one we read"].ok
