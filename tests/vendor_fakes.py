@@ -25,8 +25,8 @@ from vendor_payloads import (
     calcom_booking, calcom_error, calcom_event_type, calcom_listing, calcom_me, calcom_ok, calcom_org_user,
     calcom_private_link, calendly_available_time, calendly_event, calendly_event_type, calendly_invitee,
     calendly_membership, calendly_page, calendly_user, gh_application, gh_application_stage, gh_candidate,
-    gh_custom_field, gh_job, gh_named, gh_stage, gh_team_row, gh_token, gh_user, gh_visit_id, lever_application, lever_contact,
-    lever_listing, lever_opportunity, lever_posting, lever_stage_change, lever_user,
+    gh_custom_field, gh_job, gh_named, gh_stage, gh_team_row, gh_token, gh_user, gh_visit_id, lever_application,
+    lever_contact, lever_listing, lever_opportunity, lever_posting, lever_stage_change, lever_user,
 )
 
 from interview_sync.clock import parse_instant

@@ -8,7 +8,7 @@ and their public sources are listed in docs/vendors.md ("Greenhouse Harvest v3")
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -16,37 +16,38 @@ from ..ats.greenhouse import STATUSES, GreenhouseATS
 from ..clock import iso
 from ..doctor import Check
 from ..errors import VendorAuthError, VendorError
+from .sampling import read, share
 
 APPLICATION_FIELDS = ("id", "candidate_id", "job_id", "stage_id", "stage_name", "status", "updated_at")
 VISIT_FIELDS = ("id", "application_id", "job_interview_stage_id", "entered_at", "exited_at", "current")
 REPORT_FIX = ("the adapter's reading of Harvest v3 does not hold on this tenant: note what differs in "
               "docs/vendors.md and report it before relying on the poll")
-MAX_NAMED = 5  # record ids named in one failing line
+SCOPE_FIX = "give the Harvest credential read access to this resource (Configure > Dev Center > API Credentials)"
 
 
 def probe(adapter: GreenhouseATS, *, sample: int = 10) -> list[Check]:
     """One line per wire fact the Greenhouse adapter relies on, over ``sample`` live records."""
     size = str(max(1, min(int(sample), 50)))  # ids= filters take at most 50
     checks: list[Check] = []
-    apps = _read(checks, "greenhouse probe: list applications", lambda: adapter.read_list(
+    apps = read(checks, "greenhouse probe: list applications", SCOPE_FIX, lambda: adapter.read_list(
         "/applications", {"per_page": size}))
     if apps is None:
         return checks
     apps = [a for a in apps if isinstance(a, dict)]
     for name in APPLICATION_FIELDS:
-        checks.append(_share(f"greenhouse probe: application.{name} present", apps,
+        checks.append(share(f"greenhouse probe: application.{name} present", apps,
                              lambda a, n=name: a.get(n) is not None, REPORT_FIX))
-    checks.append(_share("greenhouse probe: application.status is one we read", apps,
+    checks.append(share("greenhouse probe: application.status is one we read", apps,
                          lambda a: a.get("status") in STATUSES,
                          f"statuses outside {', '.join(sorted(STATUSES))} are skipped as bad records; {REPORT_FIX}",
                          detail=lambda a: f"status {a.get('status')!r}"))
     checks.append(_history_filter(adapter))
     ids = [str(a["id"]) for a in apps if a.get("id") is not None]
-    visits = _read(checks, "greenhouse probe: read stage visits of the sample", lambda: adapter.read_list(
+    visits = read(checks, "greenhouse probe: read stage visits of the sample", SCOPE_FIX, lambda: adapter.read_list(
         "/application_stages", {"application_ids": ",".join(ids), "per_page": "500"})) if ids else []
     if visits is not None:
         checks.extend(_visit_checks(adapter, apps, [v for v in visits if isinstance(v, dict)]))
-    checks.append(_share("greenhouse probe: application.custom_fields values are {name, type, value}",
+    checks.append(share("greenhouse probe: application.custom_fields values are {name, type, value}",
                          [a for a in apps if isinstance(a.get("custom_fields"), dict) and a["custom_fields"]],
                          lambda a: all(isinstance(v, dict) and "value" in v and "name" in v
                                        for v in a["custom_fields"].values()),
@@ -55,32 +56,6 @@ def probe(adapter: GreenhouseATS, *, sample: int = 10) -> list[Check]:
     checks.extend(_people_checks(adapter, apps, size))
     checks.append(_rate_limit(adapter))
     return checks
-
-
-def _read(checks: list[Check], name: str, read: Callable[[], list[Any]]) -> list[Any] | None:
-    """One read; a refusal becomes this check's failing line (and None)."""
-    try:
-        return read()
-    except VendorAuthError as exc:
-        checks.append(Check(name, False, exc.message, "give the Harvest credential read access to this "
-                                                      "resource (Configure > Dev Center > API Credentials)"))
-    except VendorError as exc:
-        checks.append(Check(name, False, exc.message, exc.fix or "the probe can be run again"))
-    return None
-
-
-def _share(name: str, records: list[dict[str, Any]], holds: Callable[[dict[str, Any]], bool], fix: str, *,
-           detail: Callable[[dict[str, Any]], str] | None = None, empty_ok: bool = False) -> Check:
-    """How many sampled records keep a fact; the ones that do not, named by id."""
-    if not records:
-        return Check(name, empty_ok, "no record in the sample to check" if empty_ok else "the sample was empty",
-                     "" if empty_ok else "add test data to the tenant or raise the sample size")
-    failed = [r for r in records if not holds(r)]
-    if not failed:
-        return Check(name, True, f"{len(records)}/{len(records)} sampled records")
-    named = ", ".join(f"{r.get('id')}" + (f" ({detail(r)})" if detail else "") for r in failed[:MAX_NAMED])
-    more = f" and {len(failed) - MAX_NAMED} more" if len(failed) > MAX_NAMED else ""
-    return Check(name, False, f"{len(records) - len(failed)}/{len(records)} kept it; not: {named}{more}", fix)
 
 
 def _history_filter(adapter: GreenhouseATS) -> Check:
@@ -98,11 +73,11 @@ def _history_filter(adapter: GreenhouseATS) -> Check:
 
 
 def _visit_checks(adapter: GreenhouseATS, apps: list[dict[str, Any]], visits: list[dict[str, Any]]) -> list[Check]:
-    checks = [_share("greenhouse probe: application_stages rows carry " + ", ".join(VISIT_FIELDS[2:]), visits,
+    checks = [share("greenhouse probe: application_stages rows carry " + ", ".join(VISIT_FIELDS[2:]), visits,
                      lambda v: all(f in v for f in VISIT_FIELDS), REPORT_FIX)]
     by_id = {str(v.get("id")): v for v in visits}
     active = [a for a in apps if a.get("status") in ("in_process", "active") and a.get("stage_id") is not None]
-    checks.append(_share("greenhouse probe: application.stage_id is its current application_stages row", active,
+    checks.append(share("greenhouse probe: application.stage_id is its current application_stages row", active,
                          lambda a: _is_current_visit(by_id.get(str(a["stage_id"])), a),
                          "stage moves would be named and timed wrongly; " + REPORT_FIX,
                          detail=lambda a: f"stage_id {a.get('stage_id')}"))
@@ -121,7 +96,7 @@ def _visit_checks(adapter: GreenhouseATS, apps: list[dict[str, Any]], visits: li
         stage = names.get(str(visit.get("job_interview_stage_id"))) if visit else None
         return stage is not None and stage == app.get("stage_name")
 
-    checks.append(_share("greenhouse probe: stage_name matches the visit's job_interview_stage name", active,
+    checks.append(share("greenhouse probe: stage_name matches the visit's job_interview_stage name", active,
                          same_name, "routes match stage names; " + REPORT_FIX,
                          detail=lambda a: f"stage_name {a.get('stage_name')!r}"))
     return checks
@@ -135,15 +110,15 @@ def _is_current_visit(visit: dict[str, Any] | None, app: dict[str, Any]) -> bool
 def _candidate_checks(adapter: GreenhouseATS, apps: list[dict[str, Any]]) -> list[Check]:
     ids = _ids(a.get("candidate_id") for a in apps)
     checks: list[Check] = []
-    rows = _read(checks, "greenhouse probe: read candidates by ids=", lambda: adapter.read_list(
+    rows = read(checks, "greenhouse probe: read candidates by ids=", SCOPE_FIX, lambda: adapter.read_list(
         "/candidates", {"ids": ",".join(ids), "per_page": "50"})) if ids else []
     if rows is None:
         return checks
     rows = [r for r in rows if isinstance(r, dict)]
-    checks.append(_share("greenhouse probe: candidates batch-read by ids= come back", [{"id": i} for i in ids],
+    checks.append(share("greenhouse probe: candidates batch-read by ids= come back", [{"id": i} for i in ids],
                          lambda r: r["id"] in {str(c.get("id")) for c in rows},
                          "candidate reads are batched 50 per request; " + REPORT_FIX))
-    checks.append(_share("greenhouse probe: candidate email_addresses/phone_numbers are [{value, type}]", rows,
+    checks.append(share("greenhouse probe: candidate email_addresses/phone_numbers are [{value, type}]", rows,
                          lambda c: all(_contact_list(c.get(k)) for k in ("email_addresses", "phone_numbers")),
                          "candidates would get no email; " + REPORT_FIX))
     return checks
@@ -155,18 +130,19 @@ def _contact_list(value: Any) -> bool:
 
 def _people_checks(adapter: GreenhouseATS, apps: list[dict[str, Any]], size: str) -> list[Check]:
     checks: list[Check] = []
-    users = _read(checks, "greenhouse probe: list users", lambda: adapter.read_list("/users", {"per_page": size}))
+    users = read(checks, "greenhouse probe: list users", SCOPE_FIX,
+                 lambda: adapter.read_list("/users", {"per_page": size}))
     if users is not None:
         users = [u for u in users if isinstance(u, dict)]
-        checks.append(_share("greenhouse probe: users carry job_title", users, lambda u: "job_title" in u,
+        checks.append(share("greenhouse probe: users carry job_title", users, lambda u: "job_title" in u,
                              "the hiring manager's title would be missing from invitations; " + REPORT_FIX))
-        checks.append(_share("greenhouse probe: users carry primary_email", users,
+        checks.append(share("greenhouse probe: users carry primary_email", users,
                              lambda u: isinstance(u.get("primary_email"), str) and "@" in u["primary_email"],
                              "a user without an email cannot be a hiring manager we mail; check the user"))
     jobs = _ids(a.get("job_id") for a in apps if a.get("status") in ("in_process", "active"))
     if not jobs:
         return checks
-    managers = _read(checks, "greenhouse probe: read job hiring managers", lambda: adapter.read_list(
+    managers = read(checks, "greenhouse probe: read job hiring managers", SCOPE_FIX, lambda: adapter.read_list(
         "/job_hiring_managers", {"job_ids": ",".join(jobs), "per_page": "500"}))
     if managers is None:
         return checks
@@ -175,13 +151,13 @@ def _people_checks(adapter: GreenhouseATS, apps: list[dict[str, Any]], size: str
         if isinstance(row, dict) and row.get("user_id") is not None:
             by_job.setdefault(str(row.get("job_id")), []).append(str(row["user_id"]))
     people = _ids(u for team in by_job.values() for u in team)
-    found = _read(checks, "greenhouse probe: read hiring managers by ids=", lambda: adapter.read_list(
+    found = read(checks, "greenhouse probe: read hiring managers by ids=", SCOPE_FIX, lambda: adapter.read_list(
         "/users", {"ids": ",".join(people), "per_page": "50"})) if people else []
     if found is None:
         return checks
     mailable = {str(u.get("id")) for u in found if isinstance(u, dict) and u.get("primary_email")}
     # Jobs without a hiring manager are data (plain `doctor` names them); this checks the relation.
-    checks.append(_share("greenhouse probe: job_hiring_managers.user_id resolves to a user with an email",
+    checks.append(share("greenhouse probe: job_hiring_managers.user_id resolves to a user with an email",
                          [{"id": user} for user in people], lambda u: u["id"] in mailable,
                          "give the user an email in Greenhouse, or replace them on the job's hiring team",
                          empty_ok=True))
