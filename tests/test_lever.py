@@ -401,17 +401,14 @@ def test_sandbox_revoked_key_is_an_auth_error(sandbox: SandboxServer) -> None:
 
 def test_probe_against_the_sandbox_reads_only_and_every_line_holds(sandbox: SandboxServer) -> None:
     from interview_sync.probe.lever import probe
+    from probe_support import check_names, probe_with_writes
 
-    before = requests.get(f"{sandbox.url}/_admin/requests", timeout=5).json()
-    checks = probe(sandbox_ats(sandbox), sample=10)
-    after = requests.get(f"{sandbox.url}/_admin/requests", timeout=5).json()
-
+    checks, writes = probe_with_writes(sandbox, probe, sandbox_ats(sandbox))
     assert [c for c in checks if not c.ok] == []
-    names = " | ".join(c.name for c in checks)
     for fact in ("stage expands to {id, text}", "stageChanges", "jobTitle", "updated_at_start",
                  "hired | non-hired", "postingHiringManager", "contacts carry"):
-        assert fact in names
-    assert all(k.startswith("GET ") for k, n in after.items() if n > before.get(k, 0))
+        assert fact in check_names(checks)
+    assert writes == set()  # GETs only
 
 
 def test_probe_reports_a_seeded_mismatch_with_the_fix(sandbox: SandboxServer) -> None:

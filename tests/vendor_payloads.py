@@ -147,7 +147,7 @@ def lever_posting(posting_id: str, text: str, *, team: str | None, department: s
 def lever_user(user_id: str, name: str, email: str, *, job_title: str | None = None) -> dict[str, Any]:
     return {"id": user_id, "name": name, "username": email.split("@")[0], "email": email, "accessRole": "team member",
             "photo": None, "createdAt": 1780000000000, "deactivatedAt": None, "externalDirectoryId": None,
-            "linkedContactIds": None, "jobTitle": job_title, "managerId": None}
+            "linkedContactIds": None, "jobTitle": job_title, "manager": None}  # the manager's user id
 
 
 def lever_contact(contact_id: str, name: str, emails: list[str], phones: list[dict[str, str]]) -> dict[str, Any]:

@@ -104,6 +104,7 @@ class GreenhouseATS:
         # Candidates are read in batches of up to 50 when the workflow first asks for one: the
         # candidates of this cycle's active applications in a configured stage are the batch.
         self._interview_stages = frozenset(s.casefold() for s in interview_stages)
+        self.candidate_batch = IDS_PER_FILTER  # candidates per read; 1 is the unbatched baseline the bench compares
         self._candidates: dict[str, Candidate] = {}
         self._wanted: dict[str, None] = {}  # ordered set of candidate ids likely to be asked for
 
@@ -150,8 +151,8 @@ class GreenhouseATS:
         key = str(candidate_id)
         if key not in self._candidates:
             batch = [key] + [c for c in self._wanted if c != key and c not in self._candidates]
-            batch = batch[:IDS_PER_FILTER]
-            records = self._first_page("/candidates", {"ids": ",".join(batch), "per_page": str(IDS_PER_FILTER)})
+            batch = batch[:max(1, min(self.candidate_batch, IDS_PER_FILTER))]
+            records = self._first_page("/candidates", {"ids": ",".join(batch), "per_page": str(len(batch))})
             for record in records:
                 if not isinstance(record, dict) or _ident(record.get("id")) not in batch:
                     continue

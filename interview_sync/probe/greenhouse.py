@@ -16,7 +16,7 @@ from ..ats.greenhouse import STATUSES, GreenhouseATS
 from ..clock import iso
 from ..doctor import Check
 from ..errors import VendorAuthError, VendorError
-from .sampling import read, share
+from .sampling import read, share, user_checks
 
 APPLICATION_FIELDS = ("id", "candidate_id", "job_id", "stage_id", "stage_name", "status", "updated_at")
 VISIT_FIELDS = ("id", "application_id", "job_interview_stage_id", "entered_at", "exited_at", "current")
@@ -133,12 +133,7 @@ def _people_checks(adapter: GreenhouseATS, apps: list[dict[str, Any]], size: str
     users = read(checks, "greenhouse probe: list users", SCOPE_FIX,
                  lambda: adapter.read_list("/users", {"per_page": size}))
     if users is not None:
-        users = [u for u in users if isinstance(u, dict)]
-        checks.append(share("greenhouse probe: users carry job_title", users, lambda u: "job_title" in u,
-                             "the hiring manager's title would be missing from invitations; " + REPORT_FIX))
-        checks.append(share("greenhouse probe: users carry primary_email", users,
-                             lambda u: isinstance(u.get("primary_email"), str) and "@" in u["primary_email"],
-                             "a user without an email cannot be a hiring manager we mail; check the user"))
+        checks.extend(user_checks("greenhouse", users, "job_title", "primary_email", REPORT_FIX))
     jobs = _ids(a.get("job_id") for a in apps if a.get("status") in ("in_process", "active"))
     if not jobs:
         return checks

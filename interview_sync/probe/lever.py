@@ -15,7 +15,7 @@ from urllib.parse import quote
 from ..ats.lever import LeverATS, to_ms
 from ..doctor import Check
 from ..errors import VendorError
-from .sampling import read, share
+from .sampling import read, share, user_checks
 
 SCOPE_FIX = "give the Lever API key read access to this endpoint (Settings > Integrations and API > API Credentials)"
 REPORT_FIX = ("the adapter's reading of Lever v1 does not hold on this account: note what differs in "
@@ -116,12 +116,7 @@ def _people_checks(adapter: LeverATS, opps: list[dict[str, Any]], limit: str) ->
     checks: list[Check] = []
     users = read(checks, "lever probe: list users", SCOPE_FIX, lambda: adapter.read_list("/users", {"limit": limit}))
     if users is not None:
-        users = [u for u in users if isinstance(u, dict)]
-        checks.append(share("lever probe: users carry jobTitle", users, lambda u: "jobTitle" in u,
-                            "the hiring manager's title would be missing from invitations; " + REPORT_FIX))
-        checks.append(share("lever probe: users carry email", users,
-                            lambda u: isinstance(u.get("email"), str) and "@" in u["email"],
-                            "a user without an email cannot be a hiring manager we mail; check the user"))
+        checks.extend(user_checks("lever", users, "jobTitle", "email", REPORT_FIX))
     contact = next((o["contact"] for o in opps if isinstance(o.get("contact"), str)), None)
     if contact is not None:
         person = read(checks, "lever probe: read a contact", SCOPE_FIX,

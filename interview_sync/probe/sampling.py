@@ -36,3 +36,13 @@ def share(name: str, records: list[dict[str, Any]], holds: Callable[[dict[str, A
     named = ", ".join(f"{r.get('id')}" + (f" ({detail(r)})" if detail else "") for r in failed[:MAX_NAMED])
     more = f" and {len(failed) - MAX_NAMED} more" if len(failed) > MAX_NAMED else ""
     return Check(name, False, f"{len(records) - len(failed)}/{len(records)} kept it; not: {named}{more}", fix)
+
+
+def user_checks(vendor: str, users: list[Any], title: str, email: str, report_fix: str) -> list[Check]:
+    """The two user facts both ATSs are relied on for: a title field, and an email to mail."""
+    rows = [u for u in users if isinstance(u, dict)]
+    return [share(f"{vendor} probe: users carry {title}", rows, lambda u: title in u,
+                  "the hiring manager's title would be missing from invitations; " + report_fix),
+            share(f"{vendor} probe: users carry {email}", rows,
+                  lambda u: isinstance(u.get(email), str) and "@" in u[email],
+                  "a user without an email cannot be a hiring manager we mail; check the user")]
