@@ -94,6 +94,7 @@ class GreenhouseATS:
         self._token: str | None = None
         self._token_expires_at: datetime | None = None
         self._stages: dict[str, tuple[str | None, str]] | None = None  # interview stage id -> (job id, name)
+        self._stage_ids: dict[tuple[str | None, str], str] = {}  # (job id, casefolded name) -> stage id
         self._stage_reloads: set[object] = set()
         self._stage_history = True
         self._jobs: dict[str, Job] = {}
@@ -399,6 +400,7 @@ class GreenhouseATS:
             self._stages = {str(row["id"]): (_ident(row.get("job_id")), str(row["name"]))
                             for row in self._all("/job_interview_stages")
                             if isinstance(row, dict) and "id" in row and isinstance(row.get("name"), str)}
+            self._stage_ids = {(job, name.strip().casefold()): ident for ident, (job, name) in self._stages.items()}
         return self._stages
 
     def _reloaded(self, key: object) -> bool:
@@ -417,16 +419,11 @@ class GreenhouseATS:
 
     def _stage_by_name(self, job_id: str, name: str) -> str | None:
         """The job's interview stage of this name (names are unique within a job's plan)."""
-        wanted = (job_id, name.strip().casefold())
-
-        def find() -> str | None:
-            return next((ident for ident, (job, stage) in self._stage_map().items()
-                         if (job, stage.strip().casefold()) == wanted), None)
-
-        found = find()
-        if found is None and self._reloaded(wanted):
-            found = find()
-        return found
+        wanted: tuple[str | None, str] = (job_id, name.strip().casefold())
+        self._stage_map()
+        if wanted not in self._stage_ids and self._reloaded(wanted):
+            self._stage_map()
+        return self._stage_ids.get(wanted)
 
     def _load_job(self, job_id: str) -> Job:
         record = self._one("/jobs", job_id, "job")
