@@ -483,6 +483,9 @@ class GreenhouseFake(FakeVendor):
     def set_status(self, seed: int, status: str) -> None:
         self.apps[seed].update(status=status, updated=self.now)
 
+    def moves_leave_updated_at(self) -> None:
+        self.touch_on_move = False
+
     def notes_of(self, app_id: str) -> list[str]:
         return list(self.notes.get(app_id, []))
 
