@@ -22,7 +22,9 @@ class ATS(Protocol):
 
     def changed_applications(self, since: datetime | None) -> Iterator[Application]:
         """Applications updated at or after ``since`` (all of them when None),
-        following the vendor's paging to the end."""
+        following the vendor's paging to the end, each once; including those
+        whose stage changed when the vendor's own ``updated_at`` did not move
+        (Greenhouse: read from the stage history)."""
         ...
 
     def get_application(self, application_id: str) -> Application: ...
