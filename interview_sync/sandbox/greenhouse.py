@@ -33,9 +33,10 @@ integer id (``users``, ``jobs``, ``departments``, ``offices``,
 ``candidate_tags``, ``applied_candidate_tags``), plus ``tokens``,
 ``revoked``, ``token_ttl`` and ``rate_limit``. ``stage_moves_touch`` (default
 True) says whether a stage move bumps the application's ``updated_at``;
-public evidence does not settle that for the real Harvest, so tests run both. Every note's plain body is also
-appended to ``world.data["notes"][str(application_id)]``, a vendor-neutral
-record the scheduler sandbox reads to find the booking link a candidate got.
+public evidence does not settle that for the real Harvest, so tests run both.
+Every note's plain body is also appended to
+``world.data["notes"][str(application_id)]``, a vendor-neutral record the
+scheduler sandbox reads to find the booking link a candidate got.
 """
 
 from __future__ import annotations
