@@ -36,11 +36,11 @@ def probe(adapter: GreenhouseATS, *, sample: int = 10) -> list[Check]:
     apps = [a for a in apps if isinstance(a, dict)]
     for name in APPLICATION_FIELDS:
         checks.append(share(f"greenhouse probe: application.{name} present", apps,
-                             lambda a, n=name: a.get(n) is not None, REPORT_FIX))
+                            lambda a, n=name: a.get(n) is not None, REPORT_FIX))
     checks.append(share("greenhouse probe: application.status is one we read", apps,
-                         lambda a: a.get("status") in STATUSES,
-                         f"statuses outside {', '.join(sorted(STATUSES))} are skipped as bad records; {REPORT_FIX}",
-                         detail=lambda a: f"status {a.get('status')!r}"))
+                        lambda a: a.get("status") in STATUSES,
+                        f"statuses outside {', '.join(sorted(STATUSES))} are skipped as bad records; {REPORT_FIX}",
+                        detail=lambda a: f"status {a.get('status')!r}"))
     checks.append(_history_filter(adapter))
     ids = [str(a["id"]) for a in apps if a.get("id") is not None]
     visits = read(checks, "greenhouse probe: read stage visits of the sample", SCOPE_FIX, lambda: adapter.read_list(
@@ -48,10 +48,10 @@ def probe(adapter: GreenhouseATS, *, sample: int = 10) -> list[Check]:
     if visits is not None:
         checks.extend(_visit_checks(adapter, apps, [v for v in visits if isinstance(v, dict)]))
     checks.append(share("greenhouse probe: application.custom_fields values are {name, type, value}",
-                         [a for a in apps if isinstance(a.get("custom_fields"), dict) and a["custom_fields"]],
-                         lambda a: all(isinstance(v, dict) and "value" in v and "name" in v
-                                       for v in a["custom_fields"].values()),
-                         "`custom.<field>` routes would not match; " + REPORT_FIX, empty_ok=True))
+                        [a for a in apps if isinstance(a.get("custom_fields"), dict) and a["custom_fields"]],
+                        lambda a: all(isinstance(v, dict) and "value" in v and "name" in v
+                                      for v in a["custom_fields"].values()),
+                        "`custom.<field>` routes would not match; " + REPORT_FIX, empty_ok=True))
     checks.extend(_candidate_checks(adapter, apps))
     checks.extend(_people_checks(adapter, apps, size))
     checks.append(_rate_limit(adapter))
@@ -74,13 +74,13 @@ def _history_filter(adapter: GreenhouseATS) -> Check:
 
 def _visit_checks(adapter: GreenhouseATS, apps: list[dict[str, Any]], visits: list[dict[str, Any]]) -> list[Check]:
     checks = [share("greenhouse probe: application_stages rows carry " + ", ".join(VISIT_FIELDS[2:]), visits,
-                     lambda v: all(f in v for f in VISIT_FIELDS), REPORT_FIX)]
+                    lambda v: all(f in v for f in VISIT_FIELDS), REPORT_FIX)]
     by_id = {str(v.get("id")): v for v in visits}
     active = [a for a in apps if a.get("status") in ("in_process", "active") and a.get("stage_id") is not None]
     checks.append(share("greenhouse probe: application.stage_id is its current application_stages row", active,
-                         lambda a: _is_current_visit(by_id.get(str(a["stage_id"])), a),
-                         "stage moves would be named and timed wrongly; " + REPORT_FIX,
-                         detail=lambda a: f"stage_id {a.get('stage_id')}"))
+                        lambda a: _is_current_visit(by_id.get(str(a["stage_id"])), a),
+                        "stage moves would be named and timed wrongly; " + REPORT_FIX,
+                        detail=lambda a: f"stage_id {a.get('stage_id')}"))
     stage_ids = {str(v["job_interview_stage_id"]) for v in visits if v.get("job_interview_stage_id") is not None}
     names: dict[str, str] = {}
     if stage_ids:
@@ -97,8 +97,8 @@ def _visit_checks(adapter: GreenhouseATS, apps: list[dict[str, Any]], visits: li
         return stage is not None and stage == app.get("stage_name")
 
     checks.append(share("greenhouse probe: stage_name matches the visit's job_interview_stage name", active,
-                         same_name, "routes match stage names; " + REPORT_FIX,
-                         detail=lambda a: f"stage_name {a.get('stage_name')!r}"))
+                        same_name, "routes match stage names; " + REPORT_FIX,
+                        detail=lambda a: f"stage_name {a.get('stage_name')!r}"))
     return checks
 
 
@@ -116,11 +116,11 @@ def _candidate_checks(adapter: GreenhouseATS, apps: list[dict[str, Any]]) -> lis
         return checks
     rows = [r for r in rows if isinstance(r, dict)]
     checks.append(share("greenhouse probe: candidates batch-read by ids= come back", [{"id": i} for i in ids],
-                         lambda r: r["id"] in {str(c.get("id")) for c in rows},
-                         "candidate reads are batched 50 per request; " + REPORT_FIX))
+                        lambda r: r["id"] in {str(c.get("id")) for c in rows},
+                        "candidate reads are batched 50 per request; " + REPORT_FIX))
     checks.append(share("greenhouse probe: candidate email_addresses/phone_numbers are [{value, type}]", rows,
-                         lambda c: all(_contact_list(c.get(k)) for k in ("email_addresses", "phone_numbers")),
-                         "candidates would get no email; " + REPORT_FIX))
+                        lambda c: all(_contact_list(c.get(k)) for k in ("email_addresses", "phone_numbers")),
+                        "candidates would get no email; " + REPORT_FIX))
     return checks
 
 
@@ -153,9 +153,9 @@ def _people_checks(adapter: GreenhouseATS, apps: list[dict[str, Any]], size: str
     mailable = {str(u.get("id")) for u in found if isinstance(u, dict) and u.get("primary_email")}
     # Jobs without a hiring manager are data (plain `doctor` names them); this checks the relation.
     checks.append(share("greenhouse probe: job_hiring_managers.user_id resolves to a user with an email",
-                         [{"id": user} for user in people], lambda u: u["id"] in mailable,
-                         "give the user an email in Greenhouse, or replace them on the job's hiring team",
-                         empty_ok=True))
+                        [{"id": user} for user in people], lambda u: u["id"] in mailable,
+                        "give the user an email in Greenhouse, or replace them on the job's hiring team",
+                        empty_ok=True))
     return checks
 
 
