@@ -485,6 +485,17 @@ def test_sandbox_stage_visits_carry_interview_stage_and_entry_time(sandbox: Sand
     assert app.stage_changed_at == T0 + timedelta(minutes=2)
 
 
+def test_sandbox_status_filter_speaks_active_while_records_say_in_process(sandbox: SandboxServer) -> None:
+    token = requests.post(f"{sandbox.url}/auth/token", auth=("sandbox-client", "sandbox-secret"),
+                          data={"grant_type": "client_credentials", "sub": "4005"}, timeout=5).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    active = requests.get(f"{sandbox.url}/v3/applications", params={"status": "active"}, headers=headers, timeout=5)
+    assert active.status_code == 200 and {a["status"] for a in active.json()} == {"in_process"}
+    refused = requests.get(f"{sandbox.url}/v3/applications", params={"status": "in_process"}, headers=headers,
+                           timeout=5)
+    assert refused.status_code == 422
+
+
 def test_sandbox_custom_fields_are_name_type_value_objects_and_route(sandbox: SandboxServer) -> None:
     """Item 3: custom field values are ``{name, type, value}`` objects; `custom.<field>` routes match."""
     from interview_sync.config import Route

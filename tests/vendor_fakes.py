@@ -426,6 +426,11 @@ class GreenhouseFake(FakeVendor):
                 compare = {"gte": lambda a: a >= bound, "gt": lambda a: a > bound,
                            "lte": lambda a: a <= bound, "lt": lambda a: a < bound}[op]
                 chosen = [r for r in chosen if compare(parse_instant(str(r[name])))]
+        if path == "/applications" and "status" in query:  # the filter says active, records say in_process
+            statuses = {"active": "in_process", "rejected": "rejected", "hired": "hired", "converted": "converted"}
+            if query["status"] not in statuses:
+                raise ValueError("status must be one of active, rejected, hired, converted")
+            query = {**query, "status": statuses[query["status"]]}
         for param, column in self.LIST_FILTERS.get(path, {}).items():
             if param in query:
                 wanted = set(query[param].split(","))

@@ -64,6 +64,9 @@ MAX_PER_PAGE = 500
 DEFAULT_RATE_LIMIT = 50
 DEFAULT_RATE_WINDOW = 10
 STATUSES = ("in_process", "rejected", "hired", "converted")
+# The applications ``status`` filter speaks another vocabulary than the records: ``active`` asks for
+# ``in_process`` (the v3 reference, applications 0015:637).
+STATUS_QUERY = {"active": "in_process", "rejected": "rejected", "hired": "hired", "converted": "converted"}
 NOTE_VISIBILITIES = ("public", "private", "admin_only")
 
 # resource -> {query parameter: record field} for its parent-id filters
@@ -392,6 +395,10 @@ def _filtered(records: Any, resource: str, filters: dict[str, str]) -> list[dict
             tests.append(lambda rec, f=field, w=wanted: rec.get(f) in w)
         elif name in ("created_at", "updated_at"):
             tests.append(_time_test(name, value))
+        elif resource == "applications" and name == "status":
+            if value not in STATUS_QUERY:
+                raise ValueError(f"status must be one of {', '.join(STATUS_QUERY)}")
+            tests.append(lambda rec, v=STATUS_QUERY[value]: rec.get("status") == v)
         else:
             tests.append(lambda rec, f=name, v=value: _query_text(rec.get(f)) == v)
     return [rec for rec in records if all(test(rec) for test in tests)]
