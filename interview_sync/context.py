@@ -56,7 +56,8 @@ def build_ats(settings: Settings, clock: Clock, on_bad_record: Callable[[BadReco
         return GreenhouseATS(base_url=ats.base_url, token_url=ats.token_url, client_id=ats.client_id,
                              client_secret=ats.client_secret.get_secret_value(), user_id=ats.user_id,
                              session=VendorSession("greenhouse", sleeper=sleeper), clock=clock,
-                             per_page=ats.per_page, on_bad_record=on_bad_record)
+                             per_page=ats.per_page, on_bad_record=on_bad_record,
+                             interview_stages=ats.interview_stages)
     if ats.provider == "lever":
         from .ats.lever import LeverATS
 

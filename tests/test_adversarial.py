@@ -64,7 +64,8 @@ def records(fields: list[str], values: st.SearchStrategy[Any] = JSON,
     return st.fixed_dictionaries({}, optional={name: SCALARS if name in scalar_only else values for name in fields})
 
 
-APPLICATION_FIELDS = ["id", "candidate_id", "job_id", "stage_id", "stage_name", "status", "updated_at"]
+APPLICATION_FIELDS = ["id", "candidate_id", "job_id", "stage_id", "stage_name", "status", "updated_at",
+                      "custom_fields"]
 APPLICATIONS = records(APPLICATION_FIELDS)
 T0 = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
 GH = "https://harvest.greenhouse.example/v3"
@@ -84,12 +85,14 @@ def good_application(app_id: int) -> dict[str, Any]:
 @given(st.one_of(JSON, APPLICATIONS))
 def test_greenhouse_application_parser_returns_or_raises_bad_record(record: Any) -> None:
     try:
-        app = gh_adapter._parse_application(record, lambda stage_id: "Phone Screen")
+        listed = gh_adapter._parse_application(record)
     except BadRecord as exc:
         assert str(exc).startswith("greenhouse application")
         assert "\x00" not in str(exc)[:60] or "field" in str(exc)  # names the field, not the payload
         return
+    app = listed.app
     assert app.id and app.candidate_id and app.status in gh_adapter.STATUSES
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in app.custom.items())
 
 
 @FUZZ
@@ -104,7 +107,7 @@ def test_greenhouse_candidate_parser_returns_or_raises_bad_record(record: dict[s
 
 
 @FUZZ
-@given(st.one_of(JSON, records(["id", "first_name", "last_name", "name", "primary_email", "emails", "title"])))
+@given(st.one_of(JSON, records(["id", "first_name", "last_name", "name", "primary_email", "emails", "job_title"])))
 def test_greenhouse_user_parser_returns_or_raises_bad_record(record: Any) -> None:
     try:
         person = gh_adapter._parse_user(record)
@@ -131,6 +134,7 @@ def test_greenhouse_listing_keeps_every_good_record_around_bad_ones(bad: list[An
         mock.add(responses.POST, TOKEN_URL, json={"access_token": "t", "expires_in": 3600})
         mock.add(responses.GET, f"{GH}/applications", json=page)
         mock.add(responses.GET, f"{GH}/application_stages", json=[])
+        mock.add(responses.GET, f"{GH}/job_interview_stages", json=[])
         ats = greenhouse()
         apps = list(ats.changed_applications(None))
     ids = [a.id for a in apps]
@@ -148,6 +152,7 @@ def test_greenhouse_unhashable_status_is_one_bad_record_not_a_crash(status: Any)
         mock.add(responses.POST, TOKEN_URL, json={"access_token": "t", "expires_in": 3600})
         mock.add(responses.GET, f"{GH}/applications", json=page)
         mock.add(responses.GET, f"{GH}/application_stages", json=[])
+        mock.add(responses.GET, f"{GH}/job_interview_stages", json=[])
         ats = greenhouse()
         apps = list(ats.changed_applications(None))
     assert [a.id for a in apps] == ["17001", "17003"] and len(ats.bad_records) == 1

@@ -166,10 +166,18 @@ def test_fixtures_load_puts_the_starting_position_into_a_running_sandbox(
     assert result.exit_code == 0, result.output
     gh = world.data["greenhouse"]
     stages = {row["id"]: row["name"] for row in gh["job_interview_stages"].values()}
-    assert stages[gh["applications"][17003]["stage_id"]] == "First Interview"
-    assert stages[gh["applications"][17004]["stage_id"]] == "First Interview"
-    assert stages[gh["applications"][17001]["stage_id"]] == "Phone Screen"
-    assert stages[gh["applications"][17002]["stage_id"]] == "Application Review"  # not chosen: untouched
+
+    def stage_of(app_id: int) -> str:
+        """Through the application's current stage visit, as Harvest v3 links them."""
+        application = gh["applications"][app_id]
+        visit = gh["application_stages"][application["stage_id"]]
+        assert visit["current"] and stages[visit["job_interview_stage_id"]] == application["stage_name"]
+        return application["stage_name"]
+
+    assert stage_of(17003) == "First Interview"
+    assert stage_of(17004) == "First Interview"
+    assert stage_of(17001) == "Phone Screen"
+    assert stage_of(17002) == "Application Review"  # not chosen: untouched
     assert world.data["calendly"]["blocks"]  # Priya's calendar is full
     lines = load([by_name("no-email-or-opted-out")], server.url)
     assert any("skipped" in line and "can_email" in line for line in lines)

@@ -23,8 +23,10 @@ class ATS(Protocol):
 
     def changed_applications(self, since: datetime | None, paging: Paging | None = None) -> Iterator[Application]:
         """Applications updated at or after ``since`` (all of them when None),
-        following the vendor's paging to the end, or until ``paging`` stops it
-        (then ``paging.resume`` is where the next poll starts)."""
+        following the vendor's paging to the end, each once, or until ``paging``
+        stops it (then ``paging.resume`` is where the next poll starts); including
+        those whose stage changed when the vendor's own ``updated_at`` did not move
+        (Greenhouse: read from the stage history)."""
         ...
 
     def get_application(self, application_id: str) -> Application: ...

@@ -134,6 +134,14 @@ class LeverATS:
             self._first_page("/users", {"limit": "1"})
         return facts
 
+    def read_list(self, path: str, params: dict[str, Any]) -> list[Any]:
+        """One page of a raw Lever list (a GET, nothing parsed): for `doctor --probe`."""
+        return self._first_page(path, params)
+
+    def read_one(self, path: str) -> dict[str, Any]:
+        """One raw Lever object (a GET, nothing parsed): for `doctor --probe`."""
+        return self._data("GET", path)
+
     # ----------------------------------------------------------------- writes
 
     def add_note(self, application: Application, body: str) -> None:
