@@ -4,6 +4,12 @@ Cursors overlap and keys dedupe: each cursor is re-read from a few minutes
 before its last value (our own ATS note bumps ``updated_at``; vendors' clocks
 drift), and every effect is keyed, so re-reads are harmless. A cursor moves
 to the run's start time only after everything read under it was handled.
+
+Two instants per run: timers fire at ``ctx.clock`` (``poll --now`` moves it),
+but read windows and cursors follow ``ctx.read_clock``, the real time at the
+vendors. Were cursors stamped with a ``--now`` in the future, the next
+real-time poll would ask only for changes after that instant and miss every
+booking cancelled or stage moved in between.
 """
 
 from __future__ import annotations
@@ -58,7 +64,8 @@ class PollCycle:
         self.executor = Executor(ctx, self.report)
         self.plan: list[PlannedAction] = []
         self.policy = wf.Policy.from_settings(ctx.settings)
-        self.now = ctx.clock.now()
+        self.now = ctx.clock.now()  # timers, workflow and audit times
+        self.read_at = ctx.read_clock.now()  # vendor read windows and cursors
         self.stages = ctx.settings.ats.interview_stages
         self.acted: set[str] = set()  # refs already acted on in this cycle
 
@@ -75,11 +82,13 @@ class PollCycle:
         return self.executor.run(inv, actions)
 
     def _since(self, name: str) -> datetime | None:
+        """The cursor less the overlap; a cursor ahead of the read clock (stamped by an
+        older ``poll --now`` in the future, or a clock set back) counts as now."""
         value = self.db.get_cursor(name)
         if not value:
             return None
         overlap = timedelta(minutes=self.ctx.settings.ats.overlap_minutes)
-        return parse_instant(value) - overlap
+        return min(parse_instant(value), self.read_at) - overlap
 
     # --- the cycle ------------------------------------------------------------------
 
@@ -94,10 +103,10 @@ class PollCycle:
         if not self.dry_run:
             with self.db.transaction():
                 if ats_ok:
-                    self.db.set_cursor(ATS_CURSOR, iso(self.now))
+                    self.db.set_cursor(ATS_CURSOR, iso(self.read_at))
                     self.db.mark_baselined(ATS_CURSOR)
                 if sched_ok:
-                    self.db.set_cursor(SCHEDULER_CURSOR, iso(self.now))
+                    self.db.set_cursor(SCHEDULER_CURSOR, iso(self.read_at))
         return self.report
 
     def _read_ats(self) -> bool:
@@ -146,7 +155,7 @@ class PollCycle:
     def _read_scheduler(self) -> bool:
         since = self._since(SCHEDULER_CURSOR)
         try:
-            bookings = sorted(self.ctx.scheduler.changed_bookings(since, self.now),
+            bookings = sorted(self.ctx.scheduler.changed_bookings(since, self.read_at),
                               key=lambda b: (b.updated_at or b.created_at or self.now, b.status != "canceled"))
         except VendorError as exc:
             self.report.errors.append(f"reading the scheduler stopped: {exc}")

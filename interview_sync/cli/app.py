@@ -16,7 +16,7 @@ from typing import Any, Optional, TypeVar
 import typer
 
 from .. import workflow as wf
-from ..clock import FixedClock, iso, parse_instant
+from ..clock import FixedClock, SystemClock, iso, parse_instant
 from ..config import Settings, config_path, load_settings
 from ..context import build_context, os_user
 from ..errors import ConfigError, ExitStatus, InterviewSyncError
@@ -89,7 +89,8 @@ def poll(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing anywhere."),
     backfill: bool = typer.Option(False, "--backfill", help="On the first run, invite applications already "
                                   "in an interview stage."),
-    now: Optional[str] = typer.Option(None, "--now", help="Evaluate timers as of this ISO 8601 instant."),
+    now: Optional[str] = typer.Option(None, "--now", help="Evaluate timers as of this ISO 8601 instant; "
+                                     "vendor reads and cursors stay on the real clock."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
     record: Optional[Path] = typer.Option(None, "--record", help="Append what the vendors answered to this "
                                           "JSONL file, for `replay` (personal fields pseudonymised)."),
@@ -98,7 +99,7 @@ def poll(
     """One sync cycle (the cron job). Exit 0 done, 1 alerts/failures, 2 config, 75 locked."""
     cfg = settings()
     clock = FixedClock(_instant(now, "--now")) if now else None
-    ctx = build_context(cfg, clock=clock, readonly=False)
+    ctx = build_context(cfg, clock=clock, read_clock=SystemClock(), readonly=False)  # --now moves timers only
     try:
         if record is not None and not dry_run:
             from ..record import attach_recorder
