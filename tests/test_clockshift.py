@@ -52,3 +52,14 @@ def test_a_pinned_child_reads_the_sandbox_time_even_in_a_shifted_run() -> None:
     done = subprocess.run([sys.executable, "-c", PRINT_NOW], env=child_env(wall_clock=at), capture_output=True,
                           text=True, timeout=60, check=True)
     assert datetime.fromisoformat(done.stdout.strip()) == at
+
+
+def test_a_sandbox_world_reads_its_injected_clock_until_pinned() -> None:
+    from interview_sync.clock import FixedClock
+    from interview_sync.sandbox import World
+
+    at = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
+    world = World(clock=FixedClock(at))
+    assert world.now() == at
+    world.fixed_now = at + timedelta(hours=1)
+    assert world.now() == at + timedelta(hours=1)
