@@ -1,4 +1,5 @@
-"""The shifted clock of CI's clock-proof step reaches test subprocesses, and only them.
+"""The clocks tests run on: CI's shifted wall clock reaches test subprocesses and only
+them, a child can be pinned to its sandbox's time, and the sandbox reads an injected clock.
 
 ``INTERVIEW_SYNC_TEST_CLOCK_SHIFT_DAYS`` is honoured by tests/clockshift/sitecustomize.py,
 which only a test run puts on ``PYTHONPATH``; the tool itself must ignore it.
