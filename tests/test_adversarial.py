@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from harness import START, Harness
+from harness import START, Harness, wall_clock_at
 from interview_sync.ats import greenhouse as gh_adapter
 from interview_sync.ats.greenhouse import GreenhouseATS
 from interview_sync.cli.app import app as cli
@@ -352,7 +352,11 @@ def cli_config(tmp: Path, url: str, name: str = "interview-sync.toml", **email: 
     return path
 
 
-def run_cli(config: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+def run_cli(config: Path, *args: str, env: dict[str, str] | None = None, wall_clock: datetime | None = None) -> Any:
+    """The CLI in-process; ``wall_clock`` pins the real time it reads vendors at (the sandbox's)."""
+    if wall_clock is not None:
+        with wall_clock_at(wall_clock):
+            return run_cli(config, *args, env=env)
     return CliRunner().invoke(cli, ["--config", str(config), *args], env=env, catch_exceptions=False)
 
 
@@ -453,7 +457,7 @@ def test_secrets_never_reach_output_logs_exports_db_or_outbox(secret_sandbox: Ha
 
     def poll(hours: float, *extra: str) -> None:
         now = h.at(hours)
-        result = run_cli(config, "--verbose", "poll", *extra, "--now", iso(now), env=env)
+        result = run_cli(config, "--verbose", "poll", *extra, "--now", iso(now), env=env, wall_clock=now)
         captured.append(result.output)
 
     poll(0)  # baseline
@@ -474,7 +478,8 @@ def test_secrets_never_reach_output_logs_exports_db_or_outbox(secret_sandbox: Ha
     smtp_config = cli_config(tmp_path, h.server.url, "smtp.toml", transport="smtp", smtp_host="127.0.0.1", smtp_port=9,
                              smtp_security="none", smtp_username="talent")
     h.sandbox.move("17004", "First Interview")
-    captured.append(run_cli(smtp_config, "--verbose", "poll", "--now", iso(h.at(4)), env=env).output)
+    captured.append(run_cli(smtp_config, "--verbose", "poll", "--now", iso(h.at(4)), env=env,
+                            wall_clock=h.clock.now()).output)
     for kind in ("events", "invitations"):
         for fmt in ("csv", "jsonl"):
             result = run_cli(config, "audit", "export", "--kind", kind, "--format", fmt, env=env)

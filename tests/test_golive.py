@@ -20,6 +20,7 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from harness import wall_clock_at
 from typer.testing import CliRunner
 
 from interview_sync import selftest as selftest_module
@@ -227,12 +228,10 @@ def test_doctor_passes_against_the_sandbox_and_records_the_review(tmp_path: Path
     assert "previous: 2026-11-30" in again["quarterly review"].detail
 
 
-def test_doctor_cli_exit_codes(tmp_path: Path) -> None:
-    server = SandboxServer(build_app(World())).start()  # real time: the CLI reads the system clock
-    try:
+def test_doctor_cli_exit_codes(tmp_path: Path, sandbox: tuple[World, SandboxServer]) -> None:
+    _, server = sandbox
+    with wall_clock_at(START):  # the CLI reads the system clock: in this world it is the sandbox's
         _cli_exit_codes(tmp_path, server)
-    finally:
-        server.stop()
 
 
 def _cli_exit_codes(tmp_path: Path, server: SandboxServer) -> None:

@@ -100,7 +100,8 @@ def poll(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing anywhere."),
     backfill: bool = typer.Option(False, "--backfill", help="On the first run, invite applications already "
                                   "in an interview stage."),
-    now: Optional[str] = typer.Option(None, "--now", help="Evaluate timers as of this ISO 8601 instant."),
+    now: Optional[str] = typer.Option(None, "--now", help="Evaluate timers as of this ISO 8601 instant; "
+                                     "vendor reads and cursors stay on the real clock."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
     record: Optional[Path] = typer.Option(None, "--record", help="Append what the vendors answered to this "
                                           "JSONL file, for `replay` (personal fields pseudonymised)."),
@@ -110,7 +111,7 @@ def poll(
     alerted, 2 usage/config/local I/O, 75 another poll holds the lock."""
     cfg = settings()
     clock = FixedClock(_instant(now, "--now")) if now else None
-    ctx = build_context(cfg, clock=clock, readonly=False)
+    ctx = build_context(cfg, clock=clock, read_clock=SystemClock(), readonly=False)  # --now moves timers only
     progress = None if G.quiet else BaselineProgress(live=render.err if render.err.is_terminal else None,
                                                       stream=sys.stderr, clock=SystemClock())
     try:
