@@ -65,6 +65,7 @@ class Application:
     candidate: Candidate | None = None
     job: Job | None = None
     custom: dict[str, str] = field(default_factory=dict)
+    source: str | None = None  # where the candidate came from, where the listing says so
 
     @property
     def active(self) -> bool:
@@ -78,7 +79,7 @@ class Host:
     uri: str
     name: str
     email: str
-    timezone: str = "UTC"
+    timezone: str | None = None  # the scheduler user's IANA zone, as the vendor states it (unchecked)
 
 
 @dataclass(frozen=True)
@@ -123,3 +124,5 @@ class Booking:
     cancel_reason: str | None = None
     no_show: bool = False
     event_type_uri: str | None = None
+    invitee_timezone: str | None = None  # the zone the candidate booked in (unchecked vendor text)
+    invitee_phone: str | None = None  # the number the candidate gave when booking

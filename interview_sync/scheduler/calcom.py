@@ -126,7 +126,7 @@ class CalcomScheduler:
         for user in candidates:
             if isinstance(user, dict) and str(user.get("email", "")).casefold() == wanted and user.get("username"):
                 return Host(uri=str(user["username"]), name=str(user.get("name") or user["username"]),
-                            email=str(user["email"]), timezone=str(user.get("timeZone") or "UTC"))
+                            email=str(user["email"]), timezone=user.get("timeZone") or None)
         return None
 
     def get_event_type(self, host: Host, key: str) -> EventType | None:
@@ -325,4 +325,6 @@ def _booking(item: dict[str, Any], web_base: str) -> Booking:
         canceled_by=canceled_by, cancel_reason=item.get("cancellationReason") or None,
         no_show=bool(candidate.get("absent")),
         event_type_uri=str(event_type_id) if event_type_id is not None else None,
+        invitee_timezone=candidate.get("timeZone") or None,
+        invitee_phone=candidate.get("phoneNumber") or None,
     )

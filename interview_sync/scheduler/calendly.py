@@ -120,7 +120,7 @@ class CalendlyScheduler:
             user = membership.get("user") or {}
             if str(user.get("email", "")).casefold() == wanted.casefold() and user.get("uri"):
                 return Host(uri=user["uri"], name=str(user.get("name") or wanted),
-                            email=str(user["email"]), timezone=str(user.get("timezone") or "UTC"))
+                            email=str(user["email"]), timezone=user.get("timezone") or None)
         return None
 
     def get_event_type(self, host: Host, key: str) -> EventType | None:
@@ -279,4 +279,8 @@ def _booking(event: dict[str, Any], invitee: dict[str, Any]) -> Booking:
         cancel_reason=cancellation.get("reason"),
         no_show=bool(invitee.get("no_show")),
         event_type_uri=event.get("event_type"),
+        invitee_timezone=invitee.get("timezone") or None,
+        # an outbound call's location is the number the invitee gave for the host to dial
+        invitee_phone=invitee.get("text_reminder_number")
+        or (location.get("location") if location.get("type") == "outbound_call" else None) or None,
     )
