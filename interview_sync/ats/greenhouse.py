@@ -36,6 +36,7 @@ from ..clock import Clock, iso, parse_instant
 from ..errors import BadRecord, BadRecordLog, NotFound, VendorAuthError, VendorError
 from ..http import VendorSession
 from ..models import Application, Candidate, Job, Person
+from . import links
 
 VENDOR = "greenhouse"
 STATUSES = frozenset({"in_process", "rejected", "hired", "converted"})
@@ -51,6 +52,7 @@ class GreenhouseATS:
     """The :class:`~interview_sync.ats.base.ATS` Protocol over Harvest v3."""
 
     name = "greenhouse"
+    web_url = "https://app.greenhouse.io"  # recruiters' web app; `ats.web_url` overrides it
     note_visibility = "public"
 
     def __init__(self, *, base_url: str, token_url: str, client_id: str, client_secret: str, user_id: str,
@@ -128,6 +130,12 @@ class GreenhouseATS:
         return facts
 
     # ----------------------------------------------------------------- writes
+
+    def application_url(self, application_id: str, candidate_id: str) -> str | None:
+        """The application on the candidate's profile in Greenhouse (docs/vendors.md)."""
+        return links.record_url(self.base_url, self.web_url,
+                                f"/people/{links.segment(candidate_id)}?application_id={links.segment(application_id)}",
+                                f"/_admin/greenhouse/applications/{links.segment(application_id)}")
 
     def add_note(self, application: Application, body: str) -> None:
         payload = {"candidate_id": _wire_id(application.candidate_id), "application_id": _wire_id(application.id),
