@@ -159,7 +159,10 @@ class Executor:
         return zones.fallback_zone(inv.office, offices, default)
 
     def _ats_link(self, inv: Invitation) -> str | None:
-        return self.ctx.ats.application_url(inv.application_id, inv.candidate_id)
+        """The application's page in the ATS, or None (then people get its id). An adapter
+        without ``application_url`` (a test double, a third-party ATS) just has no link."""
+        url_of = getattr(self.ctx.ats, "application_url", None)
+        return url_of(inv.application_id, inv.candidate_id) if url_of is not None else None
 
     def _base_context(self, inv: Invitation, reader: str = "candidate") -> dict[str, Any]:
         """What a template may say to ``reader``: times in their zone; the ATS link, phone
