@@ -23,7 +23,7 @@ from .errors import DeliveryError, InterviewSyncError, VendorError
 from .ics import build_ics
 from .invitation import Invitation, State
 from .mail.message import Attachment, build_message, make_message_id, validate_address
-from .manager_notes import note_lines
+from .manager_notes import note_lines, phone_text
 from .models import Application, Booking, Candidate, Job
 from .routing import pick_route
 from .zones import format_local, format_range
@@ -396,7 +396,7 @@ class Executor:
         inv.duration_minutes = route.duration_minutes
         inv.location = route.location
         # the candidate's number is for the interviewer to call: kept for phone routes only
-        inv.candidate_phone = candidate.phone if route.format == "phone" else None
+        inv.candidate_phone = phone_text(candidate.phone) if route.format == "phone" else None
         hm_email, hm_name, hm_title = self._hiring_manager(route.host, job)
         if not hm_email:
             raise NeedsPerson(alerts.no_hiring_manager(inv.application_id, inv.job_name))
@@ -493,7 +493,7 @@ class Executor:
         inv.reschedule_url = booking.reschedule_url
         inv.candidate_timezone = zones.known_zone(booking.invitee_timezone) or inv.candidate_timezone
         if inv.interview_format == "phone":
-            inv.candidate_phone = booking.invitee_phone or inv.candidate_phone
+            inv.candidate_phone = phone_text(booking.invitee_phone) or inv.candidate_phone
         return inv
 
     def do_confirm(self, inv: Invitation, action: wf.Action, updated: bool = False) -> Invitation:

@@ -15,11 +15,21 @@ from .zones import format_local
 
 MAX_VALUE = 300  # a note is a hint for the interviewer, not a copy of the record
 MAX_HISTORY = 10
+MAX_PHONE = 40
 
 
 def _clip(value: str) -> str:
     text = " ".join(value.split())
     return text if len(text) <= MAX_VALUE else text[:MAX_VALUE - 1] + "…"
+
+
+def phone_text(value: str | None) -> str | None:
+    """A phone number as a person typed it (ATS or booking page), made one short line:
+    it is shown to the interviewer, never dialled or parsed."""
+    if not value:
+        return None
+    text = " ".join("".join(c if c.isprintable() else " " for c in str(value)).split())
+    return text[:MAX_PHONE] or None
 
 
 def _label(custom_field: str) -> str:

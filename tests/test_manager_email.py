@@ -21,7 +21,7 @@ from interview_sync.config import load_settings
 from interview_sync.context import build_ats
 from interview_sync.errors import ConfigError
 from interview_sync.http import VendorSession
-from interview_sync.manager_notes import MAX_VALUE, note_lines
+from interview_sync.manager_notes import MAX_VALUE, note_lines, phone_text
 from interview_sync.models import Application
 
 UTC = timezone.utc
@@ -60,6 +60,12 @@ def test_missing_values_are_skipped_and_long_ones_clipped() -> None:
     assert lines[0].startswith("Notes: xxx") and len(lines[0]) <= len("Notes: ") + MAX_VALUE
     assert "\n" not in lines[0]
     assert lines[1:] == ["Office: Folsom"]
+
+
+def test_phone_numbers_from_outside_become_one_short_line() -> None:
+    assert phone_text("+1 (916)\r\n555-0101\x00") == "+1 (916) 555-0101"
+    assert phone_text("9" * 200) == "9" * 40
+    assert phone_text("  \n ") is None and phone_text(None) is None
 
 
 def test_stage_history_is_what_interview_sync_saw_oldest_first() -> None:
