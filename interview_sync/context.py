@@ -53,21 +53,17 @@ def build_ats(settings: Settings, clock: Clock, on_bad_record: Callable[[BadReco
     if ats.provider in ("greenhouse", "sandbox"):
         from .ats.greenhouse import GreenhouseATS
 
-        adapter: ATS = GreenhouseATS(base_url=ats.base_url, token_url=ats.token_url, client_id=ats.client_id,
-                                     client_secret=ats.client_secret.get_secret_value(), user_id=ats.user_id,
-                                     session=VendorSession("greenhouse", sleeper=sleeper), clock=clock,
-                                     per_page=ats.per_page, on_bad_record=on_bad_record)
-    elif ats.provider == "lever":
+        return GreenhouseATS(base_url=ats.base_url, token_url=ats.token_url, client_id=ats.client_id,
+                             client_secret=ats.client_secret.get_secret_value(), user_id=ats.user_id,
+                             session=VendorSession("greenhouse", sleeper=sleeper), clock=clock,
+                             per_page=ats.per_page, on_bad_record=on_bad_record)
+    if ats.provider == "lever":
         from .ats.lever import LeverATS
 
-        adapter = LeverATS(base_url=ats.base_url, api_key=ats.api_key.get_secret_value(), perform_as=ats.perform_as,
-                           session=VendorSession("lever", sleeper=sleeper), clock=clock, per_page=ats.per_page,
-                           on_bad_record=on_bad_record)
-    else:
-        raise ConfigError(f"unknown ats.provider {ats.provider!r}", "use greenhouse, lever or sandbox")
-    if ats.web_url:
-        adapter.web_url = ats.web_url  # type: ignore[attr-defined]
-    return adapter
+        return LeverATS(base_url=ats.base_url, api_key=ats.api_key.get_secret_value(), perform_as=ats.perform_as,
+                        session=VendorSession("lever", sleeper=sleeper), clock=clock, per_page=ats.per_page,
+                        on_bad_record=on_bad_record)
+    raise ConfigError(f"unknown ats.provider {ats.provider!r}", "use greenhouse, lever or sandbox")
 
 
 def build_scheduler(settings: Settings, clock: Clock, on_bad_record: Callable[[BadRecord], None],

@@ -162,7 +162,9 @@ class Executor:
         """The application's page in the ATS, or None (then people get its id). An adapter
         without ``application_url`` (a test double, a third-party ATS) just has no link."""
         url_of = getattr(self.ctx.ats, "application_url", None)
-        return url_of(inv.application_id, inv.candidate_id) if url_of is not None else None
+        if url_of is None:
+            return None
+        return url_of(inv.application_id, inv.candidate_id, self.settings.ats.web_url or None)
 
     def _base_context(self, inv: Invitation, reader: str = "candidate") -> dict[str, Any]:
         """What a template may say to ``reader``: times in their zone; the ATS link, phone

@@ -122,7 +122,9 @@ def test_ats_web_url_overrides_the_host(tmp_path: Path) -> None:
                     'web_url = "https://hire.eu.lever.co"\n')
     settings = load_settings(path)
     ats = build_ats(settings, FixedClock(T0), on_bad_record=lambda bad: None)
-    assert ats.application_url("abc", "c") == "https://hire.eu.lever.co/candidates/abc"
+    assert ats.application_url("abc", "c", settings.ats.web_url) == "https://hire.eu.lever.co/candidates/abc"
+    assert _greenhouse().application_url("1", "2", "https://app.eu.greenhouse.io/") == \
+        "https://app.eu.greenhouse.io/people/2?application_id=1"
     path.write_text('[ats]\nweb_url = "http://example.org"\n')
     with pytest.raises(ConfigError, match="ats.web_url"):
         load_settings(path)

@@ -36,9 +36,10 @@ class ATS(Protocol):
 
     def get_user(self, user_id: str) -> Person: ...
 
-    def application_url(self, application_id: str, candidate_id: str) -> str | None:
-        """The recruiter's web page for the application, or None where the vendor
-        documents no URL form (then people are pointed at the ids)."""
+    def application_url(self, application_id: str, candidate_id: str, web_url: str | None = None) -> str | None:
+        """The recruiter's web page for the application (on ``web_url`` when given, else
+        the vendor's host), or None where the vendor documents no URL form (then people
+        are pointed at the ids)."""
         ...
 
     def add_note(self, application: Application, body: str) -> None: ...

@@ -52,7 +52,7 @@ class GreenhouseATS:
     """The :class:`~interview_sync.ats.base.ATS` Protocol over Harvest v3."""
 
     name = "greenhouse"
-    web_url = "https://app.greenhouse.io"  # recruiters' web app; `ats.web_url` overrides it
+    web_url = "https://app.greenhouse.io"  # recruiters' web app (`ats.web_url` overrides it)
     note_visibility = "public"
 
     def __init__(self, *, base_url: str, token_url: str, client_id: str, client_secret: str, user_id: str,
@@ -131,9 +131,9 @@ class GreenhouseATS:
 
     # ----------------------------------------------------------------- writes
 
-    def application_url(self, application_id: str, candidate_id: str) -> str | None:
+    def application_url(self, application_id: str, candidate_id: str, web_url: str | None = None) -> str | None:
         """The application on the candidate's profile in Greenhouse (docs/vendors.md)."""
-        return links.record_url(self.base_url, self.web_url,
+        return links.record_url(self.base_url, web_url or self.web_url,
                                 f"/people/{links.segment(candidate_id)}?application_id={links.segment(application_id)}",
                                 f"/_admin/greenhouse/applications/{links.segment(application_id)}")
 

@@ -58,7 +58,7 @@ class LeverATS:
     """The :class:`~interview_sync.ats.base.ATS` Protocol over Lever's v1 API."""
 
     name = "lever"
-    web_url = "https://hire.lever.co"  # recruiters' web app; `ats.web_url` overrides it
+    web_url = "https://hire.lever.co"  # recruiters' web app (`ats.web_url` overrides it)
 
     def __init__(self, *, base_url: str, api_key: str, perform_as: str, session: VendorSession, clock: Clock,
                  per_page: int = 100, on_bad_record: Callable[[BadRecord], None] | None = None) -> None:
@@ -136,9 +136,10 @@ class LeverATS:
 
     # ----------------------------------------------------------------- writes
 
-    def application_url(self, application_id: str, candidate_id: str) -> str | None:
+    def application_url(self, application_id: str, candidate_id: str, web_url: str | None = None) -> str | None:
         """The opportunity's page in Lever (its ``urls.show``; docs/vendors.md)."""
-        return links.record_url(self.base_url, self.web_url, f"/candidates/{links.segment(application_id)}",
+        return links.record_url(self.base_url, web_url or self.web_url,
+                                f"/candidates/{links.segment(application_id)}",
                                 f"/_admin/lever/opportunities/{links.segment(application_id)}")
 
     def add_note(self, application: Application, body: str) -> None:
