@@ -198,3 +198,21 @@ def test_an_unknown_zone_from_the_scheduler_does_not_break_the_poll(zoned: Harne
     assert inv.candidate_timezone is None
     # falls back to the office's zone
     assert "(America/Denver)" in _text(h.emails_to(ZOE_EMAIL, "confirmation")[0])
+
+
+def test_booked_before_the_dst_change_for_a_time_after_it(tmp_path: Path) -> None:
+    # Thursday 29 October 2026, 9:00 PDT; US clocks go back on Sunday 1 November
+    h = Harness(tmp_path, start=datetime(2026, 10, 29, 16, 0, tzinfo=UTC))
+    try:
+        h.poll()
+        slot = datetime(2026, 11, 2, 18, 0, tzinfo=UTC)  # Monday 10:00 PST (it would be 11:00 PDT)
+        assert h.invite_and_book(ZOE, slot).alerts == 0
+        invite = _text(h.emails_to(ZOE_EMAIL, "invite")[0])
+        assert "Saturday, October 31, 2026 at 9:06 AM PDT (America/Los_Angeles)" in invite  # deadline, still PDT
+        confirmation = _text(h.emails_to(ZOE_EMAIL, "confirmation")[0])
+        assert "Monday, November 2, 2026 at 10:00 AM PST – 10:30 AM PST (America/Los_Angeles)" in confirmation
+        h.at(98 - 23.9)  # inside the reminder window (the interview is 98 h after the start)
+        h.poll()
+        assert "Monday, November 2, 2026 at 10:00 AM PST" in _text(h.emails_to(MARIA, "reminder_hm")[0])
+    finally:
+        h.close()
