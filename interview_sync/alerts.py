@@ -149,7 +149,7 @@ def re_entered(application_id: str, stage: str) -> AlertText:
 
 def stage_left_booked(stage: str, where: str | None, scheduler: str | None = None) -> AlertText:
     return AlertText("stage-left-booked", f"the application left {stage!r} (now {where}) but an interview is "
-                     "still booked (time below)",
+                     "still booked",
                      f"decide whether to keep or cancel the interview; to cancel it, cancel the event in "
                      f"{product(scheduler)} and let the candidate know (interview-sync will not email them)")
 
