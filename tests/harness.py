@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import requests
@@ -183,6 +183,20 @@ class Harness:
         """Cal.com private links are deleted when the application leaves the stage;
         a Calendly single-use link cannot be revoked, so it stays bookable."""
         return self.scheduler == "calcom"
+
+    def invite_and_book(self, seed_number: str, at: datetime | None = None, stage: str = "Phone Screen",
+                        before_poll: Callable[[], None] | None = None) -> RunReport:
+        """Move the application into ``stage`` at hour 0.1 and poll, then book it (at ``at``,
+        else the first free slot) at hour 3 and poll; ``before_poll`` may edit the sandbox's
+        booking first, as a candidate's answers on the booking page would."""
+        self.at(0.1)
+        self.sandbox.move(seed_number, stage)
+        self.poll()
+        self.at(3)
+        self.sandbox.book(seed_number, at=at)
+        if before_poll is not None:
+            before_poll()
+        return self.poll()
 
     def close(self) -> None:
         self.ctx.close()

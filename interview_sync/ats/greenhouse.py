@@ -47,6 +47,7 @@ from ..errors import BadRecord, BadRecordLog, NotFound, VendorAuthError, VendorE
 from ..http import VendorSession
 from ..models import Application, Candidate, Job, Person
 from ..paging import Paging
+from . import links
 
 VENDOR = "greenhouse"
 # The v3 reference's status filter lists "active" where its write routes and clients say "in_process":
@@ -76,6 +77,7 @@ class GreenhouseATS:
     """The :class:`~interview_sync.ats.base.ATS` Protocol over Harvest v3."""
 
     name = "greenhouse"
+    web_url = "https://app.greenhouse.io"  # recruiters' web app (`ats.web_url` overrides it)
     note_visibility = "public"
 
     def __init__(self, *, base_url: str, token_url: str, client_id: str, client_secret: str, user_id: str,
@@ -204,6 +206,12 @@ class GreenhouseATS:
         return self._first_page(path, params)
 
     # ----------------------------------------------------------------- writes
+
+    def application_url(self, application_id: str, candidate_id: str, web_url: str | None = None) -> str | None:
+        """The application on the candidate's profile in Greenhouse (docs/vendors.md)."""
+        return links.record_url(self.base_url, web_url or self.web_url,
+                                f"/people/{links.segment(candidate_id)}?application_id={links.segment(application_id)}",
+                                f"/_admin/greenhouse/applications/{links.segment(application_id)}")
 
     def add_note(self, application: Application, body: str) -> None:
         payload = {"candidate_id": _wire_id(application.candidate_id), "application_id": _wire_id(application.id),

@@ -43,7 +43,7 @@ CONTEXT_KEYS: tuple[str, ...] = (
     "interview_format", "duration_minutes", "link", "deadline", "fallback_contact", "start",
     "end", "timezone", "location", "join_url", "cancel_url", "reschedule_url",
     "what_to_expect", "updated", "feedback_url", "application_id", "invitation_ref", "reason",
-    "fix", "recruiter_name",
+    "fix", "recruiter_name", "when", "candidate_phone", "ats_link", "manager_notes", "command",
 )
 
 _FORMAT_LABELS = {"phone": "phone call", "video": "video call", "in_person": "in-person interview"}
