@@ -8,33 +8,55 @@ exactly which message a step will send.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from . import zones
 from .config import Settings
 from .ics import build_ics
 from .invitation import Invitation, State
 from .mail.message import Attachment
+from .zones import format_local, format_range
 
-
-def format_local(value: datetime, zone: str) -> str:
-    local = value.astimezone(ZoneInfo(zone))
-    hour = local.strftime("%I:%M %p").lstrip("0")
-    return f"{local:%A, %B} {local.day}, {local.year} at {hour} {local.tzname()}"
+# The ATS adapter's ``application_url(application_id, candidate_id, web_url)``: a pure URL builder.
+ApplicationUrl = Callable[[str, str, str | None], str | None]
 
 
 class Composer:
-    """Composition under one configuration (sender, routes, zones)."""
+    """Composition under one configuration (sender, routes, zones) and one ATS's links."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, application_url: ApplicationUrl | None = None) -> None:
         self.settings = settings
+        self.application_url = application_url
 
-    def _base_context(self, inv: Invitation) -> dict[str, Any]:
+    def _zone(self, inv: Invitation, reader: str) -> str:
+        """The zone ``reader`` (candidate | hm | recruiter) reads this invitation's times in."""
+        offices, default = self.settings.offices, self.settings.policy.timezone
+        if reader == "candidate":
+            return zones.candidate_zone(inv.candidate_timezone, inv.office, offices, default)
+        if reader == "hm":
+            return zones.manager_zone(inv.hm_timezone, inv.office, offices, default)
+        return zones.fallback_zone(inv.office, offices, default)
+
+    def _ats_link(self, inv: Invitation) -> str | None:
+        """The application's page in the ATS, or None (then people get its id). An adapter
+        without ``application_url`` (a test double, a third-party ATS) just has no link."""
+        if self.application_url is None:
+            return None
+        return self.application_url(inv.application_id, inv.candidate_id, self.settings.ats.web_url or None)
+
+    def _base_context(self, inv: Invitation, reader: str = "candidate") -> dict[str, Any]:
+        """What a template may say to ``reader``: times in their zone; the ATS link, phone
+        and application notes only for the hiring manager and recruiters (staff)."""
         sender_name, _ = parseaddr(self.settings.email.from_)
-        zone = inv.candidate_timezone or self.settings.policy.timezone
+        zone = self._zone(inv, reader)
         route = self._route(inv)
+        staff = reader != "candidate"
+        when = None
+        if inv.interview_start and inv.interview_end:
+            when = format_range(inv.interview_start, inv.interview_end, zone)
         return {
             "org_name": self.settings.email.org_name or sender_name or "our team",
             "candidate_name": inv.candidate_name or "",
@@ -62,6 +84,11 @@ class Composer:
             "reason": None,
             "fix": None,
             "recruiter_name": None,
+            "when": when,
+            "candidate_phone": inv.candidate_phone if reader == "hm" else None,
+            "ats_link": self._ats_link(inv) if staff else None,
+            "manager_notes": (inv.manager_notes or "").splitlines() if reader == "hm" else [],
+            "command": None,
         }
 
     def _route(self, inv: Invitation) -> Any:
@@ -76,12 +103,17 @@ class Composer:
     def _ics(self, inv: Invitation, method: str, sequence: int, start: datetime, end: datetime,
              now: datetime) -> Attachment:
         sender_name, sender_email = parseaddr(self.settings.email.from_)
+        link = self._ats_link(inv)
         description = "\n".join(line for line in (
             f"Candidate: {inv.candidate_name}",
             f"Role: {inv.job_name}",
+            f"When: {format_range(start, end, self._zone(inv, 'hm'))}",
             f"Format: {inv.interview_format}",
+            f"Candidate's phone: {inv.candidate_phone}" if inv.candidate_phone else "",
             f"Join: {inv.join_url}" if inv.join_url else "",
             f"Notes: {inv.booking_notes}" if inv.booking_notes else "",
+            *(inv.manager_notes or "").splitlines(),
+            f"Application in the ATS: {link}" if link else f"Application: {inv.application_id}",
             f"Reference: {inv.ref}",
         ) if line)
         data = build_ics(method=method, uid=f"{inv.ref}@interview-sync", sequence=sequence, start=start, end=end,
@@ -97,9 +129,10 @@ class Composer:
             lines.append(f"Interviewer: {inv.hm_name}")
         if inv.link_url:
             lines.append(f"Booking link: {inv.link_url}")
+        zone = self._zone(inv, "recruiter")
         if inv.deadline_at and inv.state is not State.BOOKED:
-            lines.append(f"Book by: {inv.deadline_at.isoformat()}")
+            lines.append(f"Book by: {format_local(inv.deadline_at, zone)}")
         if inv.interview_start:
-            lines.append(f"Interview: {format_local(inv.interview_start, self.settings.policy.timezone)}")
+            lines.append(f"Interview: {format_local(inv.interview_start, zone)}")
         lines.append(f"Reference: {inv.ref}")
         return "\n".join(lines)

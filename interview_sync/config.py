@@ -51,6 +51,20 @@ def _check_url(value: str) -> str:
     raise ValueError(f"{value!r} is not allowed: {_FIXES['url']}")
 
 
+def check_zone(value: str) -> str:
+    """An IANA zone name that loads, or ValueError (a one-line config error naming the key).
+
+    ZoneInfo reports a bad name in several ways: ZoneInfoNotFoundError (a
+    KeyError) for "Mars/Base", IsADirectoryError for "Pacific" (a directory in
+    tzdata), ValueError for "" or a path, other OSErrors for unreadable files.
+    """
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, OSError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}: {_FIXES['timezone']}") from None
+    return value
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -71,18 +85,38 @@ class ATSConfig(Section):
     interview_stages: list[str] = Field(default_factory=lambda: ["Phone Screen", "First Interview",
                                                                  "Panel Interview"])
     flag_tag: str = "Scheduling: needs recruiter"
+    web_url: str = ""  # where recruiters open records (empty: the vendor's default host)
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
     per_page: int = Field(default=100, ge=1, le=500)
+    max_pages: int = Field(default=50, ge=1, le=10_000)  # per poll; the next poll continues the listing
 
-    _urls = field_validator("base_url", "token_url")(classmethod(lambda cls, v: _check_url(v)))
+    _urls = field_validator("base_url", "token_url", "web_url")(classmethod(lambda cls, v: _check_url(v)))
 
 
 class SchedulerConfig(Section):
     provider: Literal["calendly", "calcom", "sandbox"] = "calendly"
     base_url: str = "https://api.calendly.com"
     api_token: SecretStr = SecretStr("")
+    max_pages: int = Field(default=20, ge=1, le=10_000)  # per poll; the next poll continues the listing
+    # Cal.com: host email -> that host's own API key. Cal.com lets only an event
+    # type's owner create private links on it, and lists a key's own bookings only.
+    host_keys: dict[str, SecretStr] = Field(default_factory=dict)
 
     _urls = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v)))
+
+    @field_validator("host_keys")
+    @classmethod
+    def _host_keys_by_email(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for email, key in value.items():
+            if "@" not in email:
+                raise ValueError(f"{email!r} is not an email address: key each API key by its host's Cal.com email")
+            if not key.get_secret_value().strip():
+                raise ValueError(f"the API key for {email} is empty: set it or remove the entry")
+        return {email.strip().casefold(): key for email, key in value.items()}
+
+
+class PollConfig(Section):
+    deadline_seconds: float = Field(default=240, gt=0, le=3600)  # a poll stops cleanly after this long
 
 
 class EmailConfig(Section):
@@ -113,6 +147,7 @@ class AlertsConfig(Section):
     recruiter_email: str = "recruiting-alerts@example.org"
 
 
+
 class PolicyConfig(Section):
     timezone: str = "America/Chicago"
     booking_deadline_hours: float = Field(default=48, gt=0)
@@ -121,13 +156,23 @@ class PolicyConfig(Section):
     no_availability_days: int = Field(default=10, ge=1, le=60)
     feedback_after_hours: float = Field(default=2, ge=0)
 
-    @field_validator("timezone")
+    _zone = field_validator("timezone")(classmethod(lambda cls, v: check_zone(v)))
+
+
+# What a hiring manager's booking email may show about the application (privacy: only
+# what the recruiter lists here). ``custom.<field>`` names an application custom field.
+MANAGER_NOTE_FIELDS = ("stage", "stage_history", "source", "department", "office")
+
+
+class ManagerNotesConfig(Section):
+    fields: list[str] = Field(default_factory=lambda: ["stage"])
+
+    @field_validator("fields")
     @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}: {_FIXES['timezone']}") from None
+    def _known(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in MANAGER_NOTE_FIELDS and not (name.startswith("custom.") and len(name) > 7):
+                raise ValueError(f"unknown field {name!r}: use {', '.join(MANAGER_NOTE_FIELDS)} or custom.<field>")
         return value
 
 
@@ -176,6 +221,7 @@ class Settings(BaseSettings):
     state: StateConfig = Field(default_factory=StateConfig)
     ats: ATSConfig = Field(default_factory=ATSConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    poll: PollConfig = Field(default_factory=PollConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
@@ -183,6 +229,18 @@ class Settings(BaseSettings):
     report: ReportConfig = Field(default_factory=ReportConfig)
     routes: list[Route] = Field(default_factory=list)
     hosts: dict[str, str] = Field(default_factory=dict)
+    offices: dict[str, str] = Field(default_factory=dict)  # office name -> IANA zone, before a booking exists
+    manager_notes: ManagerNotesConfig = Field(default_factory=ManagerNotesConfig)
+
+    @field_validator("offices")
+    @classmethod
+    def _office_zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for office, zone in value.items():
+            try:
+                check_zone(zone)
+            except ValueError:
+                raise ValueError(f"office {office!r}: unknown time zone {zone!r}: {_FIXES['timezone']}") from None
+        return value
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

@@ -38,7 +38,8 @@ REVIEW_CURSOR = "doctor:last_run"
 REVIEW_INTERVAL = timedelta(days=91)  # one quarter
 # (section, key) of every secret the config file can hold
 SECRET_KEYS: tuple[tuple[str, str], ...] = (("ats", "client_secret"), ("ats", "api_key"),
-                                            ("scheduler", "api_token"), ("email", "smtp_password"))
+                                            ("scheduler", "api_token"), ("scheduler", "host_keys"),
+                                            ("email", "smtp_password"))
 
 
 @dataclass

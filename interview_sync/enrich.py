@@ -14,14 +14,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import alerts, zones
+from .alerts import AlertText
 from .ats.base import ATS
 from .config import Settings
 from .errors import DeliveryError, VendorError
 from .invitation import Invitation
 from .mail.message import validate_address
+from .manager_notes import note_lines, phone_text
 from .models import Application, AppStatus, EventType, Job
 from .routing import pick_route
 from .scheduler.base import Scheduler
+from .state import StateDB
 from .workflow import Policy
 
 ATS_PHASE = "ats"  # candidate, job, route, hiring manager
@@ -39,12 +43,10 @@ class Enriched:
 
 @dataclass(frozen=True)
 class NeedsPerson:
-    """A recruiter must act (an alert that parks the invitation). ``found`` is what was
-    learnt before stopping; ``phase`` says whether the ATS part was complete."""
+    """A recruiter must act (an alert, worded by :mod:`alerts`, that parks the invitation).
+    ``found`` is what was learnt before stopping; ``phase`` says whether the ATS part was complete."""
 
-    code: str
-    reason: str
-    fix: str
+    text: AlertText
     found: Invitation
     phase: str = ATS_PHASE
 
@@ -59,9 +61,6 @@ class ReadFailed:
 
 
 Enrichment = Enriched | NeedsPerson | ReadFailed
-
-RESEND = "`interview-sync invite APPLICATION_ID --resend --reason ...`"
-
 
 def stub_application(inv: Invitation, now: datetime) -> Application:
     """The application as far as the invitation knows it (when this run did not list it)."""
@@ -89,10 +88,10 @@ class Enricher:
     """Reads for one run; ``apps`` holds the run's listing records so enrichment reuses
     what the ATS listing already carried instead of fetching it again."""
 
-    def __init__(self, settings: Settings, policy: Policy, ats: ATS, scheduler: Scheduler, now: datetime,
-                 apps: Mapping[str, Application]) -> None:
+    def __init__(self, settings: Settings, policy: Policy, ats: ATS, scheduler: Scheduler, db: StateDB,
+                 now: datetime, apps: Mapping[str, Application]) -> None:
         self.settings, self.policy, self.now, self.apps = settings, policy, now, apps
-        self.ats, self.scheduler = ats, scheduler
+        self.ats, self.scheduler, self.db = ats, scheduler, db
         self._hosts: dict[str, Any] = {}
         self._event_types: dict[tuple[str, str], Any] = {}
         self._availability: dict[tuple[str, int], bool] = {}
@@ -116,62 +115,71 @@ class Enricher:
         candidate = app.candidate or self.ats.get_candidate(inv.candidate_id)
         job = app.job or (self.ats.get_job(inv.job_id) if inv.job_id else None)
         inv.candidate_name = candidate.name
-        inv.candidate_timezone = candidate.timezone
+        # a zone learnt from an earlier booking outlives the cancel that brings us back here
+        inv.candidate_timezone = inv.candidate_timezone or zones.known_zone(candidate.timezone)
         inv.job_name = job.name if job else None
         inv.department = job.department if job else None
         inv.office = job.office if job else None
         if job and job.recruiters and job.recruiters[0].email:
             inv.recruiter_email = job.recruiters[0].email
         if not candidate.email or not candidate.can_email:
-            return NeedsPerson("no-email", f"{candidate.name or 'the candidate'} has no email address we may use",
-                               f"add an email (or allow email contact) in the ATS, then run {RESEND}", inv)
+            return NeedsPerson(alerts.no_email(inv.application_id, candidate.name), inv)
         try:
             inv.candidate_email = validate_address(candidate.email)
         except DeliveryError as exc:
-            return NeedsPerson("bad-email", str(exc), f"correct the address in the ATS, then {RESEND}", inv)
+            return NeedsPerson(alerts.bad_email(inv.application_id, candidate.name, str(exc)), inv)
         picked = pick_route(self.settings.routes, app, job)
         if picked is None:
-            return NeedsPerson("no-route", f"no [[routes]] entry matches job {inv.job_name!r} "
-                               f"(department {inv.department!r}, stage {inv.stage_name!r})",
-                               "add a matching [[routes]] entry (or a catch-all with match = {})", inv)
+            return NeedsPerson(alerts.no_route(inv.application_id, inv.job_name, inv.department, inv.stage_name),
+                               inv)
         inv.route_index, route = picked
         inv.event_type = route.event_type
         inv.interview_format = route.format
         inv.duration_minutes = route.duration_minutes
         inv.location = route.location
+        # the candidate's number is for the interviewer to call: kept for phone routes only
+        inv.candidate_phone = phone_text(candidate.phone) if route.format == "phone" else None
         hm_email, hm_name, hm_title = hiring_manager(self.settings.hosts, route.host, job)
         if not hm_email:
-            return NeedsPerson("no-hiring-manager", f"job {inv.job_name!r} has no hiring manager with an email",
-                               "add a hiring manager to the job's hiring team in the ATS, or set `host` on "
-                               "the route / a [hosts] mapping", inv)
+            return NeedsPerson(alerts.no_hiring_manager(inv.application_id, inv.job_name), inv)
         inv.hm_email, inv.hm_name, inv.hm_title = hm_email, hm_name, hm_title
         return inv
 
+    def _manager_notes(self, inv: Invitation) -> list[str]:
+        """The lines of ``[manager_notes]`` for this application (only what the recruiter chose)."""
+        app = self.apps.get(inv.application_id) or stub_application(inv, self.now)
+        seen = [(i.stage_name, i.stage_changed_at) for i in self.db.invitations(application_id=inv.application_id)
+                if i.ref != inv.ref] + [(inv.stage_name, inv.stage_changed_at)]
+        zone = zones.manager_zone(inv.hm_timezone, inv.office, self.settings.offices, self.settings.policy.timezone)
+        return note_lines(self.settings.manager_notes.fields, app=app, stage_name=inv.stage_name,
+                          stage_changed_at=inv.stage_changed_at, department=inv.department, office=inv.office,
+                          zone=zone, seen_stages=sorted(seen, key=lambda row: row[1]))
+
     def _from_scheduler(self, inv: Invitation) -> Enriched | NeedsPerson:
         """Find the host and event type, and check there is free time to book."""
+        scheduler = self.scheduler
         email = (inv.hm_email or "").casefold()
         if email not in self._hosts:
-            self._hosts[email] = self.scheduler.find_host(inv.hm_email or "")
+            self._hosts[email] = scheduler.find_host(inv.hm_email or "")
         host = self._hosts[email]
         if host is None:
-            return NeedsPerson("host-not-in-scheduler", f"hiring manager {inv.hm_name or 'for this job'} has no "
-                               f"{self.scheduler.name} account we can see",
-                               "invite them to the scheduler organization, or map them in [hosts]", inv,
+            return NeedsPerson(alerts.host_not_in_scheduler(inv.application_id, inv.hm_name, scheduler.name), inv,
                                SCHEDULER_PHASE)
-        inv.hm_name = host_name = inv.hm_name or host.name
+        inv.hm_name = inv.hm_name or host.name
+        inv.hm_timezone = zones.known_zone(host.timezone)
+        inv.manager_notes = "\n".join(self._manager_notes(inv)) or None
         type_key = (host.uri, inv.event_type or "")
         if type_key not in self._event_types:
-            self._event_types[type_key] = self.scheduler.get_event_type(host, inv.event_type or "")
+            self._event_types[type_key] = scheduler.get_event_type(host, inv.event_type or "")
         event_type = self._event_types[type_key]
         if event_type is None:
-            return NeedsPerson("event-type-missing", f"event type {inv.event_type!r} not found for {host_name}",
-                               "create it in the scheduler or fix the route's event_type", inv, SCHEDULER_PHASE)
+            return NeedsPerson(alerts.event_type_missing(inv.application_id, inv.hm_name, inv.event_type,
+                                                         scheduler.name), inv, SCHEDULER_PHASE)
         days = self.policy.no_availability_days
         if (event_type.uri, days) not in self._availability:
             self._availability[(event_type.uri, days)] = bool(
-                self.scheduler.available_times(event_type, self.now, self.now + timedelta(days=days)))
+                scheduler.available_times(event_type, self.now, self.now + timedelta(days=days)))
         if not self._availability[(event_type.uri, days)]:
-            return NeedsPerson("no-availability", f"{host_name} has no free {inv.event_type} slot in the next "
-                               f"{days} days", f"open up calendar time for the hiring manager, then {RESEND}",
-                               inv, SCHEDULER_PHASE)
+            return NeedsPerson(alerts.no_availability(inv.application_id, inv.hm_name, inv.event_type, days,
+                                                      scheduler.name), inv, SCHEDULER_PHASE)
         return Enriched(inv, event_type)

@@ -44,7 +44,9 @@ class Outcome:
 class RunReport:
     outcomes: list[Outcome] = field(default_factory=list)
     alerts: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # work neither done nor handed to a person (exit 1)
+    notices: list[str] = field(default_factory=list)  # worth a line, not an exit 1 (a page cap reached)
+    baseline: int | None = None  # applications a first run recorded as its baseline; None on later runs
     performed: list[Performed] = field(default_factory=list)  # every step, in order (the plan, when dry)
 
     @property

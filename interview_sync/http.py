@@ -11,7 +11,14 @@
   spreads the next requests so a burst (1,000 invitations) stays inside the
   vendor's window instead of running into 429s;
 - vendor errors become :class:`VendorError` with the fix in the message, and
-  no secret or payload ever lands in the message.
+  no secret or payload ever lands in the message;
+- once an adapter pins its configured base URL, every request (and every
+  redirect) must stay on that origin: a vendor-supplied URL elsewhere (a
+  ``Link`` next page, a resource URI, a ``Location``) is refused before any
+  byte, credential included, leaves for it;
+- a read that times out is not retried (a hung vendor costs one timeout, not
+  four), and a 429 whose ``Retry-After`` exceeds the cap ends the call at once
+  instead of sleeping through the poll.
 """
 
 from __future__ import annotations
@@ -26,12 +33,48 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import LocationParseError, ReadTimeoutError
+from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
-from .errors import NotFound, VendorAuthError, VendorError
+from .errors import ConfigError, ForeignOrigin, NotFound, RetryTooLate, VendorAuthError, VendorError
 
 DEFAULT_TIMEOUT = (5.0, 30.0)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host:port`` as a request to ``url`` would reach it, or None.
+
+    The host is lower-cased and IDNA-encoded and the default port filled in,
+    so ``https://API.Example`` and ``https://api.example:443/x`` compare equal
+    while another host, another port or plain http do not. A URL with
+    credentials in it (``https://a@b``) or a scheme other than http(s) has no
+    origin we would ever call.
+    """
+    try:
+        parts = parse_url(url)
+    except (LocationParseError, ValueError):
+        return None
+    scheme = (parts.scheme or "").lower()
+    if scheme not in DEFAULT_PORTS or not parts.host or parts.auth:
+        return None
+    host = parts.host.lower()
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    return f"{scheme}://{host}:{parts.port or DEFAULT_PORTS[scheme]}"
+
+
+class WaitTooLong(Exception):
+    """Raised from inside urllib3 when a 429 asks for more than the retry cap allows."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"Retry-After {seconds:.0f} s")
 
 
 class CappedRetry(Retry):
@@ -52,7 +95,16 @@ class CappedRetry(Retry):
             return None
         return min(value, self.max_retry_after)
 
+    def increment(self, *args: Any, **kw: Any) -> "CappedRetry":
+        error = kw.get("error")
+        if isinstance(error, ReadTimeoutError):
+            raise error  # the vendor accepted and went silent: waiting again only doubles the hang
+        return super().increment(*args, **kw)  # type: ignore[return-value]
+
     def sleep_for_retry(self, response: Any = None) -> bool:
+        asked = Retry.get_retry_after(self, response) if response is not None else None
+        if asked is not None and asked > self.max_retry_after:
+            raise WaitTooLong(asked)
         retry_after = self.get_retry_after(response) if response is not None else None
         if retry_after:
             self.sleeper(retry_after)
@@ -171,6 +223,21 @@ class RatePacer:
         return wait
 
 
+class _GuardedSession(requests.Session):
+    """A session that asks ``check`` about every prepared URL it is about to send.
+
+    ``send`` sees the URL exactly as urllib3 will connect to it, for the first
+    request and for every redirect, so no parser difference can slip past."""
+
+    def __init__(self, check: Callable[[str], None]) -> None:
+        super().__init__()
+        self._check = check
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        self._check(request.url or "")
+        return super().send(request, **kwargs)
+
+
 class VendorSession:
     """A ``requests.Session`` with our retry/timeout policy and error mapping.
 
@@ -178,6 +245,8 @@ class VendorSession:
     benchmark. ``pacer`` spreads requests by the vendor's rate-limit headers;
     ``clock`` (seconds, default ``time.time``) is what it measures waits with,
     injectable together with ``sleeper`` so a benchmark runs in simulated time.
+    ``pin`` (called by each adapter with its configured base URL) restricts the
+    session to that origin.
     """
 
     def __init__(self, vendor: str, *, retries: int = 3, backoff_factor: float = 0.5,
@@ -187,6 +256,7 @@ class VendorSession:
                  user_agent: str = "interview-sync/0.1 (+https://github.com/interview-sync)") -> None:
         self.vendor = vendor
         self.timeout = timeout
+        self.max_retry_after = max_retry_after
         self.calls: Counter[str] = Counter()
         self.sleeper = sleeper or time.sleep
         self.pacer = RatePacer(clock or time.time, self.sleeper, max_wait=max_rate_wait)
@@ -203,12 +273,42 @@ class VendorSession:
         )
         retry.max_retry_after = max_retry_after
         retry.sleeper = self.sleeper
-        self.session = requests.Session()
+        self.origins: set[str] = set()
+        self.endpoints: set[tuple[str, str]] = set()
+        self.session = _GuardedSession(self.check_origin)
         adapter = HTTPAdapter(max_retries=retry, pool_maxsize=4)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.headers["User-Agent"] = user_agent
         self.session.headers["Accept"] = "application/json"
+
+    def pin(self, base_url: str, *endpoints: str) -> None:
+        """Allow only ``base_url``'s origin from now on, plus these exact configured
+        endpoints (Greenhouse's token URL may live on another host: it is
+        configuration, not something a vendor told us)."""
+        origin = origin_of(base_url)
+        if origin is None:
+            raise ConfigError(f"{self.vendor} base_url {base_url!r} is not an http(s) URL",
+                              "set base_url in the config to the vendor's API root")
+        self.origins.add(origin)
+        for endpoint in endpoints:
+            self.endpoints.add((origin_of(endpoint) or "", parse_url(endpoint).path or "/"))
+
+    def check_origin(self, url: str) -> None:
+        """Raise :class:`ForeignOrigin` unless ``url`` is on a pinned origin (or a
+        configured endpoint). Unpinned sessions allow everything."""
+        if not self.origins:
+            return
+        origin = origin_of(url)
+        if origin in self.origins:
+            return
+        if origin is not None and (origin, parse_url(url).path or "/") in self.endpoints:
+            return
+        shown = origin or "a URL that is not plain http(s)"
+        raise ForeignOrigin(self.vendor, f"refused to call {shown}: it is not the configured base_url's origin "
+                                         f"({', '.join(sorted(self.origins))})",
+                            "a vendor response pointed elsewhere; nothing was sent there. Check base_url is "
+                            "the vendor's API host, and report the response to the vendor if it is")
 
     def request(self, method: str, url: str, *, expected: tuple[int, ...] = (200, 201, 204),
                 **kwargs: Any) -> requests.Response:
@@ -219,6 +319,11 @@ class VendorSession:
         self.pacer.before_request()
         try:
             response = self.session.request(method, url, **kwargs)
+        except WaitTooLong as exc:
+            raise RetryTooLate(self.vendor, f"{method} {path} rate-limited (429): the vendor asks to wait "
+                                            f"{exc.seconds:.0f} s, more than the {self.max_retry_after:.0f} s "
+                                            "one poll may sleep; this poll stopped reading it",
+                               "the next poll retries; lower the poll frequency if this persists", 429) from None
         except requests.exceptions.RetryError as exc:
             raise VendorError(self.vendor, f"{method} {path} kept failing after retries",
                               "the vendor is unavailable or rate-limiting; the next poll retries") from exc

@@ -82,6 +82,7 @@ class Application:
     candidate: Candidate | None = None
     job: Job | None = None
     custom: dict[str, str] = field(default_factory=dict)
+    source: str | None = None  # where the candidate came from, where the listing says so
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", AppStatus(self.status))
@@ -98,7 +99,7 @@ class Host:
     uri: str
     name: str
     email: str
-    timezone: str = "UTC"
+    timezone: str | None = None  # IANA zone from the scheduler's user profile, None when it has none
 
 
 @dataclass(frozen=True)
@@ -143,3 +144,5 @@ class Booking:
     cancel_reason: str | None = None
     no_show: bool = False
     event_type_uri: str | None = None
+    invitee_timezone: str | None = None  # the zone the candidate booked in (IANA), to render times in
+    invitee_phone: str | None = None  # from the booking form, where the event type asks for one

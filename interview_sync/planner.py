@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from . import alerts
 from . import transitions as tr
 from . import workflow as wf
-from .compose import Composer
+from .compose import ApplicationUrl, Composer
 from .config import Settings
 from .enrich import SCHEDULER_PHASE, Enriched, Enrichment, NeedsPerson
 from .invitation import Invitation, State
@@ -81,9 +82,10 @@ def invite_target(inv: Invitation, action: wf.Action) -> InviteTarget | None:
 class Planner:
     """Flows under one configuration and one instant (the run's clock, read once)."""
 
-    def __init__(self, settings: Settings, policy: wf.Policy, now: datetime) -> None:
+    def __init__(self, settings: Settings, policy: wf.Policy, now: datetime,
+                 application_url: ApplicationUrl | None = None) -> None:
         self.settings, self.policy, self.now = settings, policy, now
-        self.compose = Composer(settings)
+        self.compose = Composer(settings, application_url)
 
     # --- entry points -------------------------------------------------------------------
 
@@ -141,21 +143,19 @@ class Planner:
             label = _label(step)
             yield Step(inv, f"{step.key}:unknown", Audit("outbox_unknown", f"{label} {step.key}: a crash left "
                                                                            "it unconfirmed; not resent"))
-            inv = yield from self.alert(inv, wf.alert(
-                inv, "unknown", f"a run stopped while sending {label}; it may or may not have reached the "
-                "recipient", "check the recipient's mailbox or the outbox, and resend by hand only if it is "
-                "missing", suffix=step.key))
+            inv = yield from self.alert(inv, wf.alert_of(inv, alerts.interrupted(label, _recipient(step)),
+                                                         suffix=step.key))
         elif result.failed and not tolerate:
             raise StepFailed(inv, result)
         return result, inv
 
-    def _email(self, inv: Invitation, key: str, kind: str, reader: Invitation, to_name: str | None,
-               to_email: str | None, extra: dict[str, object] | None = None,
-               attachments: tuple[Attachment, ...] = ()) -> Generator[Step, Result, tuple[Result, Invitation]]:
-        """An email about ``reader`` (the invitation as the message describes it)."""
-        context = self.compose._base_context(reader) | (extra or {})
+    def _email(self, inv: Invitation, key: str, kind: str, about: Invitation, to_name: str | None,
+               to_email: str | None, extra: dict[str, object] | None = None, attachments: tuple[Attachment, ...] = (),
+               reader: str = "candidate") -> Generator[Step, Result, tuple[Result, Invitation]]:
+        """An email about ``about`` (the invitation as the message describes it) to ``reader``."""
+        context = self.compose._base_context(about, reader) | (extra or {})
         email = Email(kind, to_name, to_email or "", context, attachments, self.compose._template_set(inv))
-        return (yield from self._effect(Step(reader, key, email), inv))
+        return (yield from self._effect(Step(about, key, email), inv))
 
     def _note(self, inv: Invitation, key: str, what: str, headline: str,
               about: Invitation | None = None) -> Generator[Step, Result, tuple[Result, Invitation]]:
@@ -165,18 +165,17 @@ class Planner:
     def _on_failure(self, kind: str, inv: Invitation, result: Result) -> Flow:
         """A step failed: the outcome decides the follow-up (SPEC §2 error rows)."""
         if result.status == "refused":
-            return (yield from self.alert(inv, wf.alert(
-                inv, "address-refused", result.message, "correct the candidate's email in the ATS, then run "
-                "`interview-sync invite APPLICATION_ID --resend --reason ...`", park=True)))
+            return (yield from self.alert(inv, wf.alert_of(
+                inv, alerts.address_refused(inv.application_id, result.message), park=True)))
         if result.status == "failed":
             yield Step(inv, "", Report(f"email delivery failed, will retry next poll: {result.message}", kind))
             return inv
         inv, failures = tr.vendor_failed(inv)
         yield Step(inv, f"{inv.ref}:vendor_error", Save("vendor_error", detail=f"{kind}: {result.detail}"))
         if failures >= MAX_VENDOR_FAILURES:
-            return (yield from self.alert(inv, wf.alert(inv, "vendor-error", f"{kind} failed {failures} times: "
-                                                        f"{result.detail}", result.fix or "check the vendor",
-                                                        park=True)))
+            text = alerts.vendor_error(inv.application_id, kind, failures, result.detail, result.fix,
+                                       can_resend=kind in (wf.INVITE, wf.RETRY, wf.FOLLOWUP))
+            return (yield from self.alert(inv, wf.alert_of(inv, text, park=True)))
         yield Step(inv, "", Report(f"{result.message} (attempt {failures}/{MAX_VENDOR_FAILURES}; retried next poll)",
                                    kind))
         return inv
@@ -186,8 +185,8 @@ class Planner:
     def alert(self, inv: Invitation, action: wf.Action) -> Flow:
         """Tell a recruiter; an alert that cannot be sent still surfaces (in the run's errors)."""
         recipient = inv.recruiter_email or self.settings.alerts.recruiter_email
-        context = self.compose._base_context(inv) | {"reason": action.reason, "fix": action.fix,
-                                                     "recruiter_name": None}
+        context = self.compose._base_context(inv, "recruiter") | {"reason": action.reason, "fix": action.fix,
+                                                                  "recruiter_name": None, "command": action.command}
         email = Email("recruiter_alert", None, recipient, context, alert=action.reason or "")
         result, inv = yield from self._effect(Step(inv, action.key, email), inv, tolerate=True)
         if result.failed:
@@ -234,7 +233,7 @@ class Planner:
             yield Step(inv, f"{inv.ref}:enriched", Save("enriched", detail=f"route {inv.route_index} "
                                                                          f"({inv.event_type})"))
         if isinstance(found, NeedsPerson):
-            inv = yield from self.alert(inv, wf.alert(inv, found.code, found.reason, found.fix, park=True))
+            inv = yield from self.alert(inv, wf.alert_of(inv, found.text, park=True))
             return inv, False
         error = found.error
         raise StepFailed(inv, Result("vendor_error", message=str(error), detail=error.message, fix=error.fix))
@@ -270,8 +269,7 @@ class Planner:
         _, inv = yield from self._effect(Step(inv, f"{inv.ref}:flag:tag", tag), inv)
         _, inv = yield from self._note(inv, f"{inv.ref}:flag:note", "flag note", "No booking after the invite and "
                                        "one follow-up; flagged for recruiter review")
-        inv = yield from self.alert(inv, wf.alert(inv, "flag", action.reason or "no booking", "call or text the "
-                                                  "candidate; no further automatic email will be sent"))
+        inv = yield from self.alert(inv, wf.alert_of(inv, alerts.flagged(inv.application_id, inv.candidate_name)))
         inv = tr.flagged(inv, self.now)
         yield Step(inv, f"{inv.ref}:flagged", Save("flagged"))
         return inv
@@ -285,7 +283,7 @@ class Planner:
         _, inv = yield from self._email(inv, action.key, "confirmation", pending, inv.candidate_name,
                                         inv.candidate_email, {"updated": updated})
         _, inv = yield from self._email(inv, f"{inv.ref}:hm-ics:{booking.uri}", "hm_booking", pending, inv.hm_name,
-                                        inv.hm_email, {"updated": updated}, (ics,))
+                                        inv.hm_email, {"updated": updated}, (ics,), reader="hm")
         _, inv = yield from self._note(inv, f"{inv.ref}:note:booked:{booking.uri}", "booking note",
                                        "Interview rescheduled" if updated else "Interview booked", about=pending)
         inv = tr.booked(inv, booking, self.now, sequence, updated)
@@ -300,7 +298,7 @@ class Planner:
         sequence = inv.ics_sequence + 1
         ics = self.compose._ics(inv, "CANCEL", sequence, inv.interview_start, inv.interview_end, self.now)
         _, inv = yield from self._email(inv, f"{inv.ref}:hm-cancel:{booking.uri}", "hm_cancel", inv, inv.hm_name,
-                                        inv.hm_email, None, (ics,))
+                                        inv.hm_email, None, (ics,), reader="hm")
         _, inv = yield from self._note(inv, f"{inv.ref}:note:cancel:{booking.uri}", "cancel note",
                                        f"Interview cancelled ({action.reason}); a new link follows")
         inv = tr.cancelled(inv, self.now, sequence)
@@ -319,13 +317,14 @@ class Planner:
             _, inv = yield from self._email(inv, action.key, "reminder_candidate", inv, inv.candidate_name,
                                             inv.candidate_email)
             return inv
-        _, inv = yield from self._email(inv, action.key, "reminder_hm", inv, inv.hm_name, inv.hm_email)
+        _, inv = yield from self._email(inv, action.key, "reminder_hm", inv, inv.hm_name, inv.hm_email, reader="hm")
         inv = tr.reminded(inv, self.now)
         yield Step(inv, f"{inv.ref}:reminded", Save("reminded"))
         return inv
 
     def _feedback(self, inv: Invitation, action: wf.Action) -> Flow:
-        _, inv = yield from self._email(inv, action.key, "feedback_request", inv, inv.hm_name, inv.hm_email)
+        _, inv = yield from self._email(inv, action.key, "feedback_request", inv, inv.hm_name, inv.hm_email,
+                                        reader="hm")
         inv = tr.feedback_requested(inv, self.now)
         yield Step(inv, f"{inv.ref}:feedback_requested", Save("feedback_requested"))
         return inv
@@ -345,6 +344,14 @@ class Planner:
         yield Step(inv, f"{inv.ref}:no_show", Save("no_show", channel="scheduler", detail=action.reason,
                                                    row=("no_show", "changed", action.reason or "")))
         return inv
+
+
+def _recipient(step: Step) -> str | None:
+    """Who an interrupted effect was for (an alert names them; an ATS write has no one)."""
+    effect = step.effect
+    if isinstance(effect, Email):
+        return effect.to_email
+    return effect.recipient if isinstance(effect, Settle) else None
 
 
 def _label(step: Step) -> str:

@@ -5,6 +5,20 @@ before its last value (our own ATS note bumps ``updated_at``; vendors' clocks
 drift), and every effect is keyed, so re-reads are harmless. A cursor moves
 to the run's start time only after everything read under it was handled.
 
+A poll is bounded: each change listing reads at most ``max_pages`` pages and
+the cycle stops between steps once ``poll.deadline_seconds`` have passed. A
+listing stopped early keeps its cursor and saves the vendor's position of the
+first unread page (``<cursor>:resume``) with the instant the listing began
+(``<cursor>:started``); the next poll continues there, and when the listing
+finally ends the cursor moves to that first instant, so nothing changed while
+the listing spanned polls is skipped.
+
+Two instants per run: timers fire at ``ctx.clock`` (``poll --now`` moves it),
+but read windows and cursors follow ``ctx.read_clock``, the real time at the
+vendors. Were cursors stamped with a ``--now`` in the future, the next
+real-time poll would ask only for changes after that instant and miss every
+booking cancelled or stage moved in between.
+
 Each workflow action runs as reads first (enrichment, the outbox state of
 its invite), then the planner's flow, whose steps the executor performs. A
 dry run is the same cycle on a scratch copy of the state with effects that
@@ -16,25 +30,47 @@ error on a write; it does make the reads, so enrichment alerts show).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import workflow as wf
 from .clock import iso, parse_instant
 from .context import Context
+from .errors import LocalIOError, RetryTooLate, VendorError
 from .effects import RecordingEffects, VendorEffects
 from .enrich import Enricher
-from .errors import VendorError
 from .executor import Executor, Outcome, RunReport
 from .invitation import Invitation, State
 from .lock import RunLock
 from .models import Application, Booking
+from .paging import Paging
 from .planner import InviteReads, Planner, drive, invite_target
 from .state import AppSnapshot, StateDB
 from .steps import Performed
 
 ATS_CURSOR = "ats"
 SCHEDULER_CURSOR = "scheduler"
+RESUME = ":resume"
+STARTED = ":started"
+
+
+@dataclass
+class Listing:
+    """How one change listing ended: ``done`` (the cursor may move), or paused
+    with ``resume`` (the next poll continues there), or neither (it failed)."""
+
+    done: bool = False
+    resume: str | None = None
+    failed_at_start: bool = False  # the saved resume position itself was refused
+
+
+Progress = Callable[[int], None]
+"""Told the running count of applications a first run has read: a baseline over
+tens of thousands of applications takes minutes, and silence looks like a hang."""
+
 
 PlannedAction = Performed  # what `--dry-run` shows: one line per step the real run would take
 
@@ -59,20 +95,32 @@ def scratch_copy(db: StateDB) -> StateDB:
 class PollCycle:
     """The poll; one instance per run. A dry run gets a scratch state and recording effects."""
 
-    def __init__(self, ctx: Context, *, dry_run: bool = False, backfill: bool = False) -> None:
+    def __init__(self, ctx: Context, *, dry_run: bool = False, backfill: bool = False,
+                 timer: Callable[[], float] = time.monotonic, progress: Progress | None = None) -> None:
+        """``timer`` measures the poll deadline (monotonic seconds; injectable for tests)."""
         self.ctx = ctx
+        self.timer = timer
+        self.progress = progress
+        self.started = timer()
+        self.deadline = ctx.settings.poll.deadline_seconds
+        self.stop_reason = ""  # why the cycle stopped before its last step
         self.dry_run = dry_run
         self.db = scratch_copy(ctx.db) if dry_run else ctx.db
         self.backfill = backfill
         self.report = RunReport()
-        self.now = ctx.clock.now()
+        self.now = ctx.clock.now()  # timers, workflow and audit times
         self.apps: dict[str, Application] = {}  # this run's listing records, reused by enrichment
-        self.planner = Planner(ctx.settings, wf.Policy.from_settings(ctx.settings), self.now)
-        self.enricher = Enricher(ctx.settings, self.planner.policy, ctx.ats, ctx.scheduler, self.now, self.apps)
+        self.planner = Planner(ctx.settings, wf.Policy.from_settings(ctx.settings), self.now,
+                               getattr(ctx.ats, "application_url", None))
+        self.enricher = Enricher(ctx.settings, self.planner.policy, ctx.ats, ctx.scheduler, self.db, self.now,
+                                 self.apps)
         effects = RecordingEffects() if dry_run else VendorEffects(ctx, self.apps)
         self.executor = Executor(self.db, ctx.clock, effects, self.report, ctx.actor)
+        self.read_at = ctx.read_clock.now()  # vendor read windows and cursors
         self.stages = ctx.settings.ats.interview_stages
         self.acted: set[str] = set()  # refs already acted on in this cycle
+        self.first_run = False  # decided under the run lock, in _read_ats
+        self.read = 0  # applications read from the ATS in this cycle
 
     # --- helpers --------------------------------------------------------------------
 
@@ -93,28 +141,78 @@ class PollCycle:
             return InviteReads(prior)
         return InviteReads(prior, self.enricher.read(inv))
 
+    def expired(self) -> bool:
+        return self.timer() - self.started >= self.deadline
+
+    def _go_on(self, step: str) -> bool:
+        """Between steps: False (and one line saying so) once the cycle must stop."""
+        if not self.stop_reason and self.expired():
+            self.stop_reason = (f"poll stopped at its deadline (poll.deadline_seconds = {self.deadline:g}) "
+                                f"before {step}; what was done is saved and the next poll continues")
+            self.report.errors.append(self.stop_reason)
+        return not self.stop_reason
+
+    def _paging(self, name: str, max_pages: int) -> Paging:
+        return Paging.budget(max_pages, self.db.get_cursor(name + RESUME), self.expired)
+
+    def _listing_now(self, name: str) -> datetime:
+        """The instant the listing began: this run, or the earlier poll a paused listing started in."""
+        started = self.db.get_cursor(name + STARTED)
+        return parse_instant(started) if started and self.db.get_cursor(name + RESUME) else self.read_at
+
+    def _paused(self, listing: Listing, paging: Paging, vendor: str, what: str, key: str) -> Listing:
+        """Say why a listing stopped early; a page-cap pause is routine (a notice), a deadline is not."""
+        listing.resume = paging.resume
+        if paging.stopped == "page cap":
+            self.report.notices.append(f"{vendor}: read {paging.pages} pages of {what}, the cap ({key} = "
+                                       f"{paging.max_pages}); the next poll continues from there")
+        elif paging.stopped == "deadline":
+            self._go_on(f"reading all {what}")
+        return listing
+
+    def _settle(self, name: str, listing: Listing) -> None:
+        """Move the cursor for a finished listing, save the position of a paused one."""
+        if listing.done:
+            self.db.set_cursor(name, iso(self._listing_now(name)))
+            self.db.set_cursor(name + RESUME, "")
+        elif listing.resume:
+            self.db.set_cursor(name + STARTED, iso(self._listing_now(name)))
+            self.db.set_cursor(name + RESUME, listing.resume)
+        elif listing.failed_at_start:
+            self.db.set_cursor(name + RESUME, "")  # a stale position: start the listing over (cursor unchanged)
+
+    def _read_failed(self, what: str, exc: VendorError, paging: Paging) -> Listing:
+        self.report.errors.append(f"reading {what} stopped: {exc}")
+        if isinstance(exc, RetryTooLate):
+            self.stop_reason = str(exc)  # the vendor asked us to go away: end the cycle now
+        return Listing(failed_at_start=bool(paging.start) and paging.pages == 0)
+
     def _since(self, name: str) -> datetime | None:
+        """The cursor less the overlap; a cursor ahead of the read clock (stamped by an
+        older ``poll --now`` in the future, or a clock set back) counts as now."""
         value = self.db.get_cursor(name)
         if not value:
             return None
         overlap = timedelta(minutes=self.ctx.settings.ats.overlap_minutes)
-        return parse_instant(value) - overlap
+        return min(parse_instant(value), self.read_at) - overlap
 
     # --- the cycle ------------------------------------------------------------------
 
     def run(self) -> RunReport:
         self._recover_stranded()
-        ats_ok = self._read_ats()
-        sched_ok = self._read_scheduler()
-        self._fire_timers()
+        ats = self._read_ats()
+        sched = self._read_scheduler() if self._go_on("reading the scheduler") else Listing()
+        if self._go_on("firing due timers"):
+            self._fire_timers()
         for bad in self.ctx.bad_records:
             self.report.errors.append(f"skipped a record: {bad}")
-        with self.db.transaction():
-            if ats_ok:
-                self.db.set_cursor(ATS_CURSOR, iso(self.now))
+        with self.db.transaction():  # a dry run's copy: thrown away
+            self._settle(ATS_CURSOR, ats)
+            if ats.done:
                 self.db.mark_baselined(ATS_CURSOR)
-            if sched_ok:
-                self.db.set_cursor(SCHEDULER_CURSOR, iso(self.now))
+                if self.first_run:
+                    self.report.baseline = self.read
+            self._settle(SCHEDULER_CURSOR, sched)
         return self.report
 
     def _recover_stranded(self) -> None:
@@ -125,16 +223,24 @@ class PollCycle:
             if inv is not None:
                 drive(self.planner.settle(inv, row), self.executor.perform)
 
-    def _read_ats(self) -> bool:
-        first_run = not self.db.is_baselined(ATS_CURSOR)
-        since = None if first_run else self._since(ATS_CURSOR)
+    def _read_ats(self) -> Listing:
+        self.first_run = not self.db.is_baselined(ATS_CURSOR)
+        since = None if self.first_run else self._since(ATS_CURSOR)
+        paging = self._paging(ATS_CURSOR, self.ctx.settings.ats.max_pages)
         try:
-            for app in self.ctx.ats.changed_applications(since):
-                self._on_application(app, first_run)
+            for app in self.ctx.ats.changed_applications(since, paging):
+                if self.expired():  # mid-page: the next poll re-reads this page (keys dedupe)
+                    self._go_on("reading all changed applications")
+                    return Listing(resume=paging.current)
+                self._on_application(app, self.first_run)
+                self.read += 1
+                if self.first_run and self.progress is not None:
+                    self.progress(self.read)
         except VendorError as exc:
-            self.report.errors.append(f"reading the ATS stopped: {exc}")
-            return False
-        return True
+            return self._read_failed("the ATS", exc, paging)
+        if paging.resume:
+            return self._paused(Listing(), paging, self.ctx.ats.name, "changed applications", "ats.max_pages")
+        return Listing(done=True)
 
     def _on_application(self, app: Application, first_run: bool) -> None:
         entered = wf.stage_entered(app, self.db.get_application(app.id), self.stages,
@@ -157,20 +263,25 @@ class PollCycle:
         self.apps[app.id] = app
         self.act(inv, step.actions)
 
-    def _read_scheduler(self) -> bool:
+    def _read_scheduler(self) -> Listing:
         since = self._since(SCHEDULER_CURSOR)
+        paging = self._paging(SCHEDULER_CURSOR, self.ctx.settings.scheduler.max_pages)
         try:
-            bookings = sorted(self.ctx.scheduler.changed_bookings(since, self.now),
+            bookings = sorted(self.ctx.scheduler.changed_bookings(since, self._listing_now(SCHEDULER_CURSOR),
+                                                                  paging),
                               key=lambda b: (b.updated_at or b.created_at or self.now, b.status != "canceled"))
         except VendorError as exc:
-            self.report.errors.append(f"reading the scheduler stopped: {exc}")
-            return False
+            return self._read_failed("the scheduler", exc, paging)
         for booking in bookings:
+            if not self._go_on("handling every booking read"):
+                return Listing()  # the same pages are read again next poll
             inv = self._match(booking)
             if inv is not None:
                 in_stage = wf.still_in_stage(inv, self.db.get_application(inv.application_id))
                 self.act(inv, wf.on_booking(inv, booking, in_stage))
-        return True
+        if paging.resume:
+            return self._paused(Listing(), paging, self.ctx.scheduler.name, "changed bookings", "scheduler.max_pages")
+        return Listing(done=True)
 
     def _match(self, booking: Booking) -> Invitation | None:
         """By the reference we carried in the link; else by invitee email + host."""
@@ -194,25 +305,47 @@ class PollCycle:
 
     def _fire_timers(self) -> None:
         for inv in self.db.open_invitations():
+            if not self._go_on("firing every due timer"):
+                return  # timers need no cursor: the rest fire next poll
             if inv.state is State.PENDING and inv.ref in self.acted:
                 continue  # its invite just failed in this cycle: the retry belongs to the next poll
             self.act(inv, wf.due(inv, self.now, self.planner.policy))
 
 
-def run_poll(ctx: Context, *, dry_run: bool = False, backfill: bool = False) -> tuple[RunReport, list[PlannedAction]]:
+def run_poll(ctx: Context, *, dry_run: bool = False, backfill: bool = False,
+             timer: Callable[[], float] = time.monotonic,
+             progress: Progress | None = None) -> tuple[RunReport, list[PlannedAction]]:
     """Take the run lock (unless dry-run), run one cycle, return what happened.
 
     A dry run returns its plan (every step, in order) and a report with only its
-    errors: nothing was sent, so there are no outcomes and no alerts."""
-    cycle = PollCycle(ctx, dry_run=dry_run, backfill=backfill)
-    if dry_run:
-        try:
-            report = cycle.run()
-        finally:
-            cycle.db.close()
-        return RunReport(errors=report.errors), report.performed
-    with lock_for(ctx), ctx.transport:
-        return cycle.run(), []
+    errors and notices: nothing was sent, so there are no outcomes and no alerts."""
+    with local_failures(ctx):
+        if dry_run:
+            cycle = PollCycle(ctx, dry_run=True, backfill=backfill, timer=timer, progress=progress)
+            try:
+                report = cycle.run()
+            finally:
+                cycle.db.close()
+            return RunReport(errors=report.errors, notices=report.notices, baseline=report.baseline), \
+                report.performed
+        with lock_for(ctx), ctx.transport:
+            return PollCycle(ctx, backfill=backfill, timer=timer, progress=progress).run(), []
+
+
+@contextmanager
+def local_failures(ctx: Context) -> Iterator[None]:
+    """A disk that fails under the poll (SQLite I/O error, full disk, read-only file) ends it
+    with one line naming the path (exit 2), not a traceback. The state stays consistent:
+    each step's transaction rolled back, an interrupted send is left to the outbox's crash
+    path, and the cursors did not move, so the next poll picks up where this one stopped."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise ctx.db.explain(exc) from None
+    except OSError as exc:
+        if exc.filename is None:  # not a file-system error (sockets have their own handling)
+            raise
+        raise LocalIOError.from_os_error(exc, exc.filename) from None
 
 
 def summarise(outcomes: Iterable[Outcome]) -> dict[str, int]:

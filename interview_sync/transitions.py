@@ -12,7 +12,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from . import zones
 from .invitation import Invitation, State
+from .manager_notes import phone_text
 from .models import Booking
 from .workflow import Policy
 
@@ -26,9 +28,10 @@ def copy(inv: Invitation, **changes: Any) -> Invitation:
 
 
 # What the read phase (enrich.py) learns; copied onto the invitation as it stands by then.
-ENRICHED_FIELDS = ("candidate_name", "candidate_email", "candidate_timezone", "job_name", "department", "office",
-                   "recruiter_email", "route_index", "event_type", "interview_format", "duration_minutes",
-                   "location", "hm_email", "hm_name", "hm_title")
+ENRICHED_FIELDS = ("candidate_name", "candidate_email", "candidate_timezone", "candidate_phone", "job_name",
+                   "department", "office", "recruiter_email", "route_index", "event_type", "interview_format",
+                   "duration_minutes", "location", "hm_email", "hm_name", "hm_title", "hm_timezone",
+                   "manager_notes")
 
 
 def enriched(inv: Invitation, found: Invitation) -> Invitation:
@@ -64,11 +67,16 @@ def flagged(inv: Invitation, now: datetime) -> Invitation:
 
 
 def with_booking(inv: Invitation, booking: Booking) -> Invitation:
-    """The invitation as the booking's messages describe it (state booked, the new time)."""
+    """The invitation as the booking's messages describe it (state booked, the new time; the
+    candidate's zone and, for a phone interview, number, as they gave them when booking)."""
+    phone = (phone_text(booking.invitee_phone) or inv.candidate_phone) if inv.interview_format == "phone" \
+        else inv.candidate_phone
     return copy(inv, state=State.BOOKED, booking_ref=booking.uri, event_uri=booking.event_uri,
                 interview_start=booking.start, interview_end=booking.end, join_url=booking.join_url,
                 location=booking.location or inv.location, cancel_url=booking.cancel_url,
-                reschedule_url=booking.reschedule_url)
+                reschedule_url=booking.reschedule_url,
+                candidate_timezone=zones.known_zone(booking.invitee_timezone) or inv.candidate_timezone,
+                candidate_phone=phone)
 
 
 def booked(inv: Invitation, booking: Booking, now: datetime, sequence: int, updated: bool) -> Invitation:

@@ -19,6 +19,7 @@ from interview_sync.errors import BadRecord, VendorAuthError
 from interview_sync.http import VendorSession
 from interview_sync.models import Booking, EventType, Host
 from interview_sync.sandbox import SandboxApp, SandboxServer, World, build_app
+from interview_sync.sandbox.client import SANDBOX_CALCOM_HOST_KEYS
 from interview_sync.scheduler.calcom import CalcomScheduler, with_prefill
 from vendor_payloads import calcom_booking, calcom_event_type, calcom_listing, calcom_me, calcom_org_user
 
@@ -34,10 +35,11 @@ def v(version: str) -> list:
     return [matchers.header_matcher({"cal-api-version": version, "Authorization": f"Bearer {KEY}"})]
 
 
-def scheduler(base_url: str = API, *, sleeper=None, on_bad_record=None, key: str = KEY) -> CalcomScheduler:
+def scheduler(base_url: str = API, *, sleeper=None, on_bad_record=None, key: str = KEY,
+              host_keys: dict[str, str] | None = None) -> CalcomScheduler:
     session = VendorSession("calcom", sleeper=sleeper or (lambda seconds: None))
     return CalcomScheduler(base_url=base_url, api_key=key, session=session, clock=FixedClock(NOW),
-                           on_bad_record=on_bad_record)
+                           on_bad_record=on_bad_record, host_keys=host_keys)
 
 
 def et(uri: str = "501", host: str = "maria") -> EventType:
@@ -125,21 +127,21 @@ def test_slots_send_2024_09_04_and_read_the_grouped_shape() -> None:
 
 
 @responses.activate
-def test_create_link_is_single_use_with_expiry_and_prefills_exactly() -> None:
+def test_create_link_is_single_use_without_expiry_and_prefills_exactly() -> None:
+    """Cal.com refuses a body with both maxUsageCount and expiresAt ("Provide only one
+    of expiresAt or maxUsageCount", private-links-input.service.ts): single use wins."""
     expires = NOW + timedelta(days=4)
     responses.post(f"{API}/event-types/501/private-links", status=201,
-                   match=v("2024-09-04") + [matchers.json_params_matcher(
-                       {"maxUsageCount": 1, "expiresAt": "2026-11-27T15:00:00.000Z"})],
+                   match=v("2024-09-04") + [matchers.json_params_matcher({"maxUsageCount": 1}, strict_match=True)],
                    json={"status": "success", "data": {
                        "linkId": "abc123def456", "eventTypeId": 501, "isExpired": False,
-                       "bookingUrl": "https://cal.com/d/abc123def456/phone-screen-30",
-                       "expiresAt": "2026-11-27T15:00:00.000Z"}})
+                       "bookingUrl": "https://cal.com/d/abc123def456", "maxUsageCount": 1, "usageCount": 0}})
     responses.delete(f"{API}/event-types/501/private-links/abc123def456", match=v("2024-09-04"),
                      json={"status": "success", "data": {"linkId": "abc123def456", "message": "Private link deleted"}})
     adapter = scheduler()
     url = adapter.create_link(et(), name=ZOE[0], email=ZOE[1], ref="inv-7001&x=1", expires_at=expires)
     parts = urlsplit(url)
-    assert parts.path == "/d/abc123def456/phone-screen-30"
+    assert parts.path == "/d/abc123def456"
     assert parse_qs(parts.query) == {"name": [ZOE[0]], "email": [ZOE[1]], "metadata[ref]": ["inv-7001&x=1"]}
     assert "+" not in parts.query and "[" not in parts.query
     adapter.revoke_link(url)  # same run: the link's event type is remembered
@@ -253,7 +255,7 @@ def sandbox() -> Iterator[tuple[SandboxApp, SandboxServer]]:
 
 @pytest.fixture
 def live(sandbox) -> CalcomScheduler:
-    return scheduler(sandbox[1].url + "/v2")
+    return scheduler(sandbox[1].url + "/v2", host_keys=SANDBOX_CALCOM_HOST_KEYS)
 
 
 def phone_screen(adapter: CalcomScheduler, email: str = MARIA) -> EventType:
@@ -317,12 +319,12 @@ def test_sandbox_blocked_host_has_no_slots(live: CalcomScheduler, sandbox) -> No
                                 NOW + timedelta(days=1)) != []
 
 
-def test_sandbox_private_link_is_single_use_expiring_and_prefilled(live: CalcomScheduler, sandbox) -> None:
+def test_sandbox_private_link_is_single_use_and_prefilled(live: CalcomScheduler, sandbox) -> None:
     app, server = sandbox
     url = invite(app, live, "17001", "inv-7001")
     link_id = urlsplit(url).path.split("/")[2]
     stored = app.world.data["calcom"]["links"][link_id]
-    assert stored["maxUsageCount"] == 1 and stored["expiresAt"] == NOW + timedelta(days=4)
+    assert stored["maxUsageCount"] == 1 and stored["expiresAt"] is None
     page_html = requests.get(url, timeout=5).text
     assert "O&#x27;Brien-Nguyễn" in page_html and "zoe+nurse@example.org" in page_html and "inv-7001" in page_html
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
@@ -341,7 +343,11 @@ def test_sandbox_private_link_is_single_use_expiring_and_prefilled(live: CalcomS
 
 def test_sandbox_expired_and_revoked_links_refuse(live: CalcomScheduler, sandbox) -> None:
     app, server = sandbox
-    expiring = invite(app, live, "17002", "inv-x", expires_at=NOW + timedelta(hours=1))
+    headers = {"Authorization": f"Bearer {KEY}", "cal-api-version": "2024-09-04"}
+    made = requests.post(server.url + "/v2/event-types/80010/private-links", headers=headers, timeout=5,
+                         json={"expiresAt": "2026-11-23T16:00:00.000Z"})  # a time-limited link, made by hand
+    assert made.status_code == 201, made.text
+    expiring = made.json()["data"]["bookingUrl"]
     app.world.fixed_now = NOW + timedelta(hours=2)
     refused = post(server, "/_admin/book", {"url": expiring})
     assert refused.status_code == 410 and "expired" in refused.json()["error"]["message"]
@@ -406,7 +412,7 @@ def test_sandbox_book_twice_yields_two_active_bookings_with_one_ref(live: Calcom
     assert found[0].uri != found[1].uri and found[0].start != found[1].start
 
 
-def test_sandbox_idle_poll_costs_one_request(live: CalcomScheduler, sandbox) -> None:
+def test_sandbox_idle_poll_costs_one_request_per_key(live: CalcomScheduler, sandbox) -> None:
     app, server = sandbox
     for application_id in ("17006", "17007"):
         invite(app, live, application_id, f"inv-{application_id}")
@@ -415,7 +421,7 @@ def test_sandbox_idle_poll_costs_one_request(live: CalcomScheduler, sandbox) -> 
     live.session.calls.clear()
     later = NOW + timedelta(minutes=10)
     assert list(live.changed_bookings(later, later)) == []
-    assert sum(live.session.calls.values()) == 1
+    assert live.session.calls == {"GET /v2/bookings": 4}  # the main key and three hosts' own keys
 
 
 def test_sandbox_bookings_pagination_object(live: CalcomScheduler, sandbox) -> None:

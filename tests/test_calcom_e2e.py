@@ -72,7 +72,7 @@ def test_invite_book_reschedule_then_second_booking_alerts(h: Harness) -> None:
     inv = h.invitation(ZOE)
     assert query == {"name": [ZOE_NAME], "email": [ZOE_EMAIL], "metadata[ref]": [inv.ref]}
     (stored,) = h.world.data["calcom"]["links"].values()
-    assert stored["maxUsageCount"] == 1 and stored["expiresAt"] is not None
+    assert stored["maxUsageCount"] == 1 and stored["expiresAt"] is None  # Cal.com takes one limit, not both
 
     h.at(3)
     h.sandbox.book(ZOE, at=SLOT)

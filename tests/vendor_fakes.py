@@ -25,8 +25,8 @@ from vendor_payloads import (
     calcom_booking, calcom_error, calcom_event_type, calcom_listing, calcom_me, calcom_ok, calcom_org_user,
     calcom_private_link, calendly_available_time, calendly_event, calendly_event_type, calendly_invitee,
     calendly_membership, calendly_page, calendly_user, gh_application, gh_application_stage, gh_candidate,
-    gh_job, gh_named, gh_stage, gh_team_row, gh_token, gh_user, lever_application, lever_contact,
-    lever_listing, lever_opportunity, lever_posting, lever_stage_change, lever_user,
+    gh_custom_field, gh_job, gh_named, gh_stage, gh_team_row, gh_token, gh_user, gh_visit_id, lever_application,
+    lever_contact, lever_listing, lever_opportunity, lever_posting, lever_stage_change, lever_user,
 )
 
 from interview_sync.clock import parse_instant
@@ -251,6 +251,11 @@ def _bearer(call: Call) -> str | None:
     return header[7:] if header.startswith("Bearer ") else None
 
 
+def _wire_text(value: Any) -> str:
+    """A field as a query string spells it (booleans are ``true``/``false``)."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def _iso_ms(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
@@ -268,7 +273,11 @@ def _calendly_ts(value: datetime) -> str:
 
 class GreenhouseFake(FakeVendor):
     """Harvest v3: OAuth client credentials (``sub`` = acting user), flat lists newest id
-    first, filters on the first request only and then the ``Link`` cursor URL alone."""
+    first, filters on the first request only and then the ``Link`` cursor URL alone.
+
+    An application's ``stage_id`` is its current ``application_stages`` row (a visit,
+    with ``job_interview_stage_id``), never a job interview stage id. ``touch_on_move``
+    says whether a move bumps the application's ``updated_at`` (not publicly settled)."""
 
     API = "https://harvest.greenhouse.io/v3"
     AUTH = "https://auth.greenhouse.io"
@@ -276,16 +285,19 @@ class GreenhouseFake(FakeVendor):
     bases = (API, AUTH)
     CLIENT, SECRET = "contract-client", "contract-secret"
     LIST_FILTERS = {"/applications": {"candidate_ids": "candidate_id", "job_ids": "job_id", "status": "status"},
-                    "/application_stages": {"application_ids": "application_id"},
+                    "/application_stages": {"application_ids": "application_id",
+                                            "job_interview_stage_ids": "job_interview_stage_id", "current": "current"},
                     "/job_hiring_managers": {"job_ids": "job_id"}, "/job_owners": {"job_ids": "job_id"},
                     "/applied_candidate_tags": {"candidate_ids": "candidate_id"}, "/job_interview_stages": {
                         "job_ids": "job_id"}}
 
     def register(self) -> None:
         self.tokens: dict[str, datetime] = {}
+        self.touch_on_move = True
         self.apps = {seed: {"candidate": seed - 10000, "job": a.job, "stage": self.stage_id(a.job, 0),
-                            "status": "in_process", "updated": UPDATED} for seed, a in APPLICANTS.items()}
-        self.visits = [gh_application_stage(seed, seed, self.stage_id(a.job, 0), _iso_ms(CREATED), None)
+                            "visit": gh_visit_id(seed), "status": "in_process", "updated": UPDATED}
+                     for seed, a in APPLICANTS.items()}
+        self.visits = [gh_application_stage(gh_visit_id(seed), seed, self.stage_id(a.job, 0), _iso_ms(CREATED), None)
                        for seed, a in APPLICANTS.items()]
         self.notes: dict[str, list[str]] = {}
         self.tags = [{"id": 51, "name": "Referral"}]
@@ -330,8 +342,11 @@ class GreenhouseFake(FakeVendor):
 
     # --- rows, rendered from state on every request
     def application_rows(self) -> list[dict[str, Any]]:
-        return [gh_application(seed, candidate_id=a["candidate"], job_id=a["job"], stage_id=a["stage"],
-                               status=a["status"], created_at=_iso_ms(CREATED), updated_at=_iso_ms(a["updated"]))
+        return [gh_application(seed, candidate_id=a["candidate"], job_id=a["job"], stage_id=a["visit"],
+                               stage_name=STAGES[a["stage"] % 100 - 1], status=a["status"],
+                               created_at=_iso_ms(CREATED), updated_at=_iso_ms(a["updated"]),
+                               last_activity_at=_iso_ms(a["updated"]),
+                               custom_fields={"shift": gh_custom_field("Shift", "single_select", "Nights")})
                 for seed, a in self.apps.items()]
 
     def candidate_rows(self) -> list[dict[str, Any]]:
@@ -411,10 +426,15 @@ class GreenhouseFake(FakeVendor):
                 compare = {"gte": lambda a: a >= bound, "gt": lambda a: a > bound,
                            "lte": lambda a: a <= bound, "lt": lambda a: a < bound}[op]
                 chosen = [r for r in chosen if compare(parse_instant(str(r[name])))]
+        if path == "/applications" and "status" in query:  # the filter says active, records say in_process
+            statuses = {"active": "in_process", "rejected": "rejected", "hired": "hired", "converted": "converted"}
+            if query["status"] not in statuses:
+                raise ValueError("status must be one of active, rejected, hired, converted")
+            query = {**query, "status": statuses[query["status"]]}
         for param, column in self.LIST_FILTERS.get(path, {}).items():
             if param in query:
                 wanted = set(query[param].split(","))
-                chosen = [r for r in chosen if str(r.get(column)) in wanted]
+                chosen = [r for r in chosen if _wire_text(r.get(column)) in wanted]
         return chosen
 
     # --- writes
@@ -457,13 +477,19 @@ class GreenhouseFake(FakeVendor):
         app = self.apps[seed]
         new = self.stage_id(app["job"], STAGES.index(stage))
         for visit in self.visits:
-            if visit["application_id"] == seed and visit["exited_at"] is None:
-                visit["exited_at"] = _iso_ms(self.now)
-        self.visits.append(gh_application_stage(1000 + len(self.visits), seed, new, _iso_ms(self.now), None))
-        app.update(stage=new, updated=self.now)
+            if visit["application_id"] == seed and visit["current"]:
+                visit.update(exited_at=_iso_ms(self.now), updated_at=_iso_ms(self.now), current=False)
+        visit_id = gh_visit_id(seed, len([v for v in self.visits if v["application_id"] == seed]))
+        self.visits.append(gh_application_stage(visit_id, seed, new, _iso_ms(self.now), None))
+        app.update(stage=new, visit=visit_id)
+        if self.touch_on_move:
+            app.update(updated=self.now)
 
     def set_status(self, seed: int, status: str) -> None:
         self.apps[seed].update(status=status, updated=self.now)
+
+    def moves_leave_updated_at(self) -> None:
+        self.touch_on_move = False
 
     def notes_of(self, app_id: str) -> list[str]:
         return list(self.notes.get(app_id, []))
@@ -927,12 +953,18 @@ class CalcomFake(FakeVendor):
     """Cal.com v2: ``Bearer cal_...``; ``{"status", "data"}``; the endpoints the adapter uses
     refuse any ``cal-api-version`` but their documented one (an unversioned call would
     silently get an older shape); bookings page with ``take``/``skip`` and a
-    ``pagination`` object; private links carry ``maxUsageCount``/``expiresAt``."""
+    ``pagination`` object; a private link takes ``maxUsageCount`` or ``expiresAt``,
+    not both. A key acts as its owner: ``KEY`` is an organization admin who owns no
+    event type, each host has an own key (``HOST_KEYS``); private links on another
+    user's event type are a 404 (the ownership guard) and ``GET /bookings`` lists the
+    owner's own bookings."""
 
     API = "https://api.cal.com/v2"
     bases = (API,)
     KEY = "cal_contract_key"
+    HOST_KEYS = {s.email: f"cal_contract_host_{s.id}" for s in STAFF if s.host}
     ORG = 77
+    OPS_ID = 1
     VERSIONS = (("/event-types/{id}/private-links", "2024-09-04"), ("/event-types", "2024-06-14"),
                 ("/slots", "2024-09-04"), ("/bookings", "2024-08-13"))
 
@@ -941,8 +973,7 @@ class CalcomFake(FakeVendor):
         self.bookings: dict[str, dict[str, Any]] = {}
         self.by_application: dict[str, str] = {}
         self.blocks: dict[int, list[tuple[datetime, datetime]]] = {}
-        self.route("GET", "/me", lambda call: (200, calcom_me(email="talent.ops@mercyvalley.example", org=self.ORG),
-                                               {}))
+        self.route("GET", "/me", self.me)
         self.route("GET", "/organizations/{org}/users", self.org_users)
         self.route("GET", "/event-types", self.list_event_types)
         self.route("GET", "/event-types/{id}", self.get_event_type)
@@ -952,8 +983,26 @@ class CalcomFake(FakeVendor):
         self.route("DELETE", "/event-types/{id}/private-links/{link}", self.delete_link)
         self.route("GET", "/bookings", self.list_bookings)
 
+    def caller(self, call: Call) -> Staff | None:
+        """The host a request's key acts as; None for the admin key."""
+        return next((s for s in STAFF if self.HOST_KEYS.get(s.email) == _bearer(call)), None)
+
+    def me(self, call: Call) -> Answer:
+        staff = self.caller(call)
+        if staff is None:
+            return 200, calcom_me(user_id=self.OPS_ID, email="talent.ops@mercyvalley.example", org=self.ORG), {}
+        return 200, calcom_me(user_id=staff.id, username=self.username(staff), email=staff.email, name=staff.name,
+                              org=self.ORG, timezone="America/Los_Angeles"), {}
+
+    def owned(self, call: Call, event_type_id: str) -> tuple[Staff, int]:
+        """The event type if the caller owns it; else the 404 the ownership guard answers."""
+        staff, index = self.host_of(event_type_id)
+        if self.caller(call) != staff:
+            raise Refused(404, calcom_error("NOT_FOUND", f"Event type with id {event_type_id} not found"))
+        return staff, index
+
     def authenticate(self, call: Call, base: str) -> Answer | None:
-        if _bearer(call) != self.KEY:
+        if _bearer(call) != self.KEY and _bearer(call) not in self.HOST_KEYS.values():
             return 401, calcom_error("UNAUTHORIZED", "Invalid Access Token."), {}
         for prefix, version in self.VERSIONS:
             pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(prefix))
@@ -1001,8 +1050,8 @@ class CalcomFake(FakeVendor):
         return record
 
     def org_users(self, call: Call) -> Answer:
-        if call.params["org"] != str(self.ORG):
-            return 403, calcom_error("FORBIDDEN", "not a member of this organization"), {}
+        if call.params["org"] != str(self.ORG) or self.caller(call) is not None:
+            return 403, calcom_error("FORBIDDEN", "not an admin of this organization"), {}
         emails = {e.casefold() for value in call.query.get("emails", []) for e in value.split(",") if e}
         take, skip = int(call.arg("take") or "250"), int(call.arg("skip") or "0")
         rows = [calcom_org_user(s.email, user_id=s.id, username=self.username(s), name=s.name, org=self.ORG)
@@ -1011,11 +1060,12 @@ class CalcomFake(FakeVendor):
 
     def list_event_types(self, call: Call) -> Answer:
         username = call.arg("username")
-        hosts = [s for s in STAFF if s.host and (username is None or self.username(s) == username)]
+        hosts = [s for s in STAFF if s.host and (self.username(s) == username
+                                                 or (username is None and s == self.caller(call)))]
         return 200, calcom_ok([self.event_type_json(s, i) for s in hosts for i in range(len(EVENT_KINDS))]), {}
 
     def get_event_type(self, call: Call) -> Answer:
-        staff, index = self.host_of(call.params["id"])
+        staff, index = self.owned(call, call.params["id"])
         return 200, calcom_ok(self.event_type_json(staff, index)), {}
 
     def busy(self, staff: Staff) -> list[tuple[datetime, datetime]]:
@@ -1036,9 +1086,11 @@ class CalcomFake(FakeVendor):
         return 200, calcom_ok(grouped), {}
 
     def create_link(self, call: Call) -> Answer:
-        staff, index = self.host_of(call.params["id"])
+        staff, index = self.owned(call, call.params["id"])
         body = call.json()
-        maximum = body.get("maxUsageCount", 1 if "expiresAt" not in body else None)
+        maximum = body.get("maxUsageCount")
+        if (maximum is None) == (body.get("expiresAt") is None):
+            return 400, calcom_error("BAD_REQUEST", "Provide only one of expiresAt or maxUsageCount"), {}
         if maximum is not None and (not isinstance(maximum, int) or maximum < 1):
             return 400, calcom_error("BAD_REQUEST", "maxUsageCount must be >= 1"), {}
         expires = parse_instant(str(body["expiresAt"])) if body.get("expiresAt") else None
@@ -1049,18 +1101,19 @@ class CalcomFake(FakeVendor):
 
     def link_json(self, link_id: str) -> dict[str, Any]:
         link = self.links[link_id]
-        staff, index = self.host_of(link["event_type"])
         return calcom_private_link(link_id, link["event_type"],
-                                   f"https://cal.com/d/{link_id}/{EVENT_KINDS[index][0]}",
+                                   f"https://cal.com/d/{link_id}",
                                    expires_at=_iso_ms(link["expires"]) if link["expires"] else None,
                                    max_usage=link["max"], usage=link["used"],
                                    expired=bool(link["expires"] and link["expires"] <= self.now))
 
     def list_links(self, call: Call) -> Answer:
+        self.owned(call, call.params["id"])
         return 200, calcom_ok([self.link_json(k) for k, v in self.links.items()
                                if str(v["event_type"]) == call.params["id"]]), {}
 
     def delete_link(self, call: Call) -> Answer:
+        self.owned(call, call.params["id"])
         link = self.links.get(call.params["link"])
         if link is None or str(link["event_type"]) != call.params["id"]:
             return 404, self.not_found("private link"), {}
@@ -1072,7 +1125,9 @@ class CalcomFake(FakeVendor):
         if not 1 <= take <= 250 or skip < 0:
             return 400, calcom_error("BAD_REQUEST", "take must be 1-250 and skip >= 0"), {}
         after = parse_instant(str(call.arg("afterUpdatedAt"))) if call.arg("afterUpdatedAt") else None
-        chosen = [u for u, b in self.bookings.items() if after is None or b["updated"] >= after]
+        me = self.caller(call)
+        chosen = [u for u, b in self.bookings.items()
+                  if (after is None or b["updated"] >= after) and self.host_of(b["event_type"])[0] == me]
         order = call.arg("sortUpdatedAt")
         if order in ("asc", "desc"):
             chosen.sort(key=lambda u: (self.bookings[u]["updated"], self.bookings[u]["id"]), reverse=order == "desc")
@@ -1096,7 +1151,8 @@ class CalcomFake(FakeVendor):
         return uid
 
     def sections(self) -> dict[str, dict[str, Any]]:
-        return {"scheduler": {"provider": "calcom", "base_url": self.API, "api_token": self.KEY}}
+        return {"scheduler": {"provider": "calcom", "base_url": self.API, "api_token": self.KEY,
+                              "host_keys": dict(self.HOST_KEYS)}}
 
     def block(self, host_email: str) -> None:
         staff = next(s for s in STAFF if s.email == host_email)

@@ -46,6 +46,8 @@ from ..clock import Clock
 from ..errors import BadRecord, BadRecordLog, NotFound, VendorAuthError, VendorError
 from ..http import VendorSession
 from ..models import Application, Candidate, Job, Person
+from ..paging import Paging
+from . import links
 
 VENDOR = "lever"
 MAX_LIMIT = 100
@@ -57,12 +59,14 @@ class LeverATS:
     """The :class:`~interview_sync.ats.base.ATS` Protocol over Lever's v1 API."""
 
     name = "lever"
+    web_url = "https://hire.lever.co"  # recruiters' web app (`ats.web_url` overrides it)
 
     def __init__(self, *, base_url: str, api_key: str, perform_as: str, session: VendorSession, clock: Clock,
                  per_page: int = 100, on_bad_record: Callable[[BadRecord], None] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.perform_as = perform_as.strip()
         self.session = session
+        session.pin(self.base_url)
         self.clock = clock
         self.per_page = max(1, min(int(per_page), MAX_LIMIT))  # Lever refuses limit > 100
         self.bad_records = BadRecordLog(on_bad_record)
@@ -77,12 +81,12 @@ class LeverATS:
 
     # ------------------------------------------------------------------ reads
 
-    def changed_applications(self, since: datetime | None) -> Iterator[Application]:
+    def changed_applications(self, since: datetime | None, paging: Paging | None = None) -> Iterator[Application]:
         params: dict[str, Any] = {"limit": str(self.per_page), "confidentiality": "all",
                                   "expand": ["stage", "applications"]}
         if since is not None:
             params["updated_at_start"] = str(to_ms(since))
-        for page in self._pages("/opportunities", params):
+        for page in self._pages("/opportunities", params, paging):
             for record in page:
                 try:
                     parsed = self._parse(record)
@@ -132,7 +136,21 @@ class LeverATS:
             self._first_page("/users", {"limit": "1"})
         return facts
 
+    def read_list(self, path: str, params: dict[str, Any]) -> list[Any]:
+        """One page of a raw Lever list (a GET, nothing parsed): for `doctor --probe`."""
+        return self._first_page(path, params)
+
+    def read_one(self, path: str) -> dict[str, Any]:
+        """One raw Lever object (a GET, nothing parsed): for `doctor --probe`."""
+        return self._data("GET", path)
+
     # ----------------------------------------------------------------- writes
+
+    def application_url(self, application_id: str, candidate_id: str, web_url: str | None = None) -> str | None:
+        """The opportunity's page in Lever (its ``urls.show``; docs/vendors.md)."""
+        return links.record_url(self.base_url, web_url or self.web_url,
+                                f"/candidates/{links.segment(application_id)}",
+                                f"/_admin/lever/opportunities/{links.segment(application_id)}")
 
     def add_note(self, application: Application, body: str) -> None:
         self._send("POST", f"/opportunities/{_seg(application.id)}/notes", params=self._actor(),
@@ -182,24 +200,22 @@ class LeverATS:
             raise VendorError(VENDOR, f"{path} returned no object", "the next poll retries")
         return data
 
-    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[list[Any]]:
-        """Every page: the same filters each time, plus the previous page's ``next`` as ``offset``."""
-        offset: str | None = None
-        seen: set[str] = set()
+    def _pages(self, path: str, params: dict[str, Any], paging: Paging | None = None) -> Iterator[list[Any]]:
+        """Every page: the same filters each time, plus the previous page's ``next`` as ``offset``
+        (the page's position; a resumed listing starts at one)."""
+        paging = paging or Paging()
+        offset = paging.start
         while True:
             query = dict(params, offset=offset) if offset else params
             body = self._body(self._send("GET", path, params=query), path)
             data = body["data"]
             if not isinstance(data, list):
                 raise VendorError(VENDOR, f"GET {path} did not return a list", "the next poll retries")
+            paging.fetched(offset)
             yield data
             offset = body.get("next") if body.get("hasNext") else None
-            if not isinstance(offset, str) or not offset:
+            if not paging.advance(offset if isinstance(offset, str) else None, VENDOR, f"GET {path}"):
                 return
-            if offset in seen:
-                raise VendorError(VENDOR, f"GET {path} paging returned the same offset twice",
-                                  "report this to Lever support; the next poll retries")
-            seen.add(offset)
 
     def _first_page(self, path: str, params: dict[str, Any]) -> list[Any]:
         return next(self._pages(path, params))
@@ -345,7 +361,14 @@ def _parse_opportunity(record: Any, stage_text: Callable[[str], str | None],
     return Application(id=opp_id, candidate_id=contact, job_id=None, stage_id=stage_id, stage_name=stage_name,
                        status=status, updated_at=updated_at,
                        stage_changed_at=_entered(record, stage_id),
-                       candidate=_candidate_from(record, contact))
+                       candidate=_candidate_from(record, contact),
+                       source=_sources(record.get("sources")))
+
+
+def _sources(value: Any) -> str | None:
+    """``sources`` is a list of names ("LinkedIn", "Referral")."""
+    names = [v for v in value if isinstance(v, str) and v.strip()] if isinstance(value, list) else []
+    return ", ".join(names) or None
 
 
 def _entered(record: dict[str, Any], stage_id: str | None) -> datetime | None:

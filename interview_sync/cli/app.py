@@ -1,7 +1,8 @@
 """The `interview-sync` command line: parsing and rendering only.
 
 Every command calls into the library and maps its one error hierarchy to
-exit codes here, so a script sees 0 / 1 / 2 / 75 and one line on stderr.
+exit codes here (through ``ExitStatus``), so a script sees 0 / 1 / 2 / 75 and
+one line on stderr.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import functools
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Optional, TypeVar
 
 import typer
 
-from ..clock import FixedClock, iso, parse_instant
+from ..clock import FixedClock, SystemClock, iso, parse_instant
 from ..config import Settings, config_path, load_settings
 from ..context import build_context, os_user
 from ..errors import ConfigError, ExitStatus, InterviewSyncError
@@ -23,24 +25,19 @@ from ..executor import RunReport
 from ..invitation import State
 from ..poll import run_poll
 from . import render
+from .options import G, GlobalOptionsGroup
+from .progress import BaselineProgress
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="Turn ATS stage changes into booked interviews: links, emails, reminders, audit.")
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, cls=GlobalOptionsGroup,
+                  context_settings={"help_option_names": ["-h", "--help"]},
+                  help="Turn ATS stage changes into booked interviews: links, emails, reminders, audit. "
+                       "--config, --verbose and --quiet also work after the command.")
 sandbox_app = typer.Typer(no_args_is_help=True, help="Run and drive the built-in vendor sandbox.")
 audit_app = typer.Typer(no_args_is_help=True, help="Compliance: export and verify the audit log.")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(audit_app, name="audit")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Globals:
-    config: Optional[str] = None
-    verbose: bool = False
-    quiet: bool = False
-
-
-G = Globals()
 
 
 def handles_errors(func: F) -> F:
@@ -52,9 +49,19 @@ def handles_errors(func: F) -> F:
             return func(*args, **kwargs)
         except InterviewSyncError as exc:
             render.error_line(str(exc))
-            raise typer.Exit(int(exc.exit_status)) from None
+            raise typer.Exit(int(ExitStatus.for_error(exc))) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        try:
+            version = metadata.version("interview-sync")
+        except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+            from .. import __version__ as version
+        print(f"interview-sync {version}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -63,8 +70,10 @@ def main_options(
                                          "then ./interview-sync.toml)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail (never secrets or full payloads)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors."),
+    version: bool = typer.Option(False, "--version", is_eager=True, expose_value=False, callback=_print_version,
+                                 help="Print the version and exit."),
 ) -> None:
-    G.config, G.verbose, G.quiet = config, verbose, quiet
+    G.reset(config, verbose, quiet)
 
 
 def settings() -> Settings:
@@ -72,10 +81,12 @@ def settings() -> Settings:
 
 
 def _exit_for(report: RunReport) -> None:
+    """Alerts are the tool doing its job (exit 0); each error line is work nobody was told about (exit 1)."""
     for line in report.errors:
         render.error_line(line)
-    if report.needs_attention:
-        raise typer.Exit(int(ExitStatus.NEEDS_ATTENTION))
+    status = ExitStatus.for_cycle(len(report.errors))
+    if status is not ExitStatus.OK:
+        raise typer.Exit(int(status))
 
 
 def _outcome_rows(report: RunReport) -> list[list[Any]]:
@@ -88,41 +99,53 @@ def poll(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing anywhere."),
     backfill: bool = typer.Option(False, "--backfill", help="On the first run, invite applications already "
                                   "in an interview stage."),
-    now: Optional[str] = typer.Option(None, "--now", help="Evaluate timers as of this ISO 8601 instant."),
+    now: Optional[str] = typer.Option(None, "--now", help="Evaluate timers as of this ISO 8601 instant; "
+                                     "vendor reads and cursors stay on the real clock."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
     record: Optional[Path] = typer.Option(None, "--record", help="Append what the vendors answered to this "
                                           "JSONL file, for `replay` (personal fields pseudonymised)."),
     raw: bool = typer.Option(False, "--raw", help="With --record: keep names and addresses as they are."),
 ) -> None:
-    """One sync cycle (the cron job). Exit 0 done, 1 alerts/failures, 2 config, 75 locked."""
+    """One sync cycle (the cron job). Exit 0 done (recruiter alerts included), 1 something failed and nobody was
+    alerted, 2 usage/config/local I/O, 75 another poll holds the lock."""
     cfg = settings()
     clock = FixedClock(_instant(now, "--now")) if now else None
-    ctx = build_context(cfg, clock=clock, readonly=False)
+    ctx = build_context(cfg, clock=clock, read_clock=SystemClock(), readonly=False)  # --now moves timers only
+    progress = None if G.quiet else BaselineProgress(live=render.err if render.err.is_terminal else None,
+                                                      stream=sys.stderr, clock=SystemClock())
     try:
         if record is not None and not dry_run:
-            from ..record import attach_recorder
+            from ..record import attach_recorder, open_recording
 
-            with record.open("a", encoding="utf-8") as handle:
-                attach_recorder(ctx, handle, raw=raw, backfill=backfill)
-                report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill)
+            with open_recording(record) as handle:
+                recorder = attach_recorder(ctx, handle, raw=raw, backfill=backfill)
+                report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill, progress=progress)
+            recorder.check()
         else:
-            report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill)
+            report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill, progress=progress)
     finally:
+        if progress is not None:
+            progress.close()
         ctx.close()
     if G.verbose:
         _print_request_counts(ctx)
     if json_out:
         render.emit_json({"dry_run": dry_run, "plan": [asdict(p) for p in plan],
                           "outcomes": [asdict(o) for o in report.outcomes], "alerts": report.alerts,
-                          "errors": report.errors})
+                          "errors": report.errors, "notices": report.notices, "baseline": report.baseline})
     elif dry_run:
         render.table("Plan (dry run: nothing was changed)", ["application", "ref", "action", "detail"],
                      [[p.application_id, p.ref, p.action, p.detail] for p in plan])
     elif not G.quiet:
         if report.outcomes:
             render.table("Poll", ["application", "action", "result", "recipient", "detail"], _outcome_rows(report))
-        elif not report.errors:
+        if report.baseline is not None:
+            render.info(f"baseline recorded: {report.baseline} applications")
+        elif not report.outcomes and not report.errors and not report.notices:
             render.info("poll: nothing to do")
+    if not json_out:
+        for line in report.notices:
+            render.info(line, quiet=G.quiet)
     _exit_for(report)
 
 
@@ -233,19 +256,25 @@ def init(
     ats: str = typer.Option("greenhouse", "--ats", help="With --sandbox: the ATS wire format (greenhouse, lever)."),
     scheduler: str = typer.Option("calendly", "--scheduler", help="With --sandbox: the scheduler wire format "
                                   "(calendly, calcom)."),
+    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="With --sandbox: the port the "
+                                       "sandbox listens on (default 8765)."),
 ) -> None:
     """Write a starter interview-sync.toml."""
-    from ..starter import example_config_text, sandbox_config, write_config
+    from ..sandbox.client import DEFAULT_PORT
+    from ..starter import example_config_text, sandbox_config, write_config, write_config_text
 
+    if port is not None and not sandbox:
+        raise ConfigError("--port applies only with --sandbox", "add --sandbox, or drop --port")
     path = config_path(G.config)
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists", "pass --force to overwrite it")
     if sandbox:
-        write_config(path, sandbox_config(ats=flavour("--ats", ats), scheduler=flavour("--scheduler", scheduler)))
+        url = f"http://127.0.0.1:{port or DEFAULT_PORT}"
+        write_config(path, sandbox_config(url, ats=flavour("--ats", ats), scheduler=flavour("--scheduler", scheduler)))
     else:
-        path.write_text(example_config_text(), encoding="utf-8")
-        path.chmod(0o600)
-    render.info(f"wrote {path}" + ("  (start the sandbox with `interview-sync sandbox serve`)" if sandbox else
+        write_config_text(path, example_config_text())
+    serve = "interview-sync sandbox serve" + (f" --port {port}" if port else "")
+    render.info(f"wrote {path}" + (f"  (start the sandbox with `{serve}`)" if sandbox else
                                    "  (put secrets in INTERVIEW_SYNC_* variables, then run `interview-sync doctor`)"))
 
 
@@ -274,7 +303,7 @@ def demo(
 
 def main() -> None:
     try:
-        app(standalone_mode=True)
+        app(standalone_mode=True, prog_name="interview-sync")
     except KeyboardInterrupt:
         sys.exit(130)
 

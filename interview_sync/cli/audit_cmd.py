@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -9,9 +10,12 @@ from typing import Optional
 
 import typer
 
-from ..errors import ConfigError, ExitStatus
+from ..errors import ConfigError, ExitStatus, LocalIOError
+from ..private_files import write_private
 from . import render
 from .app import G, app, audit_app, handles_errors, settings
+
+MIN_RETENTION_DAYS = 365  # EEOC: keep hiring records at least a year; a shorter purge is confirmed first
 
 
 def _date(text: Optional[str], option: str) -> datetime | None:
@@ -38,7 +42,10 @@ def export(
     until: Optional[str] = typer.Option(None, "--until", help="Up to this date/instant (exclusive)."),
     fmt: str = typer.Option("csv", "--format", help="csv (spreadsheet-safe) or jsonl (raw)."),
     kind: str = typer.Option("events", "--kind", help="events (one row per audit event) or invitations."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: stdout); "
+                                          "created 0600, and only once the export is complete."),
+    excel: bool = typer.Option(False, "--excel", help="Start the CSV with a UTF-8 byte-order mark so Excel "
+                               "shows accented names right (CSV only)."),
 ) -> None:
     """Compliance export of the audit log or the invitation records."""
     from ..audit import export as run_export
@@ -47,20 +54,24 @@ def export(
         raise ConfigError(f"--format {fmt!r}", "use csv or jsonl")
     if kind not in ("events", "invitations"):
         raise ConfigError(f"--kind {kind!r}", "use events or invitations")
+    if excel and fmt != "csv":
+        raise ConfigError(f"--excel is for CSV only, not --format {fmt}", "drop --excel, or use --format csv")
+    start, end = _date(since, "--since"), _date(until, "--until")
     db = _open_db()
     try:
         if output is None:
-            count = run_export(db, kind=kind, fmt=fmt, since=_date(since, "--since"), until=_date(until, "--until"),
-                               out=sys.stdout)
+            count = run_export(db, kind=kind, fmt=fmt, since=start, until=end, out=sys.stdout, excel=excel)
         else:
-            with output.open("w", encoding="utf-8", newline="") as handle:
-                count = run_export(db, kind=kind, fmt=fmt, since=_date(since, "--since"),
-                                   until=_date(until, "--until"), out=handle)
-            output.chmod(0o600)
+            with write_private(output, newline="") as handle:
+                count = run_export(db, kind=kind, fmt=fmt, since=start, until=end, out=handle, excel=excel)
+    except OSError as exc:
+        raise LocalIOError.from_os_error(exc, output or "standard output", "-o") from None
+    except sqlite3.Error as exc:
+        raise db.explain(exc) from None
     finally:
         db.close()
     if output is not None and not G.quiet:
-        render.err.print(f"{count} rows written to {output}", markup=False)
+        render.notice(f"{count} rows written to {output}")
 
 
 @audit_app.command("verify")
@@ -81,22 +92,44 @@ def verify() -> None:
     raise typer.Exit(int(ExitStatus.NEEDS_ATTENTION))
 
 
+def _can_ask() -> bool:
+    """Is a person at the keyboard to answer a confirmation?"""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
 @app.command()
 @handles_errors
 def purge(
-    older_than: int = typer.Option(..., "--older-than", help="Retention in days (e.g. 1461 = 4 years)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be removed; change nothing."),
+    older_than: int = typer.Option(..., "--older-than", min=0, help="Retention in days (e.g. 1461 = 4 years)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be removed; change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Under 365 days: purge without asking."),
 ) -> None:
-    """Remove personal data of closed invitations past retention; the audit chain stays verifiable."""
+    """Remove personal data of closed invitations past retention; the audit chain stays verifiable.
+    Under 365 days it asks first (or needs --yes)."""
     from ..audit import purge as run_purge
+    from ..audit import purge_summary
     from ..clock import SystemClock
 
-    if older_than < 365:
+    if older_than < MIN_RETENTION_DAYS:
         render.err.print(f"warning: --older-than {older_than} is under 1 year; EEOC rules ask employers to keep "
                          "hiring records at least one year", markup=False)
+    now = SystemClock().now()
     db = _open_db(readonly=dry_run)
     try:
-        result = run_purge(db, older_than_days=older_than, now=SystemClock().now(), dry_run=dry_run)
+        preview = run_purge(db, older_than_days=older_than, now=now, dry_run=True)
+        for line in purge_summary(preview):
+            render.info(line, G.quiet)
+        if dry_run or not preview.invitations:
+            return
+        if older_than < MIN_RETENTION_DAYS and not yes:
+            if not _can_ask():
+                raise ConfigError(f"--older-than {older_than} is under {MIN_RETENTION_DAYS} days and there is no "
+                                  "terminal to confirm on", "pass --yes to purge anyway, or --dry-run to look first")
+            if not typer.confirm(f"Remove this personal data of {preview.invitations} invitation(s)?",
+                                 default=False, err=True):
+                render.info("nothing purged")
+                return
+        result = run_purge(db, older_than_days=older_than, now=now, dry_run=False)
     finally:
         db.close()
-    render.info(f"{'would purge' if dry_run else 'purged'}: {result}")
+    render.info(f"purged: {result.invitations} invitation(s); {result.audit_rows} audit row(s) blanked", G.quiet)

@@ -10,7 +10,7 @@ import typer
 from ..clock import SystemClock
 from ..config import config_path
 from ..errors import ConfigError, ExitStatus
-from ..sandbox.client import DEFAULT_URL
+from ..sandbox.client import configured_sandbox_url
 from . import render
 from .app import G, app, handles_errors, settings
 
@@ -92,7 +92,8 @@ def fixtures_list(json_out: bool = typer.Option(False, "--json", help="Machine-r
 @handles_errors
 def fixtures_load(
     names: Optional[list[str]] = typer.Argument(None, help="Scenario names (default: all)."),
-    sandbox_url: str = typer.Option(DEFAULT_URL, "--sandbox-url", help="The running sandbox to load into."),
+    sandbox_url: Optional[str] = typer.Option(None, "--sandbox-url", help="The running sandbox to load into "
+                                              "(default: the one the config's ats.base_url names)."),
 ) -> None:
     """Put the scenarios' starting position into a running sandbox; then `poll` and drive it by hand."""
     from ..fixtures import SCENARIOS, by_name, load
@@ -104,7 +105,7 @@ def fixtures_load(
         except KeyError as exc:
             raise ConfigError(f"no scenario named {exc.args[0]!r}",
                               f"use one of: {', '.join(s.name for s in SCENARIOS)}") from None
-    for line in load(chosen, sandbox_url):
+    for line in load(chosen, sandbox_url or configured_sandbox_url(settings(), "--sandbox-url")):
         render.info(line, G.quiet)
     render.info("loaded; now run `interview-sync poll` against this sandbox", G.quiet)
 

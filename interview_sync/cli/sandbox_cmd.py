@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 from typing import Optional
+from urllib.parse import urlsplit
 
 import typer
 
-from ..sandbox.client import DEFAULT_URL, SandboxClient
+from ..sandbox.client import DEFAULT_PORT, SandboxClient, configured_sandbox_url
 from . import render
-from .app import G, _instant, flavour, handles_errors, sandbox_app
+from .app import _instant, flavour, handles_errors, sandbox_app, settings
 
-URL = typer.Option(DEFAULT_URL, "--url", help="The sandbox to drive.")
+URL = typer.Option(None, "--url", help="The sandbox to drive (default: the one the config's ats.base_url names).")
+
+
+def _client(url: Optional[str]) -> SandboxClient:
+    """``--url``, else the sandbox the config was written for (`init --sandbox [--port N]`)."""
+    return SandboxClient(url or configured_sandbox_url(settings()))
 
 
 @sandbox_app.command("serve")
 @handles_errors
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address to bind."),
-          port: int = typer.Option(8765, "--port", help="Port to listen on."),
+          port: Optional[int] = typer.Option(None, "--port", help="Port to listen on (default: the config's "
+                                             "sandbox port, else 8765)."),
           ats: Optional[str] = typer.Option(None, "--ats", help="ATS wire format: greenhouse or lever (default: "
                                             "what the config's ats.provider names, else greenhouse)."),
           scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Scheduler wire format: calendly or "
@@ -28,10 +35,10 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address
 
     if not is_loopback(host):
         raise ConfigError(f"--host {host} is not a loopback address", "the sandbox serves 127.0.0.1/localhost only")
-    configured_ats, configured_scheduler = _configured_flavours()
+    configured_ats, configured_scheduler, configured_port = _configured()
     ats = flavour("--ats", ats or configured_ats)
     scheduler = flavour("--scheduler", scheduler or configured_scheduler)
-    server = SandboxServer(build_app(ats=ats, scheduler=scheduler), host=host, port=port)
+    server = SandboxServer(build_app(ats=ats, scheduler=scheduler), host=host, port=port or configured_port)
     render.info(f"sandbox on {server.url}: {ats} + {scheduler}, seeded; Ctrl-C to stop")
     try:
         server.serve_forever()
@@ -41,24 +48,28 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Loopback address
         server.httpd.server_close()
 
 
-def _configured_flavours() -> tuple[str, str]:
-    """The wire formats the config's providers speak, so `sandbox serve` matches `poll`."""
-    from ..config import load_settings
+def _configured() -> tuple[str, str, int]:
+    """The wire formats the config's providers speak and the port its sandbox URL names,
+    so `sandbox serve` matches `poll` (a config from `init --sandbox --port N` serves on N)."""
     from ..errors import ConfigError
 
     try:
-        settings = load_settings(G.config)
+        cfg = settings()
     except ConfigError:
-        return "greenhouse", "calendly"
-    return ("lever" if settings.ats.provider == "lever" else "greenhouse",
-            "calcom" if settings.scheduler.provider == "calcom" else "calendly")
+        return "greenhouse", "calendly", DEFAULT_PORT
+    try:
+        port = urlsplit(configured_sandbox_url(cfg)).port or DEFAULT_PORT
+    except ConfigError:
+        port = DEFAULT_PORT
+    return ("lever" if cfg.ats.provider == "lever" else "greenhouse",
+            "calcom" if cfg.scheduler.provider == "calcom" else "calendly", port)
 
 
 @sandbox_app.command("move")
 @handles_errors
-def move(application_id: str, stage_name: str, url: str = URL) -> None:
+def move(application_id: str, stage_name: str, url: Optional[str] = URL) -> None:
     """Move an application to a stage (or `rejected` / `hired` to leave the pipeline)."""
-    client = SandboxClient(url)
+    client = _client(url)
     if stage_name.casefold() in ("rejected", "hired", "converted"):
         client.set_status(application_id, stage_name.casefold())
     else:
@@ -69,41 +80,42 @@ def move(application_id: str, stage_name: str, url: str = URL) -> None:
 @sandbox_app.command("book")
 @handles_errors
 def book(application_id: str, at: Optional[str] = typer.Option(None, "--at", help="ISO 8601 start; default "
-                                                                "the first free slot."), url: str = URL) -> None:
+                                                                "the first free slot."),
+         url: Optional[str] = URL) -> None:
     """Book through the application's latest link, as the candidate."""
-    result = SandboxClient(url).book(application_id, _instant(at, "--at") if at else None)
+    result = _client(url).book(application_id, _instant(at, "--at") if at else None)
     start = result.get("start_time") or (result.get("data") or {}).get("start")  # Calendly / Cal.com flavour
     render.info(f"{application_id} booked: {start}")
 
 
 @sandbox_app.command("cancel")
 @handles_errors
-def cancel(application_id: str, url: str = URL) -> None:
+def cancel(application_id: str, url: Optional[str] = URL) -> None:
     """Cancel the application's booking."""
-    SandboxClient(url).cancel(application_id)
+    _client(url).cancel(application_id)
     render.info(f"{application_id}: booking cancelled")
 
 
 @sandbox_app.command("reschedule")
 @handles_errors
 def reschedule(application_id: str, at: str = typer.Option(..., "--at", help="New ISO 8601 start."),
-               url: str = URL) -> None:
+               url: Optional[str] = URL) -> None:
     """Move the application's booking to another time."""
-    SandboxClient(url).reschedule(application_id, _instant(at, "--at"))
+    _client(url).reschedule(application_id, _instant(at, "--at"))
     render.info(f"{application_id}: rescheduled to {at}")
 
 
 @sandbox_app.command("block")
 @handles_errors
-def block(host_email: str, url: str = URL) -> None:
+def block(host_email: str, url: Optional[str] = URL) -> None:
     """Fill a host's calendar so no slot is free."""
-    SandboxClient(url).block(host_email)
+    _client(url).block(host_email)
     render.info(f"{host_email}: calendar blocked")
 
 
 @sandbox_app.command("no-show")
 @handles_errors
-def no_show(application_id: str, url: str = URL) -> None:
+def no_show(application_id: str, url: Optional[str] = URL) -> None:
     """Mark the application's candidate as a no-show."""
-    SandboxClient(url).no_show(application_id)
+    _client(url).no_show(application_id)
     render.info(f"{application_id}: marked no-show")

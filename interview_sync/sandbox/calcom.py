@@ -8,15 +8,20 @@ needs (refused with 400 here when missing or wrong, so a wrong version in the
 adapter fails loudly instead of silently talking to an older endpoint).
 
 State lives in ``world.data["calcom"]`` and holds plain data only. Beside the
-API it serves the page a private link points at (``/d/{linkId}/{slug}``) and
+API it serves the page a private link points at (``/d/{linkId}``) and
 admin routes that act like a candidate or a hiring manager, with Cal.com's
 own semantics: a reschedule cancels the old booking (``rescheduledToUid``) and
 creates a new one (``rescheduledFromUid``); a booking on an event type that
 needs confirmation stays ``pending`` until accepted.
 
-Sandbox simplification: the API key behaves like an organization admin's, so
-it may create private links on every host's event types and ``GET
-/v2/event-types`` without ``username`` lists all of them.
+Keys act as their owner, as Cal.com's do: ``cal_sandbox_key`` is Maria
+Delgado's (an organization admin, so it may list the organization's users) and
+each other host has an own key (``SANDBOX_CALCOM_HOST_KEYS``). A private link
+on, or a private-link listing of, an event type the key's owner does not own
+is a 404 (Cal.com's ``EventTypeOwnershipGuard``); ``GET /v2/bookings`` lists
+the owner's own bookings; ``GET /v2/event-types`` without ``username`` the
+owner's own event types. A link takes ``maxUsageCount`` or ``expiresAt``,
+exactly one of them.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from ..clock import parse_instant
 from . import seed
+from .client import SANDBOX_CALCOM_HOST_KEYS
 from .links import latest_link_for, link_from_url
 from .server import Request, Response, SandboxApp
 
@@ -92,8 +98,12 @@ def _seed(now: datetime) -> dict[str, Any]:
             et_id = 70000 + user_id * 10 + et_index
             event_types[str(et_id)] = {"id": et_id, "ownerId": user_id, "slug": slug, "title": title,
                                        "lengthInMinutes": minutes, "hidden": False}
+    keys = {API_KEY: "1001"}
+    for user_id, user in users.items():
+        if user["email"] in SANDBOX_CALCOM_HOST_KEYS:
+            keys[SANDBOX_CALCOM_HOST_KEYS[user["email"]]] = user_id
     return {"users": users, "event_types": event_types, "links": {}, "bookings": {}, "blocks": {},
-            "app_bookings": {}, "token_owner": "1001", "counter": 0}
+            "app_bookings": {}, "keys": keys, "counter": 0}
 
 
 def _next(state: dict[str, Any]) -> int:
@@ -139,7 +149,7 @@ def _link_json(request: Request, state: dict[str, Any], link: dict[str, Any], no
     expires = link["expiresAt"]
     return {"linkId": link["linkId"], "eventTypeId": link["eventTypeId"],
             "isExpired": bool(expires is not None and expires <= now),
-            "bookingUrl": f"{_web_base(request)}/d/{link['linkId']}/{et['slug']}",
+            "bookingUrl": f"{_web_base(request)}/d/{link['linkId']}",  # as private-links.service.ts builds it
             "expiresAt": _ts(expires) if expires is not None else None,
             "maxUsageCount": link["maxUsageCount"], "usageCount": link["usageCount"]}
 
@@ -159,8 +169,9 @@ def _booking_json(state: dict[str, Any], booking: dict[str, Any]) -> dict[str, A
     et = state["event_types"][str(booking["eventTypeId"])]
     host = state["users"][str(et["ownerId"])]
     location, meeting_url = _location(state, booking)
-    attendee = {"name": booking["name"], "email": booking["email"], "timeZone": "America/Los_Angeles",
-                "language": "en", "absent": booking["attendeeAbsent"], "phoneNumber": None}
+    attendee = {"name": booking["name"], "email": booking["email"],
+                "timeZone": booking.get("timeZone", "America/Los_Angeles"),
+                "language": "en", "absent": booking["attendeeAbsent"], "phoneNumber": booking.get("phoneNumber")}
     return {
         "id": booking["id"], "uid": booking["uid"], "title": f"{et['title']} between {host['name']} and "
                                                              f"{booking['name']}",
@@ -237,7 +248,7 @@ def mount(app: SandboxApp) -> None:
         """Bearer key check, then the endpoint's ``cal-api-version``, then the handler under the lock."""
         def decorate(handler: Any) -> Any:
             def guarded(request: Request) -> Response:
-                if request.headers.get("authorization", "") != f"Bearer {API_KEY}":
+                if caller(request) is None:
                     return _fail(401, "UNAUTHORIZED", "Invalid Access Token.")
                 if version is not None and request.headers.get("cal-api-version") != version:
                     return _fail(400, "BAD_REQUEST", f"cal-api-version header must be set to {version} "
@@ -247,14 +258,28 @@ def mount(app: SandboxApp) -> None:
             return guarded
         return decorate
 
+    def caller(request: Request) -> dict[str, Any] | None:
+        """The user the request's key acts as."""
+        header = request.headers.get("authorization", "")
+        user_id = state["keys"].get(header[len("Bearer "):]) if header.startswith("Bearer ") else None
+        return state["users"].get(user_id) if user_id else None
+
     def event_type(ident: str) -> dict[str, Any] | None:
         return state["event_types"].get(ident)
+
+    def owned_event_type(request: Request) -> dict[str, Any] | None:
+        """The path's event type if the caller owns it: Cal.com's ownership guard
+        answers 404 alike for a missing and for another user's event type."""
+        et = event_type(request.params["eventTypeId"])
+        user = caller(request)
+        return et if et is not None and user is not None and et["ownerId"] == user["id"] else None
 
     # -- me and organization users
     @route("GET", "/v2/me")
     @api(None)
     def me(request: Request) -> Response:
-        user = state["users"][state["token_owner"]]
+        user = caller(request)
+        assert user is not None
         return _ok({"id": user["id"], "username": user["username"], "email": user["email"], "name": user["name"],
                     "avatarUrl": None, "bio": None, "timeFormat": 12, "defaultScheduleId": user["id"],
                     "weekStart": "Monday", "timeZone": user["timeZone"], "locale": "en",
@@ -263,8 +288,8 @@ def mount(app: SandboxApp) -> None:
     @route("GET", "/v2/organizations/{orgId}/users")
     @api(None)
     def org_users(request: Request) -> Response:
-        if request.params["orgId"] != str(ORG_ID):
-            return _fail(403, "FORBIDDEN", "You are not a member of this organization")
+        if request.params["orgId"] != str(ORG_ID) or (caller(request) or {}).get("id") != 1001:
+            return _fail(403, "FORBIDDEN", "You are not an admin of this organization")
         wanted = {e.strip().casefold() for value in request.query.get("emails", [])
                   for e in value.split(",") if e.strip()}
         users = [u for u in state["users"].values() if not wanted or u["email"].casefold() in wanted]
@@ -280,7 +305,9 @@ def mount(app: SandboxApp) -> None:
         username, slug = request.arg("username"), request.arg("eventSlug")
         if slug and not username:
             return _fail(400, "BAD_REQUEST", "eventSlug requires username")
-        owners = {u["id"] for u in state["users"].values() if username is None or u["username"] == username}
+        me = caller(request) or {}
+        owners = {u["id"] for u in state["users"].values()
+                  if u["username"] == username or (username is None and u["id"] == me.get("id"))}
         items = [et for et in state["event_types"].values()
                  if et["ownerId"] in owners and (slug is None or et["slug"] == slug)]
         return _ok([_event_type_json(request, state, et) for et in sorted(items, key=lambda e: e["id"])])
@@ -288,7 +315,7 @@ def mount(app: SandboxApp) -> None:
     @route("GET", "/v2/event-types/{eventTypeId}")
     @api(V_EVENT_TYPES)
     def get_event_type(request: Request) -> Response:
-        et = event_type(request.params["eventTypeId"])
+        et = owned_event_type(request)
         if et is None:
             return _fail(404, "NOT_FOUND", f"Event type with id={request.params['eventTypeId']} not found")
         return _ok(_event_type_json(request, state, et))
@@ -297,12 +324,17 @@ def mount(app: SandboxApp) -> None:
     @route("POST", "/v2/event-types/{eventTypeId}/private-links")
     @api(V_PRIVATE_LINKS)
     def create_link(request: Request) -> Response:
-        et = event_type(request.params["eventTypeId"])
+        et = owned_event_type(request)
         if et is None:
-            return _fail(404, "NOT_FOUND", f"Event type with id={request.params['eventTypeId']} not found")
+            return _fail(404, "NOT_FOUND", f"Event type with id {request.params['eventTypeId']} not found")
         body = request.json() or {}
-        count = body.get("maxUsageCount", 1)
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        count = body.get("maxUsageCount")
+        has_expiry = body.get("expiresAt") is not None
+        if count is None and not has_expiry:
+            return _fail(400, "BAD_REQUEST", "Either expiresAt or maxUsageCount must be provided")
+        if count is not None and has_expiry:
+            return _fail(400, "BAD_REQUEST", "Provide only one of expiresAt or maxUsageCount")
+        if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
             return _fail(400, "BAD_REQUEST", "maxUsageCount must be an integer >= 1")
         expires = None
         if body.get("expiresAt") is not None:
@@ -314,14 +346,15 @@ def mount(app: SandboxApp) -> None:
                 return _fail(400, "BAD_REQUEST", "expiresAt must be in the future")
         link_id = _token("link", _next(state), 16)
         link = {"linkId": link_id, "eventTypeId": et["id"], "maxUsageCount": count, "usageCount": 0,
-                "expiresAt": expires, "createdAt": world.now(), "applicationId": None}
+                "expiresAt": expires, "createdAt": world.now(), "createdBy": (caller(request) or {}).get("id"),
+                "applicationId": None}
         state["links"][link_id] = link
         return _ok(_link_json(request, state, link, world.now()), 201)
 
     @route("GET", "/v2/event-types/{eventTypeId}/private-links")
     @api(V_PRIVATE_LINKS)
     def list_links(request: Request) -> Response:
-        et = event_type(request.params["eventTypeId"])
+        et = owned_event_type(request)
         if et is None:
             return _fail(404, "NOT_FOUND", "Event type not found")
         return _ok([_link_json(request, state, link, world.now()) for link in state["links"].values()
@@ -331,6 +364,8 @@ def mount(app: SandboxApp) -> None:
     @api(V_PRIVATE_LINKS)
     def delete_link(request: Request) -> Response:
         link = state["links"].get(request.params["linkId"])
+        if owned_event_type(request) is None:
+            return _fail(404, "NOT_FOUND", f"Event type with id {request.params['eventTypeId']} not found")
         if link is None or str(link["eventTypeId"]) != request.params["eventTypeId"]:
             return _fail(404, "NOT_FOUND", "Private link not found")
         del state["links"][link["linkId"]]
@@ -374,8 +409,11 @@ def mount(app: SandboxApp) -> None:
         sort = request.arg("sortUpdatedAt")
         if sort not in (None, "asc", "desc"):
             return _fail(400, "BAD_REQUEST", "sortUpdatedAt must be asc or desc")
+        me = caller(request) or {}
         items = [b for b in state["bookings"].values()
-                 if after_updated is None or b["updatedAt"] >= after_updated]
+                 if (after_updated is None or b["updatedAt"] >= after_updated)
+                 and (state["event_types"][str(b["eventTypeId"])]["ownerId"] == me.get("id")
+                      or b["email"].casefold() == str(me.get("email", "")).casefold())]
         if sort:
             items.sort(key=lambda b: (b["updatedAt"], b["id"]), reverse=sort == "desc")
         else:
@@ -402,6 +440,8 @@ def mount(app: SandboxApp) -> None:
         booking = state["bookings"].get(request.params["uid"])
         if booking is None:
             return _fail(404, "NOT_FOUND", "Booking not found")
+        if state["event_types"][str(booking["eventTypeId"])]["ownerId"] != (caller(request) or {}).get("id"):
+            return _fail(403, "FORBIDDEN", f"User does not have access to booking with uid={booking['uid']}")
         body = request.json() or {}
         for attendee in body.get("attendees") or []:
             if str(attendee.get("email", "")).casefold() == booking["email"].casefold():
@@ -412,6 +452,9 @@ def mount(app: SandboxApp) -> None:
         return _ok(_booking_json(state, booking))
 
     # -- the booking page a private link opens
+    def used_up(link: dict[str, Any]) -> bool:
+        return link["maxUsageCount"] is not None and link["usageCount"] >= link["maxUsageCount"]
+
     def book(link_id: str, fields: dict[str, str], at: datetime | None, application_id: str | None, *,
              force: bool = False, status: str = "accepted") -> dict[str, Any]:
         link = state["links"].get(link_id)
@@ -420,7 +463,7 @@ def mount(app: SandboxApp) -> None:
         now = world.now()
         if link["expiresAt"] is not None and link["expiresAt"] <= now:
             raise BookingRefused(410, "this private link has expired")
-        if link["usageCount"] >= link["maxUsageCount"] and not force:
+        if used_up(link) and not force:
             raise BookingRefused(410, "this private link has already been used")
         if application_id is not None:
             link["applicationId"] = application_id
@@ -476,7 +519,7 @@ def mount(app: SandboxApp) -> None:
             host = state["users"][str(et["ownerId"])]
             now = world.now()
             expired = link["expiresAt"] is not None and link["expiresAt"] <= now
-            used = link["usageCount"] >= link["maxUsageCount"]
+            used = used_up(link)
             options = "".join(f'<option value="{_ts(s)}">{_ts(s)}</option>'
                               for s in _free_slots(state, et, now, now + timedelta(days=14), now)[:12])
             value = {k: html.escape(request.arg(k) or "") for k in ("name", "email", "metadata[ref]")}

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 
 from ..clock import iso
-from ..errors import InterviewSyncError
+from ..config import is_loopback
+from ..errors import ConfigError, InterviewSyncError
+from . import seed
 
-DEFAULT_URL = "http://127.0.0.1:8765"
+if TYPE_CHECKING:
+    from ..config import Settings
+
+DEFAULT_PORT = 8765
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"
 SANDBOX_CALENDLY_TOKEN = "sandbox-calendly-token"
@@ -73,6 +80,10 @@ class SandboxClient:
 
 SANDBOX_LEVER_KEY = "sandbox-lever-key"
 SANDBOX_CALCOM_KEY = "cal_sandbox_key"
+# Each sandbox Cal.com host's own API key, as `scheduler.host_keys` holds them: Cal.com lets
+# only an event type's owner create private links on it. The main key is Maria Delgado's.
+SANDBOX_CALCOM_HOST_KEYS = {u["email"]: f"cal_sandbox_host_{u['id']}" for u in seed.USERS
+                            if u.get("host") and u["id"] != 4001}
 
 
 def sandbox_settings(url: str, *, ats: str = "greenhouse", scheduler: str = "calendly") -> dict[str, Any]:
@@ -90,7 +101,25 @@ def sandbox_settings(url: str, *, ats: str = "greenhouse", scheduler: str = "cal
                        "user_id": SANDBOX_USER_ID}
     if scheduler == "calcom":
         sched_section: dict[str, Any] = {"provider": "calcom", "base_url": f"{url}/v2",
-                                         "api_token": SANDBOX_CALCOM_KEY}
+                                         "api_token": SANDBOX_CALCOM_KEY,
+                                         "host_keys": dict(SANDBOX_CALCOM_HOST_KEYS)}
     else:
         sched_section = {"provider": "sandbox", "base_url": url, "api_token": SANDBOX_CALENDLY_TOKEN}
     return {"ats": ats_section, "scheduler": sched_section}
+
+
+def configured_sandbox_url(settings: "Settings", option: str = "--url") -> str:
+    """The sandbox a config written by :func:`sandbox_settings` points at: its ATS origin.
+
+    The sandbox serves both vendors on one loopback port, so the ATS base URL's
+    origin is the admin API's too. A config that talks to a real vendor names
+    no sandbox, and we say so rather than drive whatever listens on 8765.
+    """
+    ats = settings.ats
+    parts = urlsplit(ats.base_url)
+    sandbox_flavour = ats.provider == "sandbox" or ats.api_key.get_secret_value() == SANDBOX_LEVER_KEY
+    if not sandbox_flavour or not is_loopback(parts.hostname):
+        raise ConfigError(f"the config names no sandbox (ats.provider {ats.provider!r} at {ats.base_url})",
+                          f"pass {option} http://127.0.0.1:PORT, or --config a file written by "
+                          "`interview-sync init --sandbox`")
+    return f"{parts.scheme}://{parts.netloc}"

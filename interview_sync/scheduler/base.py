@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ..models import Booking, EventType, Host
+from ..paging import Paging
 
 
 class Scheduler(Protocol):
@@ -37,8 +38,11 @@ class Scheduler(Protocol):
         """Disable a link we created (no-op where the vendor has no such call)."""
         ...
 
-    def changed_bookings(self, since: datetime | None, now: datetime) -> Iterator[Booking]:
-        """Bookings created, canceled or rescheduled at or after ``since``."""
+    def changed_bookings(self, since: datetime | None, now: datetime,
+                         paging: Paging | None = None) -> Iterator[Booking]:
+        """Bookings created, canceled or rescheduled at or after ``since``; when
+        ``paging`` stops the listing early, ``paging.resume`` is where the next
+        poll (with the same ``since`` and ``now``) starts."""
         ...
 
     def mark_no_show(self, booking: Booking) -> None: ...

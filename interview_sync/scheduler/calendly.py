@@ -20,6 +20,9 @@ Wire facts this relies on (developer.calendly.com):
   events whose ``updated_at`` moved — an idle poll costs one request.
 - A reschedule is the old invitee ``canceled`` with ``rescheduled: true`` and
   ``new_invitee``, plus a new invitee (on a new event) with ``old_invitee``.
+- The host of an event is ``event_memberships[].user_email``; where a
+  membership carries only its ``user`` URI, the email is read from
+  ``GET /users/{uuid}`` so the email + host fallback match never goes blind.
 """
 
 from __future__ import annotations
@@ -33,9 +36,9 @@ from ..clock import Clock, iso, parse_instant
 from ..errors import BadRecord, BadRecordLog, NotFound, VendorError
 from ..http import VendorSession
 from ..models import Booking, EventType, Host
+from ..paging import Paging
 
 PAGE_SIZE = 100  # Calendly's maximum ``count``
-_MAX_PAGES = 1000  # a runaway pagination guard, far above any real listing
 
 
 class CalendlyScheduler:
@@ -52,11 +55,13 @@ class CalendlyScheduler:
         self.base_url = base_url.rstrip("/")
         self._token = api_token
         self.session = session
+        session.pin(self.base_url)
         self.clock = clock
         self.window = window
         self.lookback = lookback
         self.bad_records = BadRecordLog(on_bad_record)
         self._me: dict[str, Any] | None = None
+        self._user_emails: dict[str, str | None] = {}  # user URI -> email, for memberships without one
 
     # --- plumbing ------------------------------------------------------------
 
@@ -74,22 +79,36 @@ class CalendlyScheduler:
         body = self.session.json("POST", self.base_url + path, json=payload, headers=self._headers())
         return body if isinstance(body, dict) else {}
 
-    def _paginate(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every item of a list: same query plus ``page_token`` until none is returned."""
-        query = dict(params)
-        seen: set[str] = set()
-        for _ in range(_MAX_PAGES):
+    def _paginate(self, path: str, params: dict[str, Any], paging: Paging | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a list: same query plus ``page_token`` until none is returned.
+
+        The token is the page's position (a resumed listing starts at one); a
+        token handed out twice is a loop, reported, not taken for the end."""
+        paging = paging or Paging()
+        query = dict(params, page_token=paging.start) if paging.start else dict(params)
+        while True:
             body = self._get(path, query)
+            paging.fetched(query.get("page_token"))
             for item in body.get("collection") or []:
                 if isinstance(item, dict):
                     yield item
             token = (body.get("pagination") or {}).get("next_page_token")
-            if not token or token in seen:
+            if not paging.advance(str(token) if token else None, "calendly", f"GET {path}"):
                 return
-            seen.add(token)
             query["page_token"] = token
-        raise VendorError("calendly", f"GET {path} kept returning pages",
-                          "narrow the listing window or report the pagination loop")
+
+    def read(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One GET: the read-only door ``doctor --probe`` uses."""
+        return self._get(path, params)
+
+    def read_all(self, path: str, params: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` items of a paged list (``doctor --probe`` samples)."""
+        items: list[dict[str, Any]] = []
+        for item in self._paginate(path, params):
+            items.append(item)
+            if len(items) >= limit:
+                break
+        return items
 
     def _whoami(self) -> dict[str, Any]:
         if self._me is None:
@@ -120,7 +139,7 @@ class CalendlyScheduler:
             user = membership.get("user") or {}
             if str(user.get("email", "")).casefold() == wanted.casefold() and user.get("uri"):
                 return Host(uri=user["uri"], name=str(user.get("name") or wanted),
-                            email=str(user["email"]), timezone=str(user.get("timezone") or "UTC"))
+                            email=str(user["email"]), timezone=str(user["timezone"]) if user.get("timezone") else None)
         return None
 
     def get_event_type(self, host: Host, key: str) -> EventType | None:
@@ -178,14 +197,17 @@ class CalendlyScheduler:
         link. It dies by itself after one booking; until then it stays valid."""
         return None
 
-    def changed_bookings(self, since: datetime | None, now: datetime) -> Iterator[Booking]:
+    def changed_bookings(self, since: datetime | None, now: datetime,
+                         paging: Paging | None = None) -> Iterator[Booking]:
         """Invitees of events changed at or after ``since`` (all events in the
-        window when ``since`` is None), oldest change first."""
+        window when ``since`` is None), oldest change first; ``paging`` bounds
+        the event pages read (a resumed listing must pass the same ``since`` and
+        ``now``: the page token belongs to that query)."""
         anchor = min(since, now) if since is not None else now
         params = {"organization": self._organization(), "min_start_time": iso(anchor - self.lookback),
                   "sort": "start_time:asc", "count": PAGE_SIZE}
         bookings: list[Booking] = []
-        for event in self._paginate("/scheduled_events", params):
+        for event in self._paginate("/scheduled_events", params, paging):
             uri = event.get("uri")
             try:
                 updated = parse_instant(str(event["updated_at"]))
@@ -203,6 +225,7 @@ class CalendlyScheduler:
         yield from bookings
 
     def _event_bookings(self, event: dict[str, Any]) -> list[Booking]:
+        self.session.check_origin(str(event["uri"]))  # we call on its behalf: it must be our API's resource
         event_id = _last_segment(str(event["uri"]))
         try:
             invitees = list(self._paginate(f"/scheduled_events/{event_id}/invitees", {"count": PAGE_SIZE}))
@@ -212,12 +235,41 @@ class CalendlyScheduler:
         result: list[Booking] = []
         for invitee in invitees:
             try:
-                result.append(_booking(event, invitee))
+                result.append(_booking(event, invitee, self._host_email(event)))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:  # any malformed shape
                 self._bad(f"invitee {_last_segment(str(invitee.get('uri', '?')))} of event {event_id} "
                           f"is malformed ({type(exc).__name__}: {exc})"[:300],
                           "the booking is skipped; check it in Calendly")
         return result
+
+    def _host_email(self, event: dict[str, Any]) -> str | None:
+        """The first membership's ``user_email``, else its user's email from ``GET /users/{uuid}``
+        (cached, so asking again per invitee costs nothing); raises TypeError on a malformed list."""
+        for membership in event.get("event_memberships") or []:
+            if not isinstance(membership, dict):
+                raise TypeError("event_memberships holds a non-object")
+            if membership.get("user_email"):
+                return str(membership["user_email"])
+            if membership.get("user"):
+                email = self.user_email(str(membership["user"]))
+                if email:
+                    return email
+        return None
+
+    def user_email(self, user_uri: str) -> str | None:
+        """A user's email by URI, cached; only the URI's last segment is used, so
+        the request stays on the configured base URL whatever the URI says."""
+        if user_uri not in self._user_emails:
+            try:
+                resource = self._get(f"/users/{_last_segment(user_uri)}").get("resource") or {}
+            except NotFound:
+                resource = {}
+            except VendorError as exc:  # e.g. no users:read scope: the booking still matches by reference
+                self._bad(f"cannot read host user {_last_segment(user_uri)} ({exc.message})"[:300],
+                          "grant the token users:read; until then its bookings match by their reference only")
+                resource = {}
+            self._user_emails[user_uri] = str(resource.get("email") or "") or None
+        return self._user_emails[user_uri]
 
     def mark_no_show(self, booking: Booking) -> None:
         if booking.no_show:
@@ -253,13 +305,12 @@ def _optional_instant(value: Any) -> datetime | None:
     return parse_instant(str(value)) if value else None
 
 
-def _booking(event: dict[str, Any], invitee: dict[str, Any]) -> Booking:
+def _booking(event: dict[str, Any], invitee: dict[str, Any], host_email: str | None = None) -> Booking:
     """One invitee of one event; raises KeyError/ValueError on a malformed record."""
     email = invitee.get("email")
     if not email:
         raise ValueError("missing email")
     location = event.get("location") or {}
-    memberships = event.get("event_memberships") or []
     cancellation = invitee.get("cancellation") or event.get("cancellation") or {}
     ref = ((invitee.get("tracking") or {}).get("utm_content") or "").strip() or None
     return Booking(
@@ -267,7 +318,7 @@ def _booking(event: dict[str, Any], invitee: dict[str, Any]) -> Booking:
         name=str(invitee.get("name") or ""),
         start=parse_instant(str(event["start_time"])), end=parse_instant(str(event["end_time"])),
         status=str(invitee.get("status") or event.get("status") or "active"),
-        host_email=next((m.get("user_email") for m in memberships if m.get("user_email")), None),
+        host_email=host_email,
         updated_at=_optional_instant(invitee.get("updated_at")) or _optional_instant(event.get("updated_at")),
         created_at=_optional_instant(invitee.get("created_at")),
         location=location.get("location") or None, join_url=location.get("join_url") or None,
@@ -279,4 +330,25 @@ def _booking(event: dict[str, Any], invitee: dict[str, Any]) -> Booking:
         cancel_reason=cancellation.get("reason"),
         no_show=bool(invitee.get("no_show")),
         event_type_uri=event.get("event_type"),
+        invitee_timezone=_text(invitee.get("timezone")), invitee_phone=_phone(invitee, location),
     )
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _phone(invitee: dict[str, Any], location: dict[str, Any]) -> str | None:
+    """The SMS reminder number, else the number an outbound call's location names
+    (the invitee gave it for the host to dial), else a booking answer about a phone."""
+    number = _text(invitee.get("text_reminder_number"))
+    if number:
+        return number
+    if location.get("type") == "outbound_call" and _text(location.get("location")):
+        return _text(location.get("location"))
+    for qa in invitee.get("questions_and_answers") or []:
+        if isinstance(qa, dict) and "phone" in str(qa.get("question") or "").casefold():
+            answer = _text(qa.get("answer"))
+            if answer:
+                return answer
+    return None
