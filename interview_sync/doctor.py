@@ -32,6 +32,7 @@ from .models import Application, EventType, Host, Job
 from .routing import pick_route
 from .scheduler.base import Scheduler
 from .state import StateDB
+from .workflow import Policy
 
 SAMPLE_SIZE = 10
 REVIEW_CURSOR = "doctor:last_run"
@@ -231,7 +232,7 @@ class Doctor:
                           "no hiring manager found on the sampled jobs" if self.sample.applications
                           else "no applications sampled, nothing to check",
                           "add hiring managers to the jobs' hiring teams in the ATS, or set `host` on routes")]
-        days = self.settings.policy.no_availability_days
+        days = Policy.from_settings(self.settings).no_availability_days
         return [check for email, (name, routes) in sorted(managers.items())
                 for check in _guard(f"hiring manager {name}", "", lambda e=email, n=name, r=routes:
                                     [self._availability(e, n, r, days)])]

@@ -70,9 +70,36 @@ def test_no_function_over_80_lines_outside_the_sandbox() -> None:
     assert long <= KNOWN_LONG, f"over {MAX_LINES} lines: {sorted(long - KNOWN_LONG)}"
 
 
+RAW_POLICY = {"booking_deadline_hours", "followup_deadline_hours", "reminder_hours_before", "feedback_after_hours",
+              "no_availability_days"}
+
+
+def _of_settings_policy(node: ast.expr) -> bool:
+    """``<...>settings.policy`` (the configured section), not a ``workflow.Policy``."""
+    if not (isinstance(node, ast.Attribute) and node.attr == "policy"):
+        return False
+    owner = node.value
+    return (isinstance(owner, ast.Name) and owner.id == "settings") or \
+        (isinstance(owner, ast.Attribute) and owner.attr == "settings")
+
+
+def test_deadlines_come_from_workflow_policy_only() -> None:
+    """``workflow.Policy`` is the one representation of the timing rules: nothing else reads
+    the configured hours (config.py defines them, Policy.from_settings converts them)."""
+    readers = []
+    for path in product_modules():
+        if path.name in ("config.py", "workflow.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in RAW_POLICY and _of_settings_policy(node.value):
+                readers.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.attr}")
+    assert readers == []
+
+
 def test_the_checks_see_what_they_look_for() -> None:
     """The AST walks above must be able to fail: a state assignment and an I/O import are found."""
-    tree = ast.parse("import sqlite3\nfrom .state import StateDB\ninv.state = 'x'\n")
+    tree = ast.parse("import sqlite3\nfrom .state import StateDB\ninv.state = 'x'\nself.settings.policy.x\n")
+    assert any(_of_settings_policy(n) for n in ast.walk(tree))
     assert "sqlite3" in _runtime_imports(tree, "interview_sync")
     assert "interview_sync.state" in _runtime_imports(tree, "interview_sync")
     assert any(isinstance(n, ast.Assign) and n.targets[0].attr == "state"  # type: ignore[attr-defined]
