@@ -28,6 +28,14 @@ class AppStatus(StrEnum):
         return cls.ACTIVE if value == "in_process" else None
 
 
+class BookingStatus(StrEnum):
+    """A booking as every scheduler's adapter reports it."""
+
+    ACTIVE = "active"
+    CANCELED = "canceled"
+    PENDING = "pending"  # waiting for the host to accept (Cal.com); not confirmed yet
+
+
 @dataclass(frozen=True)
 class Person:
     """An ATS user (hiring manager, recruiter) or scheduler user."""
@@ -129,7 +137,7 @@ class Booking:
     name: str
     start: datetime
     end: datetime
-    status: str  # active | canceled | pending
+    status: BookingStatus  # an adapter's word is accepted and normalised
     host_email: str | None = None
     updated_at: datetime | None = None
     created_at: datetime | None = None
@@ -146,3 +154,6 @@ class Booking:
     event_type_uri: str | None = None
     invitee_timezone: str | None = None  # the zone the candidate booked in (IANA), to render times in
     invitee_phone: str | None = None  # from the booking form, where the event type asks for one
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", BookingStatus(self.status))

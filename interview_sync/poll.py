@@ -45,7 +45,7 @@ from .enrich import Enricher
 from .executor import Executor, Outcome, RunReport
 from .invitation import Invitation, State
 from .lock import RunLock
-from .models import Application, Booking
+from .models import Application, Booking, BookingStatus
 from .paging import Paging
 from .planner import InviteReads, Planner, drive, invite_target
 from .state import AppSnapshot, StateDB
@@ -269,7 +269,7 @@ class PollCycle:
         try:
             bookings = sorted(self.ctx.scheduler.changed_bookings(since, self._listing_now(SCHEDULER_CURSOR),
                                                                   paging),
-                              key=lambda b: (b.updated_at or b.created_at or self.now, b.status != "canceled"))
+                              key=lambda b: (b.updated_at or b.created_at or self.now, b.status is not BookingStatus.CANCELED))
         except VendorError as exc:
             return self._read_failed("the scheduler", exc, paging)
         for booking in bookings:

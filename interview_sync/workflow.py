@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from . import alerts
 from .alerts import AlertText
 from .invitation import State, WAITING_STATES, Invitation, invitation_ref
-from .models import Application, AppStatus, Booking
+from .models import Application, AppStatus, Booking, BookingStatus
 
 if TYPE_CHECKING:
     from .state import AppSnapshot  # a type only: the pure core does not load the store
@@ -182,14 +182,14 @@ def on_booking(inv: Invitation, booking: Booking, in_stage: bool = True) -> list
     invitation's stage: then nothing goes to the candidate any more, and a new
     or moved booking is a recruiter's call.
     """
-    if booking.status == "canceled":
+    if booking.status is BookingStatus.CANCELED:
         if booking.uri != inv.booking_ref or inv.state is not State.BOOKED:
             return []  # an older booking's cancel, or one we already handled
         if booking.rescheduled:
             return []  # the new half of the reschedule carries the change
         return [Action(CANCEL, inv.ref, f"{inv.ref}:cancel:{booking.uri}", booking=booking,
                        reason=f"canceled by {booking.canceled_by or 'someone'}")]
-    if booking.status != "active":
+    if booking.status is not BookingStatus.ACTIVE:
         return []  # pending (unconfirmed) bookings wait for acceptance
     if booking.uri != inv.booking_ref and not in_stage:
         return [alert_of(inv, alerts.booked_after_close(), suffix=booking.uri)]

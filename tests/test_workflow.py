@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from interview_sync import workflow as wf
 from interview_sync.invitation import Invitation, State, invitation_ref
-from interview_sync.models import Application, Booking
+from interview_sync.models import Application, AppStatus, Booking, BookingStatus
 from interview_sync.state import AppSnapshot
 
 T0 = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
@@ -120,3 +122,11 @@ def test_a_stage_entry_is_seen_against_the_last_snapshot() -> None:
     assert wf.still_in_stage(invitation(), snapshot()) and wf.still_in_stage(invitation(), None)
     assert not wf.still_in_stage(invitation(), snapshot("10105"))
     assert not wf.still_in_stage(invitation(), snapshot(status="hired"))
+
+
+def test_statuses_are_one_vocabulary_whatever_word_the_adapter_used() -> None:
+    assert application(status="in_process").status is AppStatus.ACTIVE  # Greenhouse's word
+    assert application(status="active").active and not application(status="archived").active
+    assert booking(status="canceled").status is BookingStatus.CANCELED
+    with pytest.raises(ValueError):
+        application(status="on_hold")  # a word no adapter maps is refused, not read as closed
