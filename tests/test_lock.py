@@ -93,6 +93,7 @@ def test_context_manager_releases_on_error(tmp_path: Path) -> None:
 def test_invite_and_no_show_change_nothing_while_a_poll_holds_the_lock(harness: Any) -> None:
     """Issue 12: the one-off commands take the run lock before their first write (the
     invite used to save its invitation first, beside a running poll)."""
+    from harness import wall_clock_at
     from typer.testing import CliRunner
 
     from interview_sync.cli import app as cli_app
@@ -101,7 +102,7 @@ def test_invite_and_no_show_change_nothing_while_a_poll_holds_the_lock(harness: 
     harness.at(0.1)
     harness.sandbox.move("17001", "Phone Screen")
     audit_rows = harness.ctx.db.audit_count()
-    with RunLock(harness.settings.state.path):
+    with RunLock(harness.settings.state.path), wall_clock_at(harness.clock.now()):
         for args in (["invite", "17001"], ["no-show", "17001"]):
             result = CliRunner().invoke(cli_app.app, ["--config", str(harness.config_path), *args])
             assert result.exit_code == ExitStatus.TEMPFAIL, (args, result.output)
