@@ -18,35 +18,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from harness import Harness
+from harness import Harness, check_plan
 from test_lifecycle import *  # noqa: F403 - every lifecycle scenario, and its fixtures, runs here again
 
 from interview_sync.poll import run_poll
 from interview_sync.steps import Performed
-
-FAILED = frozenset({"refused", "failed", "vendor_error"})
-
-
-def check_plan(plan: list[Performed], performed: list[Performed]) -> None:
-    """Assert that ``performed`` is what ``plan`` said, except after a failed step (see above)."""
-    failed_at: dict[str, int] = {}
-    per_ref: dict[str, list[Performed]] = {}
-    for step in performed:
-        per_ref.setdefault(step.ref, []).append(step)
-        if step.result in FAILED and step.ref not in failed_at:
-            failed_at[step.ref] = len(per_ref[step.ref])
-    planned: dict[str, list[Performed]] = {}
-    for step in plan:
-        planned.setdefault(step.ref, []).append(step)
-
-    def pairs(steps: list[Performed]) -> list[tuple[str, str]]:
-        return [(s.action, s.key) for s in steps]
-
-    for ref, upto in failed_at.items():
-        assert pairs(per_ref[ref][:upto]) == pairs(planned.get(ref, [])[:upto]), f"{ref}: diverged before failing"
-    assert pairs([s for s in performed if s.ref not in failed_at]) == \
-        pairs([s for s in plan if s.ref not in failed_at]), "the real run did not do what the dry run planned"
-
 
 @pytest.fixture(autouse=True)
 def dry_run_before_every_poll(monkeypatch: pytest.MonkeyPatch,
