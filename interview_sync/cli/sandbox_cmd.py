@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import typer
 
+from ..providers import provider
 from ..sandbox.client import DEFAULT_PORT, SandboxClient, configured_sandbox_url
 from . import render
 from .app import _instant, flavour, handles_errors, sandbox_app, settings
@@ -61,8 +62,7 @@ def _configured() -> tuple[str, str, int]:
         port = urlsplit(configured_sandbox_url(cfg)).port or DEFAULT_PORT
     except ConfigError:
         port = DEFAULT_PORT
-    return ("lever" if cfg.ats.provider == "lever" else "greenhouse",
-            "calcom" if cfg.scheduler.provider == "calcom" else "calendly", port)
+    return provider("ats", cfg.ats.provider).wire, provider("scheduler", cfg.scheduler.provider).wire, port
 
 
 @sandbox_app.command("move")

@@ -1,0 +1,58 @@
+"""The provider registry: each name ``[ats] provider`` or ``[scheduler] provider`` may
+take, mapped to the adapter that speaks its wire format and that adapter's own config model.
+
+Context (building adapters), config (validating a section's keys), the sandbox
+client (a sandbox section per wire format) and the CLI (`sandbox serve`
+defaults) all read this one table, so a new vendor is one adapter module (its
+class and its config model) plus one line here, plus its sandbox flavour and
+test fake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .ats.greenhouse import GreenhouseATS, GreenhouseConfig
+from .ats.lever import LeverATS, LeverConfig
+from .config_base import VendorConfig
+from .errors import ConfigError
+from .scheduler.calcom import CalcomConfig, CalcomScheduler
+from .scheduler.calendly import CalendlyConfig, CalendlyScheduler
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str  # the value of `provider` in the config
+    adapter: Any  # the adapter class; its `name` is the wire format it speaks
+    config: type[VendorConfig]
+
+    @property
+    def wire(self) -> str:
+        """The vendor wire format: the HTTP session's name and the sandbox flavour that serves it."""
+        return str(self.adapter.name)
+
+
+def _table(*providers: Provider) -> dict[str, Provider]:
+    return {p.name: p for p in providers}
+
+
+ATS_PROVIDERS = _table(
+    Provider("greenhouse", GreenhouseATS, GreenhouseConfig),
+    Provider("lever", LeverATS, LeverConfig),
+    Provider("sandbox", GreenhouseATS, GreenhouseConfig),  # the built-in sandbox, Greenhouse flavour
+)
+SCHEDULER_PROVIDERS = _table(
+    Provider("calendly", CalendlyScheduler, CalendlyConfig),
+    Provider("calcom", CalcomScheduler, CalcomConfig),
+    Provider("sandbox", CalendlyScheduler, CalendlyConfig),  # the built-in sandbox, Calendly flavour
+)
+SECTIONS: dict[str, dict[str, Provider]] = {"ats": ATS_PROVIDERS, "scheduler": SCHEDULER_PROVIDERS}
+
+
+def provider(section: str, name: str) -> Provider:
+    """The registry entry for ``[section] provider = name``, or a one-line config error."""
+    table = SECTIONS[section]
+    if name not in table:
+        raise ConfigError(f"unknown {section}.provider {name!r}", f"use one of {', '.join(table)}")
+    return table[name]
