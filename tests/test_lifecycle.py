@@ -28,6 +28,7 @@ from harness import Harness
 from typer.testing import CliRunner
 
 from interview_sync.cli import app as cli_app
+from interview_sync.cli import base as cli_base
 from interview_sync.errors import DeliveryError, InterviewSyncError
 from interview_sync.invitation import State
 
@@ -156,13 +157,13 @@ def poll_at(h: Harness, hours: float) -> Any:
 def cli(monkeypatch: pytest.MonkeyPatch, harness: Harness) -> Iterator[Any]:
     """Run the real CLI in-process against the harness's config; commands without
     ``--now`` get the harness clock instead of the wall clock."""
-    real = cli_app.build_context
+    real = cli_base.build_context
 
     def with_harness_clock(settings: Any, **kwargs: Any) -> Any:
         kwargs["clock"] = kwargs.get("clock") or harness.clock
         return real(settings, **kwargs)
 
-    monkeypatch.setattr(cli_app, "build_context", with_harness_clock)
+    monkeypatch.setattr(cli_base, "build_context", with_harness_clock)
     monkeypatch.setenv("USER", "rita")
     monkeypatch.setenv("LOGNAME", "rita")
     runner = CliRunner()

@@ -11,7 +11,7 @@ import typer
 
 from ..errors import ConfigError, ExitStatus
 from . import render
-from .app import G, app, audit_app, handles_errors, settings
+from .base import G, app, audit_app, handles_errors, settings
 
 MIN_RETENTION_DAYS = 365  # EEOC: keep hiring records at least a year; a shorter purge is confirmed first
 

@@ -10,7 +10,7 @@ import typer
 from ..providers import provider
 from ..sandbox.client import DEFAULT_PORT, SandboxClient, configured_sandbox_url
 from . import render
-from .app import _instant, flavour, handles_errors, sandbox_app, settings
+from .base import flavour, handles_errors, instant, sandbox_app, settings
 
 URL = typer.Option(None, "--url", help="The sandbox to drive (default: the one the config's ats.base_url names).")
 
@@ -83,7 +83,7 @@ def book(application_id: str, at: Optional[str] = typer.Option(None, "--at", hel
                                                                 "the first free slot."),
          url: Optional[str] = URL) -> None:
     """Book through the application's latest link, as the candidate."""
-    result = _client(url).book(application_id, _instant(at, "--at") if at else None)
+    result = _client(url).book(application_id, instant(at, "--at") if at else None)
     start = result.get("start_time") or (result.get("data") or {}).get("start")  # Calendly / Cal.com flavour
     render.info(f"{application_id} booked: {start}")
 
@@ -101,7 +101,7 @@ def cancel(application_id: str, url: Optional[str] = URL) -> None:
 def reschedule(application_id: str, at: str = typer.Option(..., "--at", help="New ISO 8601 start."),
                url: Optional[str] = URL) -> None:
     """Move the application's booking to another time."""
-    _client(url).reschedule(application_id, _instant(at, "--at"))
+    _client(url).reschedule(application_id, instant(at, "--at"))
     render.info(f"{application_id}: rescheduled to {at}")
 
 
