@@ -11,7 +11,9 @@ test fake.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import SecretStr
 
 from .ats.greenhouse import GreenhouseATS, GreenhouseConfig
 from .ats.lever import LeverATS, LeverConfig
@@ -56,3 +58,18 @@ def provider(section: str, name: str) -> Provider:
     if name not in table:
         raise ConfigError(f"unknown {section}.provider {name!r}", f"use one of {', '.join(table)}")
     return table[name]
+
+
+def secret_keys(section: str) -> list[str]:
+    """The keys any provider of ``section`` keeps secret (a SecretStr, or a mapping of them),
+    so `doctor` warns about every vendor's secrets in a readable file, new vendors included."""
+    keys: dict[str, None] = {}
+    for entry in SECTIONS[section].values():
+        for name, info in entry.config.model_fields.items():
+            if _holds_secret(info.annotation):
+                keys[name] = None
+    return list(keys)
+
+
+def _holds_secret(annotation: Any) -> bool:
+    return annotation is SecretStr or any(_holds_secret(arg) for arg in get_args(annotation))

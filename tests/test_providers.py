@@ -55,3 +55,10 @@ def test_a_real_vendor_config_names_no_sandbox(tmp_path: Path) -> None:
                     encoding="utf-8")
     with pytest.raises(ConfigError, match="names no sandbox"):
         configured_sandbox_url(load_settings(path))
+
+
+def test_doctor_knows_every_providers_secrets() -> None:
+    from interview_sync.doctor import SECRET_KEYS
+
+    assert set(SECRET_KEYS) == {("ats", "client_secret"), ("ats", "api_key"), ("scheduler", "api_token"),
+                                ("scheduler", "host_keys"), ("email", "smtp_password")}
