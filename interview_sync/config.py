@@ -256,9 +256,11 @@ def _one_line(exc: ValidationError, path: Path) -> ConfigError:
     if kind == "union_tag_invalid" and loc and loc[0] in SECTIONS:
         return ConfigError(f"{path}: {loc[0]}.provider {first.get('ctx', {}).get('tag')!r} is not a provider",
                            f"use one of {', '.join(SECTIONS[str(loc[0])])}")
-    if kind == "extra_forbidden" and provider is not None and _belongs_elsewhere(str(loc[0]), str(loc[-1])):
+    if kind == "extra_forbidden" and provider is not None and _owners(str(loc[0]), str(loc[-1])):
+        env = ENV_PREFIX + "__".join(str(p).upper() for p in loc[:2])
         return ConfigError(f"{path}: {key} does not apply to {loc[0]}.provider {provider!r}",
-                           f"remove it, or set the provider it belongs to ({_owners(str(loc[0]), str(loc[-1]))})")
+                           f"remove it from the file or {env}, or set {loc[0]}.provider to "
+                           f"{' or '.join(_owners(str(loc[0]), str(loc[-1])))}")
     if kind == "extra_forbidden":
         return ConfigError(f"{path}: unknown key {key!r}", "remove it or check its spelling against config.example.toml")
     if kind == "missing":
@@ -276,10 +278,6 @@ def _without_provider_tag(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], str | 
     return loc, None
 
 
-def _owners(section: str, key: str) -> str:
-    return ", ".join(name for name, p in SECTIONS[section].items() if key in p.config.model_fields)
-
-
-def _belongs_elsewhere(section: str, key: str) -> bool:
-    """A key some other provider of the section takes (a typo is an unknown key instead)."""
-    return bool(_owners(section, key))
+def _owners(section: str, key: str) -> list[str]:
+    """The providers of ``section`` that take ``key`` (none: a typo, reported as an unknown key)."""
+    return [name for name, p in SECTIONS[section].items() if key in p.config.model_fields]

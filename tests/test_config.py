@@ -115,3 +115,12 @@ def test_a_key_of_another_provider_is_one_line_naming_key_and_provider(tmp_path:
     for name in names:
         assert name in message, message
     assert '"k"' not in message and "'k'" not in message and "'s'" not in message  # values stay out
+
+
+def test_a_key_of_another_provider_from_the_environment_names_the_variable(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERVIEW_SYNC_ATS__API_KEY", "lever-s3cr3t")
+    result = CliRunner().invoke(app, ["--config", str(write(tmp_path, '[ats]\nprovider = "greenhouse"\n')), "status"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "ats.api_key" in result.stderr and "INTERVIEW_SYNC_ATS__API_KEY" in result.stderr
+    assert "lever-s3cr3t" not in result.stderr
