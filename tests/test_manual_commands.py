@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from harness import Harness
+from test_cli_ops import cli  # noqa: F401 - the real CLI in-process on the harness clock
 
-from interview_sync.cli import app as cli_app
-from interview_sync.cli import base as cli_base
 from interview_sync.errors import ConfigError, LockHeld
 from interview_sync.invitation import State
 from interview_sync.invite import InviteResult, invite
@@ -21,20 +18,6 @@ from interview_sync.no_show import record_no_show
 
 ZOE, ZOE_EMAIL = "17001", "zoe+nurse@example.org"
 SLOT = datetime(2026, 12, 3, 18, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, harness: Harness) -> Iterator[Any]:
-    real = cli_base.build_context
-
-    def on_harness(settings: Any, **kwargs: Any) -> Any:
-        kwargs["clock"] = kwargs.get("clock") or harness.clock
-        return real(settings, sleeper=lambda s: None, **kwargs)
-
-    monkeypatch.setattr(cli_base, "build_context", on_harness)
-    monkeypatch.setenv("USER", "rita")
-    monkeypatch.setenv("LOGNAME", "rita")
-    yield lambda *args: CliRunner().invoke(cli_app.app, ["--config", str(harness.config_path), *args])
 
 
 def _in_stage(h: Harness) -> None:
@@ -47,7 +30,10 @@ def _audit(h: Harness, event: str) -> list[Any]:
     return [row for row in h.ctx.db.iter_audit() if row["event"] == event]
 
 
-def test_invite_takes_the_lock_before_it_saves_anything(harness: Harness, cli: Any) -> None:
+def test_invite_takes_the_lock_before_it_saves_anything(harness: Harness, cli: Any,  # noqa: F811
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("USER", "rita")
+    monkeypatch.setenv("LOGNAME", "rita")
     _in_stage(harness)
     with RunLock(harness.settings.state.path):  # a poll is running
         result = cli("invite", ZOE)
