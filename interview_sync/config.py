@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Discriminator, Field, SecretStr, Tag, ValidationError, create_model, field_validator, model_validator
+from pydantic import (Discriminator, Field, SecretStr, Tag, ValidationError, create_model, field_validator,
+                      model_validator)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-from .config_base import URL_FIX, Section, is_loopback
+from .config_base import URL_FIX, Section, check_url, is_loopback
 from .errors import ConfigError
 from .providers import SECTIONS, Provider
 
@@ -54,9 +55,13 @@ class ATSConfig(Section):
     interview_stages: list[str] = Field(default_factory=lambda: ["Phone Screen", "First Interview",
                                                                  "Panel Interview"])
     flag_tag: str = "Scheduling: needs recruiter"
+    web_url: str = ""  # where recruiters open records (empty: the vendor's default host)
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
     per_page: int = Field(default=100, ge=1, le=500)
     max_pages: int = Field(default=50, ge=1, le=10_000)  # per poll; the next poll continues the listing
+
+    # its own name: a vendor model's `_urls` must not be shadowed in the merged section model
+    _shared_urls = field_validator("web_url")(classmethod(lambda cls, v: check_url(v)))
 
 
 class SchedulerConfig(Section):
@@ -124,6 +129,7 @@ class AlertsConfig(Section):
     recruiter_email: str = "recruiting-alerts@example.org"
 
 
+
 class PolicyConfig(Section):
     timezone: str = "America/Chicago"
     booking_deadline_hours: float = Field(default=48, gt=0)
@@ -133,6 +139,23 @@ class PolicyConfig(Section):
     feedback_after_hours: float = Field(default=2, ge=0)
 
     _zone = field_validator("timezone")(classmethod(lambda cls, v: check_zone(v)))
+
+
+# What a hiring manager's booking email may show about the application (privacy: only
+# what the recruiter lists here). ``custom.<field>`` names an application custom field.
+MANAGER_NOTE_FIELDS = ("stage", "stage_history", "source", "department", "office")
+
+
+class ManagerNotesConfig(Section):
+    fields: list[str] = Field(default_factory=lambda: ["stage"])
+
+    @field_validator("fields")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in MANAGER_NOTE_FIELDS and not (name.startswith("custom.") and len(name) > 7):
+                raise ValueError(f"unknown field {name!r}: use {', '.join(MANAGER_NOTE_FIELDS)} or custom.<field>")
+        return value
 
 
 class FeedbackConfig(Section):
@@ -188,6 +211,18 @@ class Settings(BaseSettings):
     report: ReportConfig = Field(default_factory=ReportConfig)
     routes: list[Route] = Field(default_factory=list)
     hosts: dict[str, str] = Field(default_factory=dict)
+    offices: dict[str, str] = Field(default_factory=dict)  # office name -> IANA zone, before a booking exists
+    manager_notes: ManagerNotesConfig = Field(default_factory=ManagerNotesConfig)
+
+    @field_validator("offices")
+    @classmethod
+    def _office_zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for office, zone in value.items():
+            try:
+                check_zone(zone)
+            except ValueError:
+                raise ValueError(f"office {office!r}: unknown time zone {zone!r}: {_FIXES['timezone']}") from None
+        return value
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

@@ -38,8 +38,8 @@ SAMPLE_SIZE = 10
 REVIEW_CURSOR = "doctor:last_run"
 REVIEW_INTERVAL = timedelta(days=91)  # one quarter
 # (section, key) of every secret the config file can hold
-SECRET_KEYS: tuple[tuple[str, str], ...] = (*((section, key) for section in SECTIONS for key in secret_keys(section)),
-                                            ("email", "smtp_password"))
+SECRET_KEYS: tuple[tuple[str, str], ...] = (
+    *((section, key) for section in SECTIONS for key in secret_keys(section)), ("email", "smtp_password"))
 
 
 @dataclass

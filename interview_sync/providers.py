@@ -10,6 +10,7 @@ test fake.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -17,8 +18,10 @@ from pydantic import SecretStr
 
 from .ats.greenhouse import GreenhouseATS, GreenhouseConfig
 from .ats.lever import LeverATS, LeverConfig
+from .clock import Clock
 from .config_base import VendorConfig
-from .errors import ConfigError
+from .errors import BadRecord, ConfigError
+from .http import VendorSession
 from .scheduler.calcom import CalcomConfig, CalcomScheduler
 from .scheduler.calendly import CalendlyConfig, CalendlyScheduler
 
@@ -28,6 +31,7 @@ class Provider:
     name: str  # the value of `provider` in the config
     adapter: Any  # the adapter class; its `name` is the wire format it speaks
     config: type[VendorConfig]
+    shared: tuple[str, ...] = ()  # keys every provider of the section has that this adapter also takes
 
     @property
     def wire(self) -> str:
@@ -39,10 +43,11 @@ def _table(*providers: Provider) -> dict[str, Provider]:
     return {p.name: p for p in providers}
 
 
+_GREENHOUSE_SHARED = ("per_page", "interview_stages")  # it reads stage history for those stages only
 ATS_PROVIDERS = _table(
-    Provider("greenhouse", GreenhouseATS, GreenhouseConfig),
-    Provider("lever", LeverATS, LeverConfig),
-    Provider("sandbox", GreenhouseATS, GreenhouseConfig),  # the built-in sandbox, Greenhouse flavour
+    Provider("greenhouse", GreenhouseATS, GreenhouseConfig, _GREENHOUSE_SHARED),
+    Provider("lever", LeverATS, LeverConfig, ("per_page",)),
+    Provider("sandbox", GreenhouseATS, GreenhouseConfig, _GREENHOUSE_SHARED),  # the built-in sandbox's flavour
 )
 SCHEDULER_PROVIDERS = _table(
     Provider("calendly", CalendlyScheduler, CalendlyConfig),
@@ -50,6 +55,15 @@ SCHEDULER_PROVIDERS = _table(
     Provider("sandbox", CalendlyScheduler, CalendlyConfig),  # the built-in sandbox, Calendly flavour
 )
 SECTIONS: dict[str, dict[str, Provider]] = {"ats": ATS_PROVIDERS, "scheduler": SCHEDULER_PROVIDERS}
+
+
+def build(section: str, values: Any, *, clock: Clock, on_bad_record: Callable[[BadRecord], None],
+          sleeper: Callable[[float], None] | None = None) -> Any:
+    """The adapter ``values.provider`` names (``values``: the loaded ``[section]``), from its
+    vendor's own keys and the shared keys its registry line lists, with its own HTTP session."""
+    entry = provider(section, values.provider)
+    return entry.adapter(**values.adapter_args(), **{key: getattr(values, key) for key in entry.shared},
+                         session=VendorSession(entry.wire, sleeper=sleeper), clock=clock, on_bad_record=on_bad_record)
 
 
 def provider(section: str, name: str) -> Provider:

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from harness import Harness
-from test_cli_ops import cli  # noqa: F401 - the real CLI in-process on the harness clock
 
 from interview_sync.errors import ConfigError, LockHeld
 from interview_sync.invitation import State
@@ -30,17 +29,16 @@ def _audit(h: Harness, event: str) -> list[Any]:
     return [row for row in h.ctx.db.iter_audit() if row["event"] == event]
 
 
-def test_invite_takes_the_lock_before_it_saves_anything(harness: Harness, cli: Any,  # noqa: F811
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invite_takes_the_lock_before_it_saves_anything(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("USER", "rita")
     monkeypatch.setenv("LOGNAME", "rita")
     _in_stage(harness)
     with RunLock(harness.settings.state.path):  # a poll is running
-        result = cli("invite", ZOE)
+        result = harness.cli("invite", ZOE)
     assert result.exit_code == 75, result.output
     assert harness.ctx.db.invitations(application_id=ZOE) == []  # no half-made invitation for the poll to trip on
     assert _audit(harness, "manual_invite") == [] and harness.emails() == []
-    result = cli("invite", ZOE)
+    result = harness.cli("invite", ZOE)
     assert result.exit_code == 0, result.output
     inv = harness.invitation(ZOE)
     assert inv.state is State.INVITED and inv.manual_interventions == 1

@@ -22,7 +22,8 @@ def poll(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing anywhere."),
     backfill: bool = typer.Option(False, "--backfill", help="On the first run, invite applications already "
                                   "in an interview stage."),
-    now: Optional[str] = typer.Option(None, "--now", help="Evaluate timers as of this ISO 8601 instant."),
+    now: Optional[str] = typer.Option(None, "--now", help="Evaluate timers as of this ISO 8601 instant; "
+                                     "vendor reads and cursors stay on the real clock."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
     record: Optional[Path] = typer.Option(None, "--record", help="Append what the vendors answered to this "
                                           "JSONL file, for `replay` (personal fields pseudonymised)."),
@@ -32,16 +33,17 @@ def poll(
     alerted, 2 usage/config/local I/O, 75 another poll holds the lock."""
     cfg = settings()
     clock = FixedClock(instant(now, "--now")) if now else None
-    ctx = base.context(cfg, clock=clock, readonly=False)
+    ctx = base.context(cfg, clock=clock, read_clock=SystemClock(), readonly=False)  # --now moves timers only
     progress = None if G.quiet else BaselineProgress(live=render.err if render.err.is_terminal else None,
                                                       stream=sys.stderr, clock=SystemClock())
     try:
         if record is not None and not dry_run:
-            from ..record import attach_recorder
+            from ..record import attach_recorder, open_recording
 
-            with record.open("a", encoding="utf-8") as handle:
-                attach_recorder(ctx, handle, raw=raw, backfill=backfill)
+            with open_recording(record) as handle:
+                recorder = attach_recorder(ctx, handle, raw=raw, backfill=backfill)
                 report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill, progress=progress)
+            recorder.check()
         else:
             report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill, progress=progress)
     finally:

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import typer
 
 from ..clock import SystemClock
-from ..errors import ConfigError
+from ..errors import ConfigError, LocalIOError
+from ..private_files import write_private_text
 from ..state import StateDB
 from . import render
 from .base import G, app, handles_errors, instant, settings
@@ -61,9 +62,12 @@ def report(
     if html is not None:
         from ..report_html import render_html
 
-        html.write_text(render_html(result), encoding="utf-8")
+        try:
+            write_private_text(html, render_html(result))
+        except OSError as exc:
+            raise LocalIOError.from_os_error(exc, html, "--html") from None
         if not G.quiet:
-            render.err.print(f"report page written to {html}", markup=False)
+            render.notice(f"report page written to {html}")
     if json_out:
         render.emit_json(result.to_dict())
         return

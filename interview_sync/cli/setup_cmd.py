@@ -26,7 +26,7 @@ def init(
 ) -> None:
     """Write a starter interview-sync.toml."""
     from ..sandbox.client import DEFAULT_PORT
-    from ..starter import example_config_text, sandbox_config, write_config
+    from ..starter import example_config_text, sandbox_config, write_config, write_config_text
 
     if port is not None and not sandbox:
         raise ConfigError("--port applies only with --sandbox", "add --sandbox, or drop --port")
@@ -37,8 +37,7 @@ def init(
         url = f"http://127.0.0.1:{port or DEFAULT_PORT}"
         write_config(path, sandbox_config(url, ats=flavour("--ats", ats), scheduler=flavour("--scheduler", scheduler)))
     else:
-        path.write_text(example_config_text(), encoding="utf-8")
-        path.chmod(0o600)
+        write_config_text(path, example_config_text())
     serve = "interview-sync sandbox serve" + (f" --port {port}" if port else "")
     render.info(f"wrote {path}" + (f"  (start the sandbox with `{serve}`)" if sandbox else
                                    "  (put secrets in INTERVIEW_SYNC_* variables, then run `interview-sync doctor`)"))
