@@ -22,9 +22,13 @@ URL = "http://127.0.0.1:9555"
 
 @pytest.mark.parametrize("section, name", [(s, n) for s, table in SECTIONS.items() for n in table])
 def test_every_config_model_feeds_exactly_its_adapters_vendor_arguments(section: str, name: str) -> None:
+    from interview_sync.config import ATSConfig, SchedulerConfig
+
     entry = SECTIONS[section][name]
     params = inspect.signature(entry.adapter.__init__).parameters
-    args = entry.config().adapter_args()
+    shared_model = {"ats": ATSConfig, "scheduler": SchedulerConfig}[section]
+    assert set(entry.shared) <= set(shared_model.model_fields), f"{name}: shared keys the section lacks"
+    args = {**entry.config().adapter_args(), **dict.fromkeys(entry.shared)}
     assert set(args) <= set(params), f"{name}: {set(args) - set(params)} are not constructor arguments"
     required = {p for p, spec in params.items() if spec.default is inspect.Parameter.empty and p != "self"}
     assert required - {"session", "clock"} <= set(args), f"{name}: the config model misses {required}"
