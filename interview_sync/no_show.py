@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .clock import Clock
+from .clock import Clock, SystemClock
+from .config import Settings
 from .errors import ConfigError, InterviewSyncError
 from .invitation import Invitation, State
 from .lock import RunLock
@@ -32,6 +33,20 @@ def _booking(inv: Invitation) -> Booking:
                    email=inv.candidate_email or "", name=inv.candidate_name or "",
                    start=inv.interview_start, end=inv.interview_end or inv.interview_start,
                    status="active", host_email=inv.hm_email)
+
+
+def no_show(settings: Settings, application_id: str, *, reason: str | None, actor: str,
+            clock: Clock | None = None) -> NoShowResult:
+    """`no-show` for a loaded config: its state database and scheduler, then :func:`record_no_show`."""
+    from .context import build_scheduler
+
+    clock = clock or SystemClock()
+    scheduler = build_scheduler(settings, clock, lambda bad: None)  # the mark reads no listing
+    db = StateDB.open(settings.state.path)
+    try:
+        return record_no_show(db, scheduler, clock, application_id, reason=reason, actor=actor)
+    finally:
+        db.close()
 
 
 def record_no_show(db: StateDB, scheduler: Scheduler | None, clock: Clock, application_id: str, *,

@@ -24,7 +24,7 @@ from ..executor import RunReport
 from . import render
 from .options import G, GlobalOptionsGroup
 
-__all__ = ["G", "app", "audit_app", "build_context", "exit_for", "flavour", "handles_errors", "instant",
+__all__ = ["G", "app", "audit_app", "build_context", "context", "exit_for", "flavour", "handles_errors", "instant",
            "outcome_rows", "sandbox_app", "settings"]
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, cls=GlobalOptionsGroup,

@@ -55,20 +55,10 @@ def no_show(
     reason: Optional[str] = typer.Option(None, "--reason", help="Context for the audit log."),
 ) -> None:
     """Record that the candidate did not attend a booked interview (feeds the no-show rate)."""
-    from ..clock import SystemClock
-    from ..context import build_scheduler, os_user
-    from ..no_show import record_no_show
-    from ..state import StateDB
+    from ..context import os_user
+    from ..no_show import no_show as mark_no_show
 
-    cfg = settings()
-    clock = SystemClock()
-    bad: list[object] = []
-    scheduler = build_scheduler(cfg, clock, bad.append)
-    db = StateDB.open(cfg.state.path)
-    try:
-        result = record_no_show(db, scheduler, clock, application_id, reason=reason, actor=f"user:{os_user()}")
-    finally:
-        db.close()
+    result = mark_no_show(settings(), application_id, reason=reason, actor=f"user:{os_user()}")
     start = result.invitation.interview_start
     when = f"{start:%Y-%m-%d %H:%M} UTC" if start else "?"
     if result.already_marked:
