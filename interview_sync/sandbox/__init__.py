@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from ..providers import ATS_PROVIDERS, SCHEDULER_PROVIDERS
 from .server import SandboxApp, SandboxServer, World
 
-ATS_FLAVOURS = ("greenhouse", "lever")
-SCHEDULER_FLAVOURS = ("calendly", "calcom")
+# One flavour per wire format the provider registry speaks; each is a module here with a `mount`.
+ATS_FLAVOURS = tuple(dict.fromkeys(p.wire for p in ATS_PROVIDERS.values()))
+SCHEDULER_FLAVOURS = tuple(dict.fromkeys(p.wire for p in SCHEDULER_PROVIDERS.values()))
 
 
 def build_app(world: World | None = None, *, ats: str = "greenhouse", scheduler: str = "calendly") -> SandboxApp:
