@@ -339,3 +339,4 @@ def main() -> None:
 
 
 from . import audit_cmd, golive_cmd, history_cmd, replay_cmd, report_cmd, sandbox_cmd  # noqa: E402,F401 - register their sub-commands on import
+from . import run_cmd  # noqa: E402,F401 - `run`, the long-running mode
