@@ -474,3 +474,45 @@ def test_health_before_any_cycle_counts_from_the_start_on_the_injected_clock() -
     clock.now += 61
     healthy, reason = daemon.health.status()
     assert not healthy and "no good cycle since the start 61 s ago" in reason
+
+
+# --- the sandbox sends signed webhooks ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ats,scheduler", [("greenhouse", "calendly"), ("lever", "calcom")])
+def test_a_sandbox_stage_move_wakes_the_loop_and_the_invitation_leaves(tmp_path: Path, ats: str,
+                                                                       scheduler: str) -> None:
+    from interview_sync.sandbox.webhooks import register
+
+    h = Harness(tmp_path, ats=ats, scheduler=scheduler)
+    done: list[RunReport] = []
+    second = threading.Event()
+
+    def poll(ctx: Context, **kw: Any) -> tuple[RunReport, Any]:
+        report, plan = run_poll(ctx, **kw)
+        done.append(report)
+        if len(done) == 2:
+            second.set()
+        return report, plan
+
+    daemon = Daemon(lambda: build_context(h.settings, clock=h.clock, sleeper=lambda s: None), poll=poll,
+                    every=3600, min_gap=0.0)
+    gate = WebhookGate({ats: "ats-secret", scheduler: "sched-secret"})
+    listener = Listener("127.0.0.1", 0, daemon=daemon, gate=gate).start()
+    runner = threading.Thread(target=daemon.run)
+    try:
+        register(h.server.url, ats, f"{listener.url}/webhooks/{ats}", "ats-secret")
+        register(h.server.url, scheduler, f"{listener.url}/webhooks/{scheduler}", "sched-secret")
+        h.poll()  # the baseline, so the move below is a change
+        runner.start()  # its first cycle is at once; with every=3600 a second one can only come from a wake
+        h.sandbox.move("17001", "Phone Screen")
+        assert second.wait(TIMEOUT), "the webhook never woke a cycle"
+    finally:
+        daemon.stop()
+        runner.join(TIMEOUT)
+        listener.stop()
+        h.close()
+    invited = [o for report in done for o in report.outcomes if o.action == "invite" and o.result == "sent"]
+    assert [o.application_id for o in invited] == [h.app_id("17001")]
+    assert daemon.metrics.registry.get_sample_value("interview_sync_webhooks_total",
+                                                    {"vendor": ats, "result": "valid"}) == 1
