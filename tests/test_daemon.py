@@ -516,3 +516,14 @@ def test_a_sandbox_stage_move_wakes_the_loop_and_the_invitation_leaves(tmp_path:
     assert [o.application_id for o in invited] == [h.app_id("17001")]
     assert daemon.metrics.registry.get_sample_value("interview_sync_webhooks_total",
                                                     {"vendor": ats, "result": "valid"}) == 1
+
+
+def test_demo_live_shows_each_email_leaving_seconds_after_its_change(tmp_path: Path) -> None:
+    from interview_sync.demo_live import run_live_demo
+
+    lines: list[str] = []
+    result = run_live_demo(tmp_path / "demo", say=lines.append)
+    sent = [line for line in lines if "email left" in line]
+    assert len(sent) == 2, lines  # the invitation after the move, the confirmation after the booking
+    assert {r.outcome.action for r in result.rows} >= {"invite", "confirmation"}
+    assert len(list((tmp_path / "demo" / "outbox").glob("*.eml"))) >= 3
