@@ -143,7 +143,11 @@ class Daemon:
 
     def request_stop_from_signal(self, signum: int, frame: Any) -> None:
         """A signal handler: set the flag now, notify from a thread (a handler must not
-        take a lock the interrupted code may hold)."""
+        take a lock the interrupted code may hold). A second signal means "now": the
+        step in hand is abandoned the way a crash abandons it (the outbox makes that safe)."""
+        if self._stopping:
+            log.warning("second stop signal: exiting without finishing the step in hand")
+            raise KeyboardInterrupt
         self._stopping = True
         threading.Thread(target=self.stop, name="run-stop", daemon=True).start()
 

@@ -104,7 +104,7 @@ class CappedRetry(Retry):
         retry = super().increment(*args, **kw)
         response = kw.get("response")
         if response is not None and self.observer is not None:
-            self.observer(response.status)  # only here, once it is retried: the last answer is counted by the session
+            self.observer(response.status)  # a retried answer; the final one is counted by the session
         return retry  # type: ignore[return-value]
 
     def sleep_for_retry(self, response: Any = None) -> bool:
@@ -249,7 +249,8 @@ class VendorSession:
 
     ``calls`` counts requests by "METHOD path" for `poll --verbose` and the
     benchmark; ``statuses`` counts every HTTP answer by status, retried ones
-    included (`run`'s metrics report the 429s). ``pacer`` spreads requests by the vendor's rate-limit headers;
+    included (`run`'s metrics report the 429s). ``pacer`` spreads requests by
+    the vendor's rate-limit headers;
     ``clock`` (seconds, default ``time.time``) is what it measures waits with,
     injectable together with ``sleeper`` so a benchmark runs in simulated time.
     ``pin`` (called by each adapter with its configured base URL) restricts the

@@ -87,16 +87,26 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = do_PATCH = do_DELETE = lambda self: self._reply(405, b"method not allowed\n")  # noqa: E731
 
 
+class _Server(ThreadingHTTPServer):
+    """A client that hangs up or stalls is its own problem: one debug line, no traceback on stderr."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], *, family: int) -> None:
+        self.address_family = family
+        super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("listener: a request from %s failed", client_address[0], exc_info=True)
+
+
 class Listener:
     """A threaded HTTP server in a background thread; ``port`` 0 picks a free one."""
 
     def __init__(self, host: str, port: int, *, daemon: Daemon, gate: WebhookGate) -> None:
         handler = type("RunHandler", (_Handler,), {"daemon": daemon, "gate": gate})
-        server = ThreadingHTTPServer
-        if ":" in host:
-            server = type("RunServer6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
-        self.httpd = server((host, port), handler)
-        self.httpd.daemon_threads = True
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.httpd = _Server((host, port), handler, family=family)
         self._thread: threading.Thread | None = None
 
     @property

@@ -29,7 +29,8 @@ class DaemonMetrics:
                               ["result"], **reg)
         self.cycle_seconds = Histogram("interview_sync_cycle_duration_seconds", "Wall time of one poll cycle",
                                        buckets=CYCLE_BUCKETS, **reg)
-        self.actions = Counter("interview_sync_actions", "Actions taken, by kind and outcome", ["kind", "outcome"], **reg)
+        self.actions = Counter("interview_sync_actions", "Actions taken, by kind and outcome",
+                               ["kind", "outcome"], **reg)
         self.alerts = Counter("interview_sync_alerts", "Recruiter alerts raised", **reg)
         self.vendor_requests = Counter("interview_sync_vendor_requests", "Requests sent to each vendor",
                                        ["vendor"], **reg)

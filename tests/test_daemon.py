@@ -527,3 +527,25 @@ def test_demo_live_shows_each_email_leaving_seconds_after_its_change(tmp_path: P
     assert len(sent) == 2, lines  # the invitation after the move, the confirmation after the booking
     assert {r.outcome.action for r in result.rows} >= {"invite", "confirmation"}
     assert len(list((tmp_path / "demo" / "outbox").glob("*.eml"))) >= 3
+
+
+def test_a_second_stop_signal_means_now() -> None:
+    daemon = fake_daemon(lambda ctx, **kw: (ok_report(), []), FakeTime())
+    daemon.request_stop_from_signal(signal.SIGTERM, None)
+    assert daemon.stopping
+    with pytest.raises(KeyboardInterrupt):
+        daemon.request_stop_from_signal(signal.SIGTERM, None)
+
+
+def test_run_config_names_the_key_and_the_fix(tmp_path: Path) -> None:
+    from interview_sync.errors import ConfigError
+
+    config = tmp_path / "interview-sync.toml"
+    config.write_text('[run]\nlisten = "localhost:port"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(config)
+    assert "run.listen" in str(info.value) and "127.0.0.1:8787" in str(info.value)
+    config.write_text("[webhooks]\ncalendly_signing_key = \"s3cr3t-value\"\n", encoding="utf-8")
+    settings = load_settings(config)
+    assert "s3cr3t" not in repr(settings.webhooks)
+    assert settings.webhooks.calendly_signing_key.get_secret_value() == "s3cr3t-value"

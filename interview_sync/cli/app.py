@@ -324,7 +324,8 @@ def demo(
     from ..demo_live import run_live_demo
 
     result = (run_live_demo if live else run_demo)(directory, say=lambda line: render.info(line, G.quiet),
-                                                   ats=flavour("--ats", ats), scheduler=flavour("--scheduler", scheduler))
+                                                   ats=flavour("--ats", ats),
+                                                   scheduler=flavour("--scheduler", scheduler))
     rows = [[f"{r.at:%a %H:%M}", r.outcome.application_id, r.outcome.action, r.outcome.result,
              r.outcome.recipient or "", Path(r.outcome.path).name if r.outcome.path else r.outcome.detail]
             for r in result.rows]

@@ -17,11 +17,12 @@ from .app import G, app, handles_errors, settings
 @app.command("run")
 @handles_errors
 def run(
-    every: Optional[float] = typer.Option(None, "--every", min=1, metavar="SECONDS", help="Seconds between cycles, ±10 % jitter "
-                                          "(default: run.every_seconds, 60)."),
-    listen: Optional[str] = typer.Option(None, "--listen", metavar="HOST:PORT", help="HOST:PORT (or PORT, on 127.0.0.1) for "
-                                         "POST /webhooks/<vendor>, GET /healthz and GET /metrics "
-                                         "(default: run.listen; empty = no listener)."),
+    every: Optional[float] = typer.Option(None, "--every", min=1, metavar="SECONDS",
+                                          help="Seconds between cycles, ±10 % jitter (default: run.every_seconds, "
+                                          "60)."),
+    listen: Optional[str] = typer.Option(None, "--listen", metavar="HOST:PORT",
+                                         help="HOST:PORT (or PORT, on 127.0.0.1) for POST /webhooks/<vendor>, "
+                                         "GET /healthz and GET /metrics (default: run.listen; empty = no listener)."),
 ) -> None:
     """Run poll cycles until SIGTERM/SIGINT, woken early by verified webhooks. Shares `poll`'s lock: a cycle
     is skipped while another run holds it. Exit 0 after a clean stop, 2 config/usage."""
