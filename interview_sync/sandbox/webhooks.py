@@ -123,7 +123,7 @@ def mount(app: SandboxApp) -> None:
     world.on_change.append(emitter.changed)
 
     @app.router.route("POST", "/_admin/webhooks")
-    def register(request: Request) -> Response:
+    def add_target(request: Request) -> Response:
         body = request.json()
         vendor, url, secret = body.get("vendor"), body.get("url"), body.get("secret")
         mounted = tuple(world.data.get("flavours", {}).values())
