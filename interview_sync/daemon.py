@@ -24,6 +24,7 @@ Clock, sleeping and randomness are injected, so tests run the loop without waiti
 
 from __future__ import annotations
 
+import inspect
 import logging
 import random
 import threading
@@ -49,6 +50,16 @@ Waiter = Callable[[threading.Condition, float], Any]
 
 def _wait(cond: threading.Condition, seconds: float) -> None:
     cond.wait(seconds)
+
+
+def accepts_timer(poll: Poller) -> bool:
+    """Does ``poll`` take the deadline ``timer`` keyword? Without it a stop waits for the
+    cycle's end (still bounded by ``poll.deadline_seconds``) instead of its current step."""
+    try:
+        parameters = inspect.signature(poll).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "timer" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 @dataclass
@@ -109,6 +120,7 @@ class Daemon:
         self.make_context = make_context
         self.every = every
         self.poll = poll
+        self._poll_kwargs: dict[str, Any] = {"timer": self._poll_timer} if accepts_timer(poll) else {}
         self.metrics = metrics or DaemonMetrics()
         self.health = Health(health_threshold, wall)
         self.max_backoff = max(max_backoff, every)
@@ -203,7 +215,7 @@ class Daemon:
         ctx: Context | None = None
         try:
             ctx = self._context()
-            report, _ = self.poll(ctx, timer=self._poll_timer)
+            report, _ = self.poll(ctx, **self._poll_kwargs)
         except LockHeld:
             cycle = CycleResult(LOCKED, self.monotonic() - started,
                                 reason="another interview-sync run holds the lock; this cycle was skipped")

@@ -549,3 +549,15 @@ def test_run_config_names_the_key_and_the_fix(tmp_path: Path) -> None:
     settings = load_settings(config)
     assert "s3cr3t" not in repr(settings.webhooks)
     assert settings.webhooks.calendly_signing_key.get_secret_value() == "s3cr3t-value"
+
+
+def test_a_poll_without_the_timer_keyword_is_called_without_it() -> None:
+    """If run_poll ever loses its deadline timer, cycles still run (a stop then waits for the cycle's end)."""
+    clock = FakeTime()
+    calls: list[Any] = []
+
+    def poll(ctx: Any) -> tuple[RunReport, list[Any]]:
+        calls.append(ctx)
+        return ok_report(), []
+
+    assert fake_daemon(poll, clock).run(max_cycles=2) == 2 and len(calls) == 2
