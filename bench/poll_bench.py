@@ -9,7 +9,9 @@ README's Performance section. For each size N:
   with a fixed clock moved in step with the sandbox's;
 - polls: the first (baseline) poll, idle polls, a poll after K applications
   moved into an interview stage (each becomes an invitation: link, email,
-  ATS note), and an idle poll after that.
+  ATS note), and an idle poll after that;
+- each N runs once per ``--candidate-batch`` size: 1 is the unbatched
+  "before" (one candidate read per invitation), 50 the batched "after".
 
 Per poll: vendor requests by endpoint (deltas of the sandbox's own counters),
 wall time, the tool's CPU time (``time.process_time`` in the worker), peak RSS
@@ -17,8 +19,8 @@ of the worker so far, the Python heap peak of the poll (tracemalloc, measured
 on a separate repeat so it does not skew CPU), and requests saved versus a
 naive full scan (ceil(N / per_page) list pages + N detail reads).
 
-    python bench/poll_bench.py                    # N = 1k, 10k, 100k; K = 10, 100
-    python bench/poll_bench.py --sizes 1000 --changes 10
+    python bench/poll_bench.py                    # N = 1k, 10k, 100k; K = 10, 100; batch 1 and 50
+    python bench/poll_bench.py --sizes 1000 --changes 10 --candidate-batch 50
 """
 
 from __future__ import annotations
@@ -98,8 +100,8 @@ def vendor_of(label: str) -> str | None:
 class Worker:
     """One N: the tool in this process, polling the sandbox at ``url``."""
 
-    def __init__(self, url: str, n: int, directory: Path) -> None:
-        self.url, self.n = url, n
+    def __init__(self, url: str, n: int, directory: Path, batch: int) -> None:
+        self.url, self.n, self.batch = url, n, batch
         config = sandbox_config(url, state_path=str(directory / "state.db"), outbox_dir=str(directory / "outbox"))
         config["ats"]["per_page"] = PER_PAGE
         path = directory / "interview-sync.toml"
@@ -108,6 +110,7 @@ class Worker:
         self.clock = FixedClock(START)
         self.sleeps: list[float] = []
         self.ctx = build_context(self.settings, clock=self.clock, sleeper=self.sleeps.append)
+        self.ctx.ats.candidate_batch = batch  # type: ignore[attr-defined]  # the sandbox ATS is Greenhouse
         self.hours = 0.0
         self._admin("/_admin/clock", {"now": iso(START)})
 
@@ -139,7 +142,7 @@ class Worker:
             if vendor is not None:
                 by_vendor[vendor] += count
                 endpoints[endpoint] = count
-        row = {"n": self.n, "poll": label, "k": k, "greenhouse": by_vendor["greenhouse"],
+        row = {"n": self.n, "batch": self.batch, "poll": label, "k": k, "greenhouse": by_vendor["greenhouse"],
                "calendly": by_vendor["calendly"], "endpoints": endpoints, "wall_s": wall, "cpu_s": cpu,
                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                "sent": sum(1 for o in report.outcomes if o.result == "sent"), "errors": len(report.errors),
@@ -159,9 +162,9 @@ class Worker:
             tracemalloc.stop()
 
 
-def run_worker(url: str, n: int, changes: list[int]) -> None:
+def run_worker(url: str, n: int, changes: list[int], batch: int) -> None:
     with tempfile.TemporaryDirectory(prefix="poll-bench-") as tmp:
-        worker = Worker(url, n, Path(tmp))
+        worker = Worker(url, n, Path(tmp), batch)
         emit = lambda row: print(json.dumps(row), flush=True)  # noqa: E731
         emit(worker.poll("baseline (first run)"))
         for _ in range(2):
@@ -213,14 +216,15 @@ def machine() -> str:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    head = (f"{'N':>7} {'poll':<22} {'K':>4} {'GH req':>7} {'Cal req':>7} {'wall s':>8} {'tool CPU s':>10} "
+    head = (f"{'N':>7} {'batch':>5} {'poll':<22} {'K':>4} {'GH req':>7} {'Cal req':>7} {'wall s':>8} "
+            f"{'tool CPU s':>10} "
             f"{'peak RSS MB':>11} {'heap MB':>8} {'sent':>5} {'naive req':>9} {'saved':>8}")
     print(head)
     print("-" * len(head))
     for r in rows:
         heap = f"{r['heap_mb']:.1f}" if "heap_mb" in r else ""
         saved = naive(r["n"]) - r["greenhouse"]
-        print(f"{r['n']:>7} {r['poll']:<22} {r['k'] or '':>4} {r['greenhouse']:>7} {r['calendly']:>7} "
+        print(f"{r['n']:>7} {r['batch']:>5} {r['poll']:<22} {r['k'] or '':>4} {r['greenhouse']:>7} {r['calendly']:>7} "
               f"{r['wall_s']:>8.2f} {r['cpu_s']:>10.3f} {r['rss_mb']:>11.1f} {heap:>8} {r['sent']:>5} "
               f"{naive(r['n']):>9} {saved:>8}")
 
@@ -229,8 +233,9 @@ def print_endpoints(rows: list[dict[str, Any]]) -> None:
     print("\nRequests by endpoint (largest N; first poll of each kind)")
     largest = max(r["n"] for r in rows)
     shown: set[tuple[str, int]] = set()
+    batched = max(r["batch"] for r in rows)
     for r in rows:
-        if r["n"] != largest or (r["poll"], r["k"]) in shown:
+        if r["n"] != largest or r["batch"] != batched or (r["poll"], r["k"]) in shown:
             continue
         shown.add((r["poll"], r["k"]))
         parts = ", ".join(f"{e} ×{c}" for e, c in sorted(r["endpoints"].items(), key=lambda x: (-x[1], x[0])))
@@ -248,36 +253,57 @@ def check_targets(rows: list[dict[str, Any]]) -> None:
         if r["poll"] == "changes":
             lists = r["endpoints"].get("GET /v3/applications", 0)
             bound = math.ceil(r["k"] / PER_PAGE) + 1
-            print(f"  N={r['n']:>6} K={r['k']:>3}: {lists} application list request(s) (O(K/page) bound {bound}): "
-                  f"{'OK' if lists <= bound else 'MISSED'}; {r['greenhouse'] / max(r['k'], 1):.1f} GH + "
-                  f"{r['calendly'] / max(r['k'], 1):.1f} Calendly requests per invitation")
+            print(f"  N={r['n']:>6} K={r['k']:>3} batch={r['batch']:>2}: {lists} application list request(s) "
+                  f"(O(K/page) bound {bound}): {'OK' if lists <= bound else 'MISSED'}; "
+                  f"{r['greenhouse'] / max(r['k'], 1):.2f} GH + {r['calendly'] / max(r['k'], 1):.2f} Calendly "
+                  f"requests per invitation")
+    print_batching(rows)
+
+
+def print_batching(rows: list[dict[str, Any]]) -> None:
+    """Greenhouse requests per invitation, unbatched (before) against batched (after) candidate reads."""
+    changes = {(r["n"], r["k"], r["batch"]): r for r in rows if r["poll"] == "changes"}
+    batches = sorted({b for _, _, b in changes})
+    if len(batches) < 2:
+        return
+    before, after = batches[0], batches[-1]
+    print(f"\nGreenhouse requests per invitation, candidate reads batch={before} (before) vs batch={after} (after)")
+    for n, k in sorted({(n, k) for n, k, _ in changes}):
+        if (n, k, before) in changes and (n, k, after) in changes:
+            old, new = changes[(n, k, before)], changes[(n, k, after)]
+            reads = [r["endpoints"].get("GET /v3/candidates", 0) for r in (old, new)]
+            print(f"  N={n:>6} K={k:>3}: {old['greenhouse'] / k:.2f} -> {new['greenhouse'] / k:.2f} "
+                  f"(candidate reads {reads[0]} -> {reads[1]})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--changes", type=int, nargs="+", default=[10, 100])
-    parser.add_argument("--worker", nargs=2, metavar=("URL", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--candidate-batch", type=int, nargs="+", default=[1, 50],
+                        help="candidate ids per read (1 = unbatched, the 'before'; 50 = batched)")
+    parser.add_argument("--worker", nargs=3, metavar=("URL", "N", "BATCH"), help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the raw rows as JSON too")
     args = parser.parse_args()
     if args.worker:
-        run_worker(args.worker[0], int(args.worker[1]), args.changes)
+        run_worker(args.worker[0], int(args.worker[1]), args.changes, int(args.worker[2]))
         return
     print(f"machine: {machine()}")
     print(f"per_page {PER_PAGE}; naive full scan = ceil(N/{PER_PAGE}) list pages + N detail reads\n")
     rows: list[dict[str, Any]] = []
     for n in args.sizes:
-        sandbox = SandboxProcess(n)
-        try:
-            out = subprocess.run([sys.executable, __file__, "--worker", sandbox.url, str(n), "--changes",
-                                  *map(str, args.changes)], capture_output=True, text=True, check=False,
-                                 env={**os.environ, "PYTHONPATH": str(HERE.parent)})
-        finally:
-            sandbox.stop()
-        if out.returncode != 0:
-            sys.stderr.write(out.stderr[-2000:])
-            raise SystemExit(f"worker for N={n} failed ({out.returncode})")
-        rows.extend(json.loads(line) for line in out.stdout.splitlines() if line.startswith("{"))
+        for batch in args.candidate_batch:
+            sandbox = SandboxProcess(n)  # a fresh world per run: the previous run moved applications
+            try:
+                out = subprocess.run([sys.executable, __file__, "--worker", sandbox.url, str(n), str(batch),
+                                      "--changes", *map(str, args.changes)], capture_output=True, text=True,
+                                     check=False, env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+            finally:
+                sandbox.stop()
+            if out.returncode != 0:
+                sys.stderr.write(out.stderr[-2000:])
+                raise SystemExit(f"worker for N={n} batch={batch} failed ({out.returncode})")
+            rows.extend(json.loads(line) for line in out.stdout.splitlines() if line.startswith("{"))
     print_table(rows)
     print_endpoints(rows)
     check_targets(rows)

@@ -17,6 +17,7 @@ from typing import Any, Literal, TextIO
 
 from .clock import ensure_utc
 from .invitation import PERSONAL_FIELDS, Invitation, State
+from .sanitize import clean
 from .state.db import AUDIT_COLUMNS, GENESIS_HASH, StateDB, pii_digest, row_hash
 
 INVITATION_COLUMNS = ("invitation_ref", "application_id", "candidate_id", "job", "stage",
@@ -28,8 +29,12 @@ INVITATION_COLUMNS = ("invitation_ref", "application_id", "candidate_id", "job",
 # states whose personal data may be purged once old enough (never an open invitation)
 PURGEABLE_STATES = (State.CLOSED.value, State.FLAGGED.value, State.NEEDS_ATTENTION.value)
 
-# a spreadsheet runs a cell starting with one of these as a formula (OWASP CSV injection)
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP CSV injection),
+# also after leading whitespace, and Excel and LibreOffice read the full-width forms too.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_BREAKS = "\t\r\n"  # legal inside a quoted cell, but a cell may not start with one
+# What Excel needs to read a UTF-8 CSV as UTF-8 (else "Zoë" shows as "ZoÃ«").
+EXCEL_BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,12 @@ def _pii_problem(row: dict[str, Any], purges: dict[str | None, int]) -> str | No
 
 
 def neutralise(value: str) -> str:
-    """Prefix a cell a spreadsheet would evaluate with ``'`` (OWASP CSV injection)."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    """A cell a spreadsheet cannot misread: bidi overrides and control characters gone
+    (tabs and line breaks stay: the CSV writer quotes them), and a would-be formula
+    prefixed with ``'`` (OWASP CSV injection), leading whitespace or not."""
+    value = clean(value, keep=_BREAKS)
+    risky = value.startswith(tuple(_BREAKS)) or value.lstrip().startswith(_FORMULA_STARTS)
+    return "'" + value if risky else value
 
 
 def _cell(value: Any) -> str:
@@ -151,17 +160,22 @@ def _records(db: StateDB, kind: str, since: datetime | None,
 
 def export(db: StateDB, *, kind: Literal["events", "invitations"] = "events",
            fmt: Literal["csv", "jsonl"] = "csv", since: datetime | None = None,
-           until: datetime | None = None, out: TextIO) -> int:
+           until: datetime | None = None, out: TextIO, excel: bool = False) -> int:
     """Stream ``kind`` rows with ``since <= time < until`` to ``out``; returns the row count.
 
     ``events`` filters on the event time, ``invitations`` on the stage change
-    time. CSV gets a header and spreadsheet-safe cells; JSONL is raw values.
+    time. CSV gets a header and spreadsheet-safe cells (and with ``excel`` a
+    UTF-8 byte-order mark first); JSONL is raw values.
     """
     if fmt not in ("csv", "jsonl"):
         raise ValueError(f"unknown export format {fmt!r}; use csv or jsonl")
+    if excel and fmt != "csv":
+        raise ValueError("the Excel byte-order mark applies to CSV only")
     columns, records = _records(db, kind, since, until)
     count = 0
     if fmt == "csv":
+        if excel:
+            out.write(EXCEL_BOM)
         writer = csv.writer(out)
         writer.writerow(columns)
         for record in records:

@@ -85,11 +85,12 @@ class ATSConfig(Section):
     interview_stages: list[str] = Field(default_factory=lambda: ["Phone Screen", "First Interview",
                                                                  "Panel Interview"])
     flag_tag: str = "Scheduling: needs recruiter"
+    web_url: str = ""  # where recruiters open records (empty: the vendor's default host)
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
     per_page: int = Field(default=100, ge=1, le=500)
     max_pages: int = Field(default=50, ge=1, le=10_000)  # per poll; the next poll continues the listing
 
-    _urls = field_validator("base_url", "token_url")(classmethod(lambda cls, v: _check_url(v)))
+    _urls = field_validator("base_url", "token_url", "web_url")(classmethod(lambda cls, v: _check_url(v)))
 
 
 class SchedulerConfig(Section):
@@ -184,6 +185,7 @@ class AlertsConfig(Section):
     recruiter_email: str = "recruiting-alerts@example.org"
 
 
+
 class PolicyConfig(Section):
     timezone: str = "America/Chicago"
     booking_deadline_hours: float = Field(default=48, gt=0)
@@ -193,6 +195,23 @@ class PolicyConfig(Section):
     feedback_after_hours: float = Field(default=2, ge=0)
 
     _zone = field_validator("timezone")(classmethod(lambda cls, v: check_zone(v)))
+
+
+# What a hiring manager's booking email may show about the application (privacy: only
+# what the recruiter lists here). ``custom.<field>`` names an application custom field.
+MANAGER_NOTE_FIELDS = ("stage", "stage_history", "source", "department", "office")
+
+
+class ManagerNotesConfig(Section):
+    fields: list[str] = Field(default_factory=lambda: ["stage"])
+
+    @field_validator("fields")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in MANAGER_NOTE_FIELDS and not (name.startswith("custom.") and len(name) > 7):
+                raise ValueError(f"unknown field {name!r}: use {', '.join(MANAGER_NOTE_FIELDS)} or custom.<field>")
+        return value
 
 
 class FeedbackConfig(Section):
@@ -250,6 +269,18 @@ class Settings(BaseSettings):
     report: ReportConfig = Field(default_factory=ReportConfig)
     routes: list[Route] = Field(default_factory=list)
     hosts: dict[str, str] = Field(default_factory=dict)
+    offices: dict[str, str] = Field(default_factory=dict)  # office name -> IANA zone, before a booking exists
+    manager_notes: ManagerNotesConfig = Field(default_factory=ManagerNotesConfig)
+
+    @field_validator("offices")
+    @classmethod
+    def _office_zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for office, zone in value.items():
+            try:
+                check_zone(zone)
+            except ValueError:
+                raise ValueError(f"office {office!r}: unknown time zone {zone!r}: {_FIXES['timezone']}") from None
+        return value
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

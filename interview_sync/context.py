@@ -25,6 +25,18 @@ from .state import StateDB
 
 @dataclass
 class Context:
+    """One command's world.
+
+    Two clocks, because ``poll --now`` moves timers only: ``clock`` is the
+    instant the workflow is evaluated at (deadlines, reminders, audit times),
+    while ``read_clock`` is the real time at the vendors, which read windows,
+    cursors and the adapters (token expiry, rate-limit resets, "no slots in the
+    past") must follow so that a later real-time poll does not skip what
+    changed in between. Unless a caller splits them (the CLI's ``poll``) both
+    are the same clock: tests, ``selftest``, ``demo`` and ``replay`` move one
+    simulated clock for the tool and its sandbox together.
+    """
+
     settings: Settings
     clock: Clock
     db: StateDB
@@ -34,6 +46,11 @@ class Context:
     renderer: TemplateRenderer
     actor: str = "interview-sync"
     bad_records: list[BadRecord] = field(default_factory=list)
+    vendor_clock: Clock | None = None  # read_clock, when it differs from clock
+
+    @property
+    def read_clock(self) -> Clock:
+        return self.vendor_clock or self.clock
 
     def close(self) -> None:
         self.transport.close()
@@ -56,7 +73,8 @@ def build_ats(settings: Settings, clock: Clock, on_bad_record: Callable[[BadReco
         return GreenhouseATS(base_url=ats.base_url, token_url=ats.token_url, client_id=ats.client_id,
                              client_secret=ats.client_secret.get_secret_value(), user_id=ats.user_id,
                              session=VendorSession("greenhouse", sleeper=sleeper), clock=clock,
-                             per_page=ats.per_page, on_bad_record=on_bad_record)
+                             per_page=ats.per_page, on_bad_record=on_bad_record,
+                             interview_stages=ats.interview_stages)
     if ats.provider == "lever":
         from .ats.lever import LeverATS
 
@@ -93,20 +111,23 @@ def build_transport(settings: Settings, clock: Clock | None = None) -> Transport
                          mail.smtp_password.get_secret_value() or None)
 
 
-def build_context(settings: Settings, *, clock: Clock | None = None, db: StateDB | None = None,
-                  transport: Transport | None = None, readonly: bool = False,
+def build_context(settings: Settings, *, clock: Clock | None = None, read_clock: Clock | None = None,
+                  db: StateDB | None = None, transport: Transport | None = None, readonly: bool = False,
                   sleeper: Callable[[float], None] | None = None, **overrides: Any) -> Context:
+    """``clock`` times the workflow; ``read_clock`` (default: the same clock) the vendor reads."""
     clock = clock or SystemClock()
+    reads = read_clock or clock
     bad: list[BadRecord] = []
     state = db or StateDB.open(settings.state.path, readonly=readonly)
     return Context(
         settings=settings,
         clock=clock,
         db=state,
-        ats=overrides.get("ats") or build_ats(settings, clock, bad.append, sleeper),
-        scheduler=overrides.get("scheduler") or build_scheduler(settings, clock, bad.append, sleeper),
+        ats=overrides.get("ats") or build_ats(settings, reads, bad.append, sleeper),
+        scheduler=overrides.get("scheduler") or build_scheduler(settings, reads, bad.append, sleeper),
         transport=transport or build_transport(settings, clock),
         renderer=TemplateRenderer(settings.email.template_dir),
         actor=overrides.get("actor", "interview-sync"),
         bad_records=bad,
+        vendor_clock=None if reads is clock else reads,
     )

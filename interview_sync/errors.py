@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from enum import IntEnum
+from pathlib import Path
 
 
 class ExitStatus(IntEnum):
@@ -50,6 +52,32 @@ class StateError(InterviewSyncError):
     """The state database is missing, corrupt, read-only or too new."""
 
     exit_status = ExitStatus.USAGE
+
+
+class LocalIOError(InterviewSyncError):
+    """A file or directory on this machine could not be written (read-only, disk full, ...).
+
+    Its own exit status (2), not a vendor failure: retrying will not help until
+    a person frees space or fixes permissions, and cron should say so loudly.
+    """
+
+    exit_status = ExitStatus.USAGE
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, path: Path | str, setting: str | None = None) -> "LocalIOError":
+        """One line naming ``path`` and the fix for the usual causes; ``setting`` is the config key
+        or option that chose the path, named in the fix."""
+        where = f", or set {setting} to another place" if setting else ""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return cls(f"no space left on the disk holding {path}",
+                       f"free disk space (or raise the quota){where}, then run the command again")
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return cls(f"{path} is not writable ({exc.strerror or 'permission denied'})",
+                       f"make it writable by this user (e.g. chmod u+w){where}")
+        if exc.errno == errno.ENOENT:
+            return cls(f"{path}: the directory does not exist", f"create it{where}")
+        return cls(f"cannot write {path}: {exc.strerror or type(exc).__name__}",
+                   f"check the disk and the path{where}, then run the command again")
 
 
 class LockHeld(InterviewSyncError):

@@ -14,16 +14,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from . import alerts, zones
 from . import workflow as wf
+from .alerts import AlertText
 from .context import Context
 from .errors import DeliveryError, InterviewSyncError, VendorError
 from .ics import build_ics
 from .invitation import Invitation, State
 from .mail.message import Attachment, build_message, make_message_id, validate_address
+from .manager_notes import note_lines, phone_text
 from .models import Application, Booking, Candidate, Job
 from .routing import pick_route
+from .zones import format_local, format_range
 
 MAX_VENDOR_FAILURES = 3
 AFTER_CANCEL = "relink_after_cancel"  # Invitation.extra flag: the next link replaces a cancelled booking
@@ -58,15 +61,9 @@ class RunReport:
 class NeedsPerson(Exception):
     """Raised inside an action when a recruiter must act (becomes an alert)."""
 
-    def __init__(self, code: str, reason: str, fix: str) -> None:
-        self.code, self.reason, self.fix = code, reason, fix
-        super().__init__(reason)
-
-
-def format_local(value: datetime, zone: str) -> str:
-    local = value.astimezone(ZoneInfo(zone))
-    hour = local.strftime("%I:%M %p").lstrip("0")
-    return f"{local:%A, %B} {local.day}, {local.year} at {hour} {local.tzname()}"
+    def __init__(self, text: AlertText) -> None:
+        self.text = text
+        super().__init__(text.reason)
 
 
 class Executor:
@@ -101,13 +98,11 @@ class Executor:
         try:
             return handler(inv, action)
         except NeedsPerson as need:
-            return self.do_alert(inv, wf.alert(inv, need.code, need.reason, need.fix, park=True))
+            return self.do_alert(inv, wf.alert_of(inv, need.text, park=True))
         except DeliveryError as exc:
             if exc.permanent:
-                return self.do_alert(inv, wf.alert(inv, "address-refused", str(exc),
-                                                   "correct the candidate's email in the ATS, then run "
-                                                   "`interview-sync invite APPLICATION_ID --resend --reason ...`",
-                                                   park=True))
+                return self.do_alert(inv, wf.alert_of(inv, alerts.address_refused(inv.application_id, str(exc)),
+                                                      park=True))
             self._error(inv, action, f"email delivery failed, will retry next poll: {exc}")
             return inv
         except VendorError as exc:
@@ -115,8 +110,9 @@ class Executor:
             inv.extra["vendor_failures"] = str(failures)
             self._save(inv, "vendor_error", detail=f"{action.kind}: {exc.message}")
             if failures >= MAX_VENDOR_FAILURES:
-                return self.do_alert(inv, wf.alert(inv, "vendor-error", f"{action.kind} failed {failures} times: "
-                                                   f"{exc.message}", exc.fix or "check the vendor", park=True))
+                text = alerts.vendor_error(inv.application_id, action.kind, failures, exc.message, exc.fix,
+                                           can_resend=action.kind in (wf.INVITE, wf.RETRY, wf.FOLLOWUP))
+                return self.do_alert(inv, wf.alert_of(inv, text, park=True))
             self._error(inv, action, f"{exc} (attempt {failures}/{MAX_VENDOR_FAILURES}; retried next poll)")
             return inv
 
@@ -145,22 +141,43 @@ class Executor:
         if verdict == "claimed":
             return True
         if verdict == "unknown":
-            self._audit_unknown(inv, key, kind)
+            self._audit_unknown(inv, key, kind, recipient)
         return False
 
-    def _audit_unknown(self, inv: Invitation, key: str, kind: str) -> None:
+    def _audit_unknown(self, inv: Invitation, key: str, kind: str, recipient: str | None = None) -> None:
         with self.db.transaction():
             self._audit(inv, "outbox_unknown", detail=f"{kind} {key}: a crash left it unconfirmed; not resent")
-        self.do_alert(inv, wf.alert(inv, "unknown", f"a run stopped while sending {kind}; it may or may not "
-                                    "have reached the recipient", "check the recipient's mailbox or the outbox, "
-                                    "and resend by hand only if it is missing", suffix=key))
+        self.do_alert(inv, wf.alert_of(inv, alerts.interrupted(kind, recipient), suffix=key))
 
     # --- mail -------------------------------------------------------------------------
 
-    def _base_context(self, inv: Invitation) -> dict[str, Any]:
+    def _zone(self, inv: Invitation, reader: str) -> str:
+        """The zone ``reader`` (candidate | hm | recruiter) reads this invitation's times in."""
+        offices, default = self.settings.offices, self.settings.policy.timezone
+        if reader == "candidate":
+            return zones.candidate_zone(inv.candidate_timezone, inv.office, offices, default)
+        if reader == "hm":
+            return zones.manager_zone(inv.hm_timezone, inv.office, offices, default)
+        return zones.fallback_zone(inv.office, offices, default)
+
+    def _ats_link(self, inv: Invitation) -> str | None:
+        """The application's page in the ATS, or None (then people get its id). An adapter
+        without ``application_url`` (a test double, a third-party ATS) just has no link."""
+        url_of = getattr(self.ctx.ats, "application_url", None)
+        if url_of is None:
+            return None
+        return url_of(inv.application_id, inv.candidate_id, self.settings.ats.web_url or None)
+
+    def _base_context(self, inv: Invitation, reader: str = "candidate") -> dict[str, Any]:
+        """What a template may say to ``reader``: times in their zone; the ATS link, phone
+        and application notes only for the hiring manager and recruiters (staff)."""
         sender_name, _ = parseaddr(self.settings.email.from_)
-        zone = inv.candidate_timezone or self.settings.policy.timezone
+        zone = self._zone(inv, reader)
         route = self._route(inv)
+        staff = reader != "candidate"
+        when = None
+        if inv.interview_start and inv.interview_end:
+            when = format_range(inv.interview_start, inv.interview_end, zone)
         return {
             "org_name": self.settings.email.org_name or sender_name or "our team",
             "candidate_name": inv.candidate_name or "",
@@ -188,6 +205,11 @@ class Executor:
             "reason": None,
             "fix": None,
             "recruiter_name": None,
+            "when": when,
+            "candidate_phone": inv.candidate_phone if reader == "hm" else None,
+            "ats_link": self._ats_link(inv) if staff else None,
+            "manager_notes": (inv.manager_notes or "").splitlines() if reader == "hm" else [],
+            "command": None,
         }
 
     def _route(self, inv: Invitation) -> Any:
@@ -258,12 +280,17 @@ class Executor:
 
     def _ics(self, inv: Invitation, method: str, sequence: int, start: datetime, end: datetime) -> Attachment:
         sender_name, sender_email = parseaddr(self.settings.email.from_)
+        link = self._ats_link(inv)
         description = "\n".join(line for line in (
             f"Candidate: {inv.candidate_name}",
             f"Role: {inv.job_name}",
+            f"When: {format_range(start, end, self._zone(inv, 'hm'))}",
             f"Format: {inv.interview_format}",
+            f"Candidate's phone: {inv.candidate_phone}" if inv.candidate_phone else "",
             f"Join: {inv.join_url}" if inv.join_url else "",
             f"Notes: {inv.booking_notes}" if inv.booking_notes else "",
+            *(inv.manager_notes or "").splitlines(),
+            f"Application in the ATS: {link}" if link else f"Application: {inv.application_id}",
             f"Reference: {inv.ref}",
         ) if line)
         data = build_ics(method=method, uid=f"{inv.ref}@interview-sync", sequence=sequence, start=start, end=end,
@@ -324,7 +351,7 @@ class Executor:
             verdict = self.db.claim(row["key"], ref=row["ref"], kind=row["kind"], channel=row["channel"],
                                     recipient=row["recipient"])
             if verdict == "unknown":
-                self._audit_unknown(inv, row["key"], row["kind"])
+                self._audit_unknown(inv, row["key"], row["kind"], row["recipient"])
 
     def _template_set(self, inv: Invitation) -> str:
         route = self._route(inv)
@@ -336,10 +363,11 @@ class Executor:
             lines.append(f"Interviewer: {inv.hm_name}")
         if inv.link_url:
             lines.append(f"Booking link: {inv.link_url}")
+        zone = self._zone(inv, "recruiter")
         if inv.deadline_at and inv.state is not State.BOOKED:
-            lines.append(f"Book by: {inv.deadline_at.isoformat()}")
+            lines.append(f"Book by: {format_local(inv.deadline_at, zone)}")
         if inv.interview_start:
-            lines.append(f"Interview: {format_local(inv.interview_start, self.settings.policy.timezone)}")
+            lines.append(f"Interview: {format_local(inv.interview_start, zone)}")
         lines.append(f"Reference: {inv.ref}")
         return "\n".join(lines)
 
@@ -349,40 +377,45 @@ class Executor:
         candidate: Candidate = app.candidate or self.ctx.ats.get_candidate(inv.candidate_id)
         job: Job | None = app.job or (self.ctx.ats.get_job(inv.job_id) if inv.job_id else None)
         inv.candidate_name = candidate.name
-        inv.candidate_timezone = candidate.timezone
+        # a zone learnt from an earlier booking outlives the cancel that brings us back here
+        inv.candidate_timezone = inv.candidate_timezone or zones.known_zone(candidate.timezone)
         inv.job_name = job.name if job else None
         inv.department = job.department if job else None
         inv.office = job.office if job else None
         if job and job.recruiters and job.recruiters[0].email:
             inv.recruiter_email = job.recruiters[0].email
         if not candidate.email or not candidate.can_email:
-            raise NeedsPerson("no-email", f"{candidate.name or 'the candidate'} has no email address we may use",
-                              "add an email (or allow email contact) in the ATS, then run "
-                              "`interview-sync invite APPLICATION_ID --resend --reason ...`")
+            raise NeedsPerson(alerts.no_email(inv.application_id, candidate.name))
         try:
             inv.candidate_email = validate_address(candidate.email)
         except DeliveryError as exc:
-            raise NeedsPerson("bad-email", str(exc), "correct the address in the ATS, then "
-                              "`interview-sync invite APPLICATION_ID --resend --reason ...`") from None
+            raise NeedsPerson(alerts.bad_email(inv.application_id, candidate.name, str(exc))) from None
         picked = pick_route(self.settings.routes, app, job)
         if picked is None:
-            raise NeedsPerson("no-route", f"no [[routes]] entry matches job {inv.job_name!r} "
-                              f"(department {inv.department!r}, stage {inv.stage_name!r})",
-                              "add a matching [[routes]] entry (or a catch-all with match = {})")
+            raise NeedsPerson(alerts.no_route(inv.application_id, inv.job_name, inv.department, inv.stage_name))
         index, route = picked
         inv.route_index = index
         inv.event_type = route.event_type
         inv.interview_format = route.format
         inv.duration_minutes = route.duration_minutes
         inv.location = route.location
+        # the candidate's number is for the interviewer to call: kept for phone routes only
+        inv.candidate_phone = phone_text(candidate.phone) if route.format == "phone" else None
         hm_email, hm_name, hm_title = self._hiring_manager(route.host, job)
         if not hm_email:
-            raise NeedsPerson("no-hiring-manager", f"job {inv.job_name!r} has no hiring manager with an email",
-                              "add a hiring manager to the job's hiring team in the ATS, or set `host` on "
-                              "the route / a [hosts] mapping")
+            raise NeedsPerson(alerts.no_hiring_manager(inv.application_id, inv.job_name))
         inv.hm_email, inv.hm_name, inv.hm_title = hm_email, hm_name, hm_title
         self._save(inv, "enriched", detail=f"route {index} ({route.event_type})")
         return inv
+
+    def _manager_notes(self, inv: Invitation, app: Application) -> list[str]:
+        """The lines of ``[manager_notes]`` for this application (only what the recruiter chose)."""
+        fields = self.settings.manager_notes.fields
+        seen = [(i.stage_name, i.stage_changed_at) for i in self.db.invitations(application_id=inv.application_id)
+                if i.ref != inv.ref] + [(inv.stage_name, inv.stage_changed_at)]
+        return note_lines(fields, app=app, stage_name=inv.stage_name, stage_changed_at=inv.stage_changed_at,
+                          department=inv.department, office=inv.office, zone=self._zone(inv, "hm"),
+                          seen_stages=sorted(seen, key=lambda row: row[1]))
 
     def _hiring_manager(self, route_host: str | None, job: Job | None) -> tuple[str | None, str | None, str | None]:
         hosts = {k.casefold(): v for k, v in self.settings.hosts.items()}
@@ -404,25 +437,24 @@ class Executor:
             self._hosts[email] = scheduler.find_host(inv.hm_email or "")
         host = self._hosts[email]
         if host is None:
-            raise NeedsPerson("host-not-in-scheduler", f"hiring manager {inv.hm_name or 'for this job'} has no "
-                              f"{scheduler.name} account we can see",
-                              "invite them to the scheduler organization, or map them in [hosts]")
+            raise NeedsPerson(alerts.host_not_in_scheduler(inv.application_id, inv.hm_name, scheduler.name))
         inv.hm_name = inv.hm_name or host.name
+        inv.hm_timezone = zones.known_zone(host.timezone)
+        inv.manager_notes = "\n".join(self._manager_notes(inv, self._application(inv))) or None
         type_key = (host.uri, inv.event_type or "")
         if type_key not in self._event_types:
             self._event_types[type_key] = scheduler.get_event_type(host, inv.event_type or "")
         event_type = self._event_types[type_key]
         if event_type is None:
-            raise NeedsPerson("event-type-missing", f"event type {inv.event_type!r} not found for "
-                              f"{inv.hm_name}", "create it in the scheduler or fix the route's event_type")
+            raise NeedsPerson(alerts.event_type_missing(inv.application_id, inv.hm_name, inv.event_type,
+                                                        scheduler.name))
         days = self.settings.policy.no_availability_days
         if (event_type.uri, days) not in self._availability:
             self._availability[(event_type.uri, days)] = bool(
                 scheduler.available_times(event_type, self.now, self.now + timedelta(days=days)))
         if not self._availability[(event_type.uri, days)]:
-            raise NeedsPerson("no-availability", f"{inv.hm_name} has no free {inv.event_type} slot in the next "
-                              f"{days} days", "open up calendar time for the hiring manager, then "
-                              "`interview-sync invite APPLICATION_ID --resend --reason ...`")
+            raise NeedsPerson(alerts.no_availability(inv.application_id, inv.hm_name, inv.event_type, days,
+                                                     scheduler.name))
         inv.event_type_uri = event_type.uri
         url = scheduler.create_link(event_type, name=inv.candidate_name or "", email=inv.candidate_email or "",
                                     ref=inv.ref, expires_at=self.now + timedelta(
@@ -448,8 +480,7 @@ class Executor:
         self._ats_write(inv, f"{inv.ref}:flag:note", "flag note",
                         body=self._note(inv, "No booking after the invite and one follow-up; flagged for "
                                         "recruiter review"))
-        inv = self.do_alert(inv, wf.alert(inv, "flag", action.reason or "no booking",
-                                          "call or text the candidate; no further automatic email will be sent"))
+        inv = self.do_alert(inv, wf.alert_of(inv, alerts.flagged(inv.application_id, inv.candidate_name)))
         inv.state = State.FLAGGED
         inv.flagged_at = self.now
         self._save(inv, "flagged")
@@ -464,6 +495,9 @@ class Executor:
         inv.location = booking.location or inv.location
         inv.cancel_url = booking.cancel_url
         inv.reschedule_url = booking.reschedule_url
+        inv.candidate_timezone = zones.known_zone(booking.invitee_timezone) or inv.candidate_timezone
+        if inv.interview_format == "phone":
+            inv.candidate_phone = phone_text(booking.invitee_phone) or inv.candidate_phone
         return inv
 
     def do_confirm(self, inv: Invitation, action: wf.Action, updated: bool = False) -> Invitation:
@@ -476,7 +510,8 @@ class Executor:
                    template_set=self._template_set(inv))
         ics = self._ics(pending, "REQUEST", sequence, booking.start, booking.end)
         self._send(pending, f"{inv.ref}:hm-ics:{booking.uri}", "hm_booking", inv.hm_name, inv.hm_email or "",
-                   context, attachments=[ics], template_set=self._template_set(inv))
+                   self._base_context(pending, "hm") | {"updated": updated}, attachments=[ics],
+                   template_set=self._template_set(inv))
         self._ats_write(pending, f"{inv.ref}:note:booked:{booking.uri}", "booking note",
                         body=self._note(pending, "Interview rescheduled" if updated else "Interview booked"))
         inv = pending
@@ -500,7 +535,7 @@ class Executor:
         sequence = inv.ics_sequence + 1
         ics = self._ics(inv, "CANCEL", sequence, inv.interview_start, inv.interview_end)
         self._send(inv, f"{inv.ref}:hm-cancel:{booking.uri}", "hm_cancel", inv.hm_name, inv.hm_email or "",
-                   self._base_context(inv), attachments=[ics], template_set=self._template_set(inv))
+                   self._base_context(inv, "hm"), attachments=[ics], template_set=self._template_set(inv))
         self._ats_write(inv, f"{inv.ref}:note:cancel:{booking.uri}", "cancel note",
                         body=self._note(inv, f"Interview cancelled ({action.reason}); a new link follows"))
         inv.ics_sequence = sequence
@@ -518,20 +553,19 @@ class Executor:
         return self._run_one(inv, wf.Action(wf.INVITE, inv.ref, f"{inv.ref}:invite:{inv.link_generation}"))
 
     def do_reminder(self, inv: Invitation, action: wf.Action) -> Invitation:
-        context = self._base_context(inv)
         if action.who == "candidate":
             self._send(inv, action.key, "reminder_candidate", inv.candidate_name, inv.candidate_email or "",
-                       context, template_set=self._template_set(inv))
+                       self._base_context(inv), template_set=self._template_set(inv))
         else:
-            self._send(inv, action.key, "reminder_hm", inv.hm_name, inv.hm_email or "", context,
-                       template_set=self._template_set(inv))
+            self._send(inv, action.key, "reminder_hm", inv.hm_name, inv.hm_email or "",
+                       self._base_context(inv, "hm"), template_set=self._template_set(inv))
             inv.reminder_sent_at = self.now
             self._save(inv, "reminded")
         return inv
 
     def do_feedback(self, inv: Invitation, action: wf.Action) -> Invitation:
         self._send(inv, action.key, "feedback_request", inv.hm_name, inv.hm_email or "",
-                   self._base_context(inv), template_set=self._template_set(inv))
+                   self._base_context(inv, "hm"), template_set=self._template_set(inv))
         inv.feedback_sent_at = self.now
         inv.state = State.CLOSED
         inv.closed_reason = "interview held"
@@ -568,8 +602,8 @@ class Executor:
 
     def do_alert(self, inv: Invitation, action: wf.Action) -> Invitation:
         recipient = inv.recruiter_email or self.settings.alerts.recruiter_email
-        context = self._base_context(inv) | {"reason": action.reason, "fix": action.fix,
-                                             "recruiter_name": None}
+        context = self._base_context(inv, "recruiter") | {"reason": action.reason, "fix": action.fix,
+                                                          "recruiter_name": None, "command": action.command}
         self.report.alerts += 1
         try:
             self._send(inv, action.key, "recruiter_alert", None, recipient, context)

@@ -9,29 +9,25 @@ guesses a zone.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import datetime
 from typing import Literal
 
 from icalendar import Calendar, Event, vCalAddress
 
 from interview_sync.clock import ensure_utc
+from interview_sync.sanitize import multi_line, one_line
 
 PRODID = "-//interview-sync//interview-sync 0.1//EN"
 _STATUS = {"REQUEST": "CONFIRMED", "CANCEL": "CANCELLED"}
-_SPACES = re.compile(r"\s+")
 
 
 def _one_line(value: str) -> str:
-    return _SPACES.sub(" ", "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
-                                    for c in value)).strip()
+    return one_line(value)
 
 
 def _multi_line(value: str) -> str:
-    """Keep line breaks (as LF), drop every other control character."""
-    text = value.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc").strip()
+    """Keep line breaks (as LF), drop bidi controls, blank every other control character."""
+    return multi_line(value).strip()
 
 
 def _cn(name: str) -> str:

@@ -27,7 +27,8 @@ OPEN_STATES = frozenset({State.PENDING, State.INVITED, State.FOLLOWED_UP, State.
 WAITING_STATES = frozenset({State.INVITED, State.FOLLOWED_UP})
 
 PERSONAL_FIELDS = ("candidate_name", "candidate_email", "link_url", "hm_name", "hm_email",
-                   "join_url", "location", "cancel_url", "reschedule_url", "booking_notes")
+                   "join_url", "location", "cancel_url", "reschedule_url", "booking_notes",
+                   "candidate_phone", "manager_notes")
 
 
 def invitation_ref(application_id: str, stage_id: str) -> str:
@@ -55,14 +56,17 @@ class Invitation:
     # enrichment (filled when the invite is carried out)
     candidate_name: str | None = None
     candidate_email: str | None = None
-    candidate_timezone: str | None = None
+    candidate_timezone: str | None = None  # the candidate's own zone (from the booking), checked
+    candidate_phone: str | None = None  # phone-format routes only: for the hiring manager to call
     job_name: str | None = None
     department: str | None = None
     office: str | None = None
     hm_name: str | None = None
     hm_title: str | None = None
     hm_email: str | None = None
+    hm_timezone: str | None = None  # the hiring manager's scheduler account zone, checked
     recruiter_email: str | None = None
+    manager_notes: str | None = None  # the application notes the recruiter chose to show ([manager_notes])
 
     # route
     route_index: int | None = None

@@ -65,6 +65,7 @@ class Application:
     candidate: Candidate | None = None
     job: Job | None = None
     custom: dict[str, str] = field(default_factory=dict)
+    source: str | None = None  # where the candidate came from, where the listing says so
 
     @property
     def active(self) -> bool:

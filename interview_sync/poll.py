@@ -12,19 +12,27 @@ first unread page (``<cursor>:resume``) with the instant the listing began
 (``<cursor>:started``); the next poll continues there, and when the listing
 finally ends the cursor moves to that first instant, so nothing changed while
 the listing spanned polls is skipped.
+
+Two instants per run: timers fire at ``ctx.clock`` (``poll --now`` moves it),
+but read windows and cursors follow ``ctx.read_clock``, the real time at the
+vendors. Were cursors stamped with a ``--now`` in the future, the next
+real-time poll would ask only for changes after that instant and miss every
+booking cancelled or stage moved in between.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import workflow as wf
 from .clock import iso, parse_instant
 from .context import Context
-from .errors import RetryTooLate, VendorError
+from .errors import LocalIOError, RetryTooLate, VendorError
 from .executor import Executor, Outcome, RunReport
 from .invitation import Invitation, State, invitation_ref
 from .lock import RunLock
@@ -91,7 +99,8 @@ class PollCycle:
         self.executor = Executor(ctx, self.report)
         self.plan: list[PlannedAction] = []
         self.policy = wf.Policy.from_settings(ctx.settings)
-        self.now = ctx.clock.now()
+        self.now = ctx.clock.now()  # timers, workflow and audit times
+        self.read_at = ctx.read_clock.now()  # vendor read windows and cursors
         self.stages = ctx.settings.ats.interview_stages
         self.acted: set[str] = set()  # refs already acted on in this cycle
         self.first_run = False  # decided under the run lock, in _read_ats
@@ -126,7 +135,7 @@ class PollCycle:
     def _listing_now(self, name: str) -> datetime:
         """The instant the listing began: this run, or the earlier poll a paused listing started in."""
         started = self.db.get_cursor(name + STARTED)
-        return parse_instant(started) if started and self.db.get_cursor(name + RESUME) else self.now
+        return parse_instant(started) if started and self.db.get_cursor(name + RESUME) else self.read_at
 
     def _paused(self, listing: Listing, paging: Paging, vendor: str, what: str, key: str) -> Listing:
         """Say why a listing stopped early; a page-cap pause is routine (a notice), a deadline is not."""
@@ -156,11 +165,13 @@ class PollCycle:
         return Listing(failed_at_start=bool(paging.start) and paging.pages == 0)
 
     def _since(self, name: str) -> datetime | None:
+        """The cursor less the overlap; a cursor ahead of the read clock (stamped by an
+        older ``poll --now`` in the future, or a clock set back) counts as now."""
         value = self.db.get_cursor(name)
         if not value:
             return None
         overlap = timedelta(minutes=self.ctx.settings.ats.overlap_minutes)
-        return parse_instant(value) - overlap
+        return min(parse_instant(value), self.read_at) - overlap
 
     # --- the cycle ------------------------------------------------------------------
 
@@ -294,10 +305,27 @@ def run_poll(ctx: Context, *, dry_run: bool = False, backfill: bool = False,
              progress: Progress | None = None) -> tuple[RunReport, list[PlannedAction]]:
     """Take the run lock (unless dry-run), run one cycle, return what happened."""
     cycle = PollCycle(ctx, dry_run=dry_run, backfill=backfill, timer=timer, progress=progress)
-    if dry_run:
-        return cycle.run(), cycle.plan
-    with lock_for(ctx), ctx.transport:
-        return cycle.run(), cycle.plan
+    with local_failures(ctx):
+        if dry_run:
+            return cycle.run(), cycle.plan
+        with lock_for(ctx), ctx.transport:
+            return cycle.run(), cycle.plan
+
+
+@contextmanager
+def local_failures(ctx: Context) -> Iterator[None]:
+    """A disk that fails under the poll (SQLite I/O error, full disk, read-only file) ends it
+    with one line naming the path (exit 2), not a traceback. The state stays consistent:
+    each step's transaction rolled back, an interrupted send is left to the outbox's crash
+    path, and the cursors did not move, so the next poll picks up where this one stopped."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise ctx.db.explain(exc) from None
+    except OSError as exc:
+        if exc.filename is None:  # not a file-system error (sockets have their own handling)
+            raise
+        raise LocalIOError.from_os_error(exc, exc.filename) from None
 
 
 def summarise(outcomes: Iterable[Outcome]) -> dict[str, int]:

@@ -7,16 +7,17 @@ stand-ins behind the same Protocols that answer from the file, runs the same
 poll cycle with a simulated clock, and so reproduces the actions of the live
 run without touching a vendor or a person.
 
-Personal data is pseudonymised unless ``raw``: names become ``Candidate
-<hash>``, addresses ``u<hash>@example.com`` (still valid, still equal when
-the original was), phone numbers are dropped. The same input always maps to
-the same pseudonym, so matching by email still works in the replay.
+Personal data is pseudonymised unless ``raw`` (candidates, invitees, hiring
+managers and recruiters alike): names become ``Candidate <hash>`` or ``Person
+<hash>``, addresses ``u<hash>@example.com`` (still valid, still equal when the
+original was), phone numbers are dropped, booking-link prefills and free text
+are cleaned, and note bodies we wrote are left out. The same input always maps
+to the same pseudonym, so matching by email still works in the replay.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections import defaultdict, deque
 from collections.abc import Iterator
@@ -26,14 +27,25 @@ from typing import IO, Any
 
 from . import models
 from .clock import ensure_utc, iso, parse_instant
-from .errors import VendorError
+from .errors import LocalIOError, VendorError
 from .paging import Paging
+from .private_files import open_private
+from .pseudonym import Pseudonymiser, removed
 
 _TYPES = {cls.__name__: cls for cls in (models.Person, models.Candidate, models.Job, models.Application,
                                         models.Host, models.EventType, models.Booking)}
 _PERSONAL_NAMES = {"name", "first_name", "last_name"}
-_PERSONAL_EMAILS = {"email"}
+_PERSONAL_EMAILS = {"email", "host_email"}
 _DROPPED = {"phone"}
+# Records whose name/email fields are people: candidates, invitees, hiring managers, recruiters.
+_PEOPLE = {"Candidate": "Candidate", "Booking": "Candidate", "Person": "Person", "Host": "Person"}
+# Values the replay matches on or routes by; they name no one, so they stay as they are.
+_IDENTIFIERS = {"id", "uri", "event_uri", "ref", "stage_id", "stage_name", "job_id", "candidate_id", "host_uri",
+                "event_type_uri", "new_booking_uri", "old_booking_uri", "slug", "status", "timezone"}
+# Free text a person typed: the replay never needs it.
+_TYPED = {"cancel_reason"}
+# Positional arguments that are text we wrote (note bodies): dropped, the replay writes its own.
+_OUR_TEXT = {"add_note": 1}
 # Listing calls are matched by order within a poll; other reads by their arguments too.
 _LISTINGS = {"changed_applications", "changed_bookings"}
 # Vendor writes whose answer is nothing. A replay never performs them, so it needs no
@@ -41,43 +53,70 @@ _LISTINGS = {"changed_applications", "changed_bookings"}
 _WRITES = {"add_note", "add_tag", "revoke_link", "mark_no_show"}
 
 
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.strip().casefold().encode()).hexdigest()[:12]
+def encode(value: Any, *, raw: bool, pseudo: Pseudonymiser | None = None, field: str | None = None) -> Any:
+    """JSON-ready form of adapter arguments and answers; dataclasses are tagged.
 
-
-def encode(value: Any, *, raw: bool, owner: str | None = None) -> Any:
-    """JSON-ready form of adapter arguments and answers; dataclasses are tagged."""
+    Unless ``raw``, personal values are replaced through ``pseudo`` (see
+    :mod:`interview_sync.pseudonym`); call :func:`learn` on the same value first so
+    that names inside free text are known before that text is written.
+    """
+    if not raw and pseudo is None:
+        pseudo = Pseudonymiser()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         name = type(value).__name__
         fields = {}
-        for field in dataclasses.fields(value):
-            item = getattr(value, field.name)
-            if not raw and item is not None and name in ("Candidate", "Booking"):
-                if field.name in _DROPPED:
-                    item = None
-                elif field.name in _PERSONAL_EMAILS:
-                    item = f"u{_digest(item)}@example.com"
-                elif field.name in _PERSONAL_NAMES:
-                    item = f"Candidate {_digest(item)[:6]}"
-            fields[field.name] = encode(item, raw=raw, owner=name)
+        for item_field in dataclasses.fields(value):
+            item = getattr(value, item_field.name)
+            if pseudo is not None and isinstance(item, str) and name in _PEOPLE:
+                fields[item_field.name] = _person_field(pseudo, _PEOPLE[name], item_field.name, item)
+            else:
+                fields[item_field.name] = encode(item, raw=raw, pseudo=pseudo, field=item_field.name)
         return {"__type__": name, **fields}
     if isinstance(value, datetime):
         return {"__dt__": iso(value)}
     if isinstance(value, (list, tuple)):
-        return [encode(v, raw=raw, owner=owner) for v in value]
+        return [encode(v, raw=raw, pseudo=pseudo, field=field) for v in value]
     if isinstance(value, dict):
-        return {k: _pseudonym(k, v) if not raw and isinstance(v, str) else encode(v, raw=raw, owner=owner)
-                for k, v in value.items()}
+        return {k: _person_field(pseudo, "Candidate", k, v) if pseudo is not None and isinstance(v, str)
+                else encode(v, raw=raw, pseudo=pseudo, field=k) for k, v in value.items()}
+    if pseudo is not None and isinstance(value, str):
+        return pseudo.identifier(value) if field in _IDENTIFIERS else pseudo.text(value)
     return value
 
 
-def _pseudonym(key: str, value: str) -> str:
-    """Keyword arguments such as ``create_link(name=..., email=...)`` are personal too."""
-    if key in _PERSONAL_EMAILS:
-        return f"u{_digest(value)}@example.com"
-    if key in _PERSONAL_NAMES:
-        return f"Candidate {_digest(value)[:6]}"
-    return value
+def _person_field(pseudo: Pseudonymiser, label: str, field: str, value: str) -> str | None:
+    if field in _DROPPED:
+        return None
+    if field in _PERSONAL_EMAILS:
+        return pseudo.email(value)
+    if field in _PERSONAL_NAMES:
+        return pseudo.name(value, label)
+    if field in _TYPED:
+        return removed(value)
+    if field == "location":
+        return pseudo.location(value)
+    return pseudo.identifier(value) if field in _IDENTIFIERS else pseudo.text(value)
+
+
+def learn(value: Any, pseudo: Pseudonymiser) -> None:
+    """Meet every person's name in ``value`` before any of its free text is cleaned."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        label = _PEOPLE.get(type(value).__name__)
+        for item_field in dataclasses.fields(value):
+            item = getattr(value, item_field.name)
+            if label and item_field.name in _PERSONAL_NAMES and isinstance(item, str):
+                pseudo.name(item, label)
+            else:
+                learn(item, pseudo)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            learn(item, pseudo)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key in _PERSONAL_NAMES and isinstance(item, str):
+                pseudo.name(item, "Candidate")
+            else:
+                learn(item, pseudo)
 
 
 def decode(value: Any) -> Any:
@@ -103,6 +142,8 @@ class Recorder:
     def __init__(self, out: IO[str], *, raw: bool = False) -> None:
         self.out = out
         self.raw = raw
+        self.pseudo = None if raw else Pseudonymiser()
+        self.failure: LocalIOError | None = None
 
     def poll(self, at: datetime, **options: Any) -> None:
         # Full precision: the replay's clock must be the live one to the microsecond, or
@@ -110,15 +151,41 @@ class Recorder:
         self._write({"kind": "poll", "at": ensure_utc(at).isoformat(), **options})
 
     def call(self, side: str, method: str, args: list[Any], answer: Any, error: str | None = None) -> None:
-        line = {"kind": "call", "side": side, "method": method, "args": encode(args, raw=self.raw),
-                "answer": encode(answer, raw=self.raw)}
+        if self.pseudo is not None:
+            position = _OUR_TEXT.get(method)
+            if position is not None and position < len(args) and isinstance(args[position], str):
+                args = [*args[:position], removed(args[position]), *args[position + 1:]]
+            learn([args, answer], self.pseudo)
+        line = {"kind": "call", "side": side, "method": method,
+                "args": encode(args, raw=self.raw, pseudo=self.pseudo),
+                "answer": encode(answer, raw=self.raw, pseudo=self.pseudo)}
         if error:
-            line["error"] = error
+            line["error"] = error if self.pseudo is None else self.pseudo.text(error)
         self._write(line)
 
     def _write(self, line: dict[str, Any]) -> None:
-        self.out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
-        self.out.flush()
+        """A full disk must not stop the poll halfway (its vendor writes are done and must be
+        recorded in state): the recording stops, and :meth:`check` reports it afterwards."""
+        if self.failure is not None:
+            return
+        try:
+            self.out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+            self.out.flush()
+        except OSError as exc:
+            self.failure = LocalIOError.from_os_error(exc, getattr(self.out, "name", "the recording"), "--record")
+
+    def check(self) -> None:
+        """Raise the write failure, if any, once the poll is over."""
+        if self.failure is not None:
+            raise self.failure
+
+
+def open_recording(path: Path) -> IO[str]:
+    """The recording file, opened for appending and created 0600 (it holds vendor answers)."""
+    try:
+        return open_private(path, "a")
+    except OSError as exc:
+        raise LocalIOError.from_os_error(exc, path, "--record") from None
 
 
 class Recording:
@@ -175,6 +242,8 @@ class Replaying:
             return method + json.dumps(target, sort_keys=True, ensure_ascii=False)
         personal = _PERSONAL_NAMES | _PERSONAL_EMAILS
         kept = [{k: v for k, v in a.items() if k not in personal} if isinstance(a, dict) else a for a in args]
+        if method in _OUR_TEXT:
+            kept = kept[:_OUR_TEXT[method]]
         return method + json.dumps(kept, sort_keys=True, ensure_ascii=False)
 
     def __getattr__(self, method: str) -> Any:

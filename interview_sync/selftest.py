@@ -32,11 +32,12 @@ from typing import Any
 from .clock import FixedClock, SystemClock
 from .config import Settings
 from .context import Context, build_context
-from .errors import DeliveryError
+from .errors import DeliveryError, LocalIOError
 from .fixtures import SCENARIOS, START, Scenario, Step, apply_step, candidate_of, hm_emails_of
 from .invitation import Invitation
 from .mail.message import KIND_HEADER
 from .poll import run_poll
+from .private_files import write_private_text
 from .sandbox import SandboxServer, World, build_app
 from .sandbox.client import SandboxClient, sandbox_settings
 
@@ -436,7 +437,10 @@ def write_markdown(results: Sequence[ScenarioResult], path: Path, *, config_path
                   f"- Steps: {_md('; '.join(r.steps))}", f"- Expected: {_md(summary(r.expected))}", f"- Observed: {_md(summary(r.observed))}"]
         lines += [f"- Difference: {_md(d)}" for d in r.differences]
         lines += [f"- Note: {_md(n)}" for n in r.notes]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        write_private_text(path, "\n".join(lines) + "\n")
+    except OSError as exc:
+        raise LocalIOError.from_os_error(exc, path, "--report") from None
     return path
 
 

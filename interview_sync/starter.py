@@ -8,6 +8,8 @@ from typing import Any
 
 import tomli_w
 
+from .errors import LocalIOError
+from .private_files import write_private_text
 from .sandbox.client import DEFAULT_URL, sandbox_settings
 
 SANDBOX_ROUTES: list[dict[str, Any]] = [
@@ -41,9 +43,16 @@ def sandbox_config(url: str = DEFAULT_URL, *, state_path: str = "interview-sync.
 
 
 def write_config(path: Path, config: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(tomli_w.dumps(config), encoding="utf-8")
-    path.chmod(0o600)
+    write_config_text(path, tomli_w.dumps(config))
+
+
+def write_config_text(path: Path, text: str) -> None:
+    """A config names people (alert addresses) and may hold secrets: 0600 from the first byte."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private_text(path, text)
+    except OSError as exc:
+        raise LocalIOError.from_os_error(exc, path, "--config") from None
 
 
 def example_config_text() -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from . import alerts
+from .alerts import AlertText
 from .invitation import State, WAITING_STATES, Invitation, invitation_ref
 from .models import Application, Booking
 
@@ -65,6 +67,7 @@ class Action:
     fix: str | None = None
     who: str | None = None  # reminder recipient: "candidate" | "hm"
     park: bool = False  # alert that moves the invitation to needs_attention
+    command: str | None = None  # alert: the command a recruiter can paste, real values filled in
 
     def describe(self) -> str:
         text = self.kind
@@ -84,10 +87,16 @@ class Step:
     created: bool = False
 
 
-def alert(inv: Invitation, code: str, reason: str, fix: str, suffix: str = "", park: bool = False) -> Action:
+def alert(inv: Invitation, code: str, reason: str, fix: str, suffix: str = "", park: bool = False,
+          command: str | None = None) -> Action:
     """A recruiter alert; the key makes one alert per cause per invitation."""
     key = f"{inv.ref}:alert:{code}" + (f":{suffix}" if suffix else "")
-    return Action(ALERT, inv.ref, key, reason=reason, fix=fix, park=park)
+    return Action(ALERT, inv.ref, key, reason=reason, fix=fix, park=park, command=command)
+
+
+def alert_of(inv: Invitation, text: AlertText, suffix: str = "", park: bool = False) -> Action:
+    """A recruiter alert worded by :mod:`interview_sync.alerts`."""
+    return alert(inv, text.code, text.reason, text.fix, suffix=suffix, park=park, command=text.command)
 
 
 # --- ATS events -------------------------------------------------------------------
@@ -105,11 +114,8 @@ def on_stage_entered(app: Application, existing: Invitation | None, now: datetim
         return None
     if existing is not None:
         if existing.state is State.CLOSED and (existing.closed_reason or "").startswith("left stage"):
-            return Step(existing, [alert(existing, "re-entered", f"the application came back to "
-                                         f"{existing.stage_name!r} after leaving it; the earlier invitation was "
-                                         "closed and nothing was sent again",
-                                         "if the candidate should get a fresh link, run `interview-sync invite "
-                                         "APPLICATION_ID --resend --reason ...`")])
+            return Step(existing, [alert_of(existing, alerts.re_entered(existing.application_id,
+                                                                        existing.stage_name))])
         return None
     ref = invitation_ref(app.id, app.stage_id)
     inv = Invitation(
@@ -158,10 +164,7 @@ def on_stage_left(inv: Invitation, app: Application) -> list[Action]:
         return []
     where = app.stage_name if app.active else app.status
     if inv.state is State.BOOKED:
-        return [alert(inv, "stage-left-booked",
-                      f"application left {inv.stage_name!r} (now {where}) but an interview is booked "
-                      f"for {inv.interview_start.isoformat() if inv.interview_start else 'a future time'}",
-                      "decide whether to keep or cancel the interview in the scheduler", park=True)]
+        return [alert_of(inv, alerts.stage_left_booked(inv.stage_name, where), park=True)]
     return [Action(CLOSE, inv.ref, f"{inv.ref}:close", reason=f"left stage (now {where})")]
 
 
@@ -184,9 +187,7 @@ def on_booking(inv: Invitation, booking: Booking, in_stage: bool = True) -> list
     if booking.status != "active":
         return []  # pending (unconfirmed) bookings wait for acceptance
     if booking.uri != inv.booking_ref and not in_stage:
-        return [alert(inv, "booked-after-close", "the candidate booked after the application left the stage "
-                      "(a new or moved booking)", "decide whether to keep or cancel the interview in the "
-                      "scheduler", suffix=booking.uri)]
+        return [alert_of(inv, alerts.booked_after_close(), suffix=booking.uri)]
     if booking.uri == inv.booking_ref:
         if booking.no_show and not inv.no_show:
             return [Action(NO_SHOW, inv.ref, f"{inv.ref}:no-show:{booking.uri}", booking=booking,
@@ -196,12 +197,10 @@ def on_booking(inv: Invitation, booking: Booking, in_stage: bool = True) -> list
         if booking.old_booking_uri and booking.old_booking_uri == inv.booking_ref:
             return [Action(RESCHEDULE, inv.ref, f"{inv.ref}:confirm:{booking.uri}", booking=booking,
                            reason="rescheduled by the candidate")]
-        return [alert(inv, "double-booking", "a second booking arrived for an invitation that is already booked",
-                      "cancel the extra event in the scheduler", suffix=booking.uri)]
+        return [alert_of(inv, alerts.double_booking(), suffix=booking.uri)]
     if inv.state in WAITING_STATES or inv.state in (State.FLAGGED, State.NEEDS_ATTENTION, State.PENDING):
         return [Action(CONFIRM, inv.ref, f"{inv.ref}:confirm:{booking.uri}", booking=booking)]
-    return [alert(inv, "booked-after-close", "the candidate booked after the application left the stage",
-                  "decide whether to keep or cancel the interview in the scheduler", suffix=booking.uri)]
+    return [alert_of(inv, alerts.booked_after_close(), suffix=booking.uri)]
 
 
 # --- timers -----------------------------------------------------------------------

@@ -1,15 +1,38 @@
+"""Shared fixtures, and the shifted clock of CI's clock-proof step.
+
+With ``INTERVIEW_SYNC_TEST_CLOCK_SHIFT_DAYS=N`` set, the whole session runs with
+the process clock moved N days from today (see tests/clockshift/sitecustomize.py
+for how, and why subprocesses follow).
+"""
+
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from harness import PAIRS, Harness
+from harness import CLOCKSHIFT_DIR, PAIRS, Harness
 
 from interview_sync.clock import FixedClock
 from interview_sync.state import StateDB
+
+
+def _start_clock_shift() -> None:
+    """Shift this process now (before any test runs) and every child it starts."""
+    spec = importlib.util.spec_from_file_location("clockshift_site", CLOCKSHIFT_DIR / "sitecustomize.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if module.TRAVELLER is not None:
+        path = os.environ.get("PYTHONPATH", "")
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(CLOCKSHIFT_DIR), *([path] if path else [])])
+
+
+_start_clock_shift()
 
 STATE_CLOCK = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)  # the state/audit tests' T0
 

@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import requests
+import time_machine
+from typer.testing import CliRunner, Result
 
-from interview_sync.clock import FixedClock
+from interview_sync.clock import FixedClock, iso
 from interview_sync.config import Settings, load_settings
 from interview_sync.context import Context, build_context
 from interview_sync.executor import RunReport
@@ -49,6 +52,32 @@ PAIRS = [pytest.param(("greenhouse", "calendly"), id="gh-calendly"),
 # id; the fault matches by prefix and private-link creation is the only POST under it.
 _LINK_WRITES = {"calendly": ("/scheduling_links", "scheduling_links"),
                 "calcom": ("/v2/event-types/", "private-links")}
+
+
+REPO = Path(__file__).resolve().parents[1]
+CLOCKSHIFT_DIR = Path(__file__).resolve().parent / "clockshift"  # the test-only sitecustomize
+
+
+def wall_clock_at(at: datetime) -> Any:
+    """Pin this process's wall clock (``SystemClock``, ``datetime.now``) at ``at``.
+
+    For in-process CLI runs: the CLI reads vendors on the real clock, and in a
+    test's world the real time is its sandbox's simulated time."""
+    return time_machine.travel(at, tick=False)
+
+
+def child_env(wall_clock: datetime | None = None) -> dict[str, str]:
+    """The environment for a tool subprocess: this checkout first on the path, what the
+    session already put there kept (the shifted clock's directory), and with
+    ``wall_clock`` the child's real clock pinned there (see tests/clockshift)."""
+    paths = [str(REPO)]
+    extra: dict[str, str] = {}
+    if wall_clock is not None:
+        paths.append(str(CLOCKSHIFT_DIR))
+        extra["INTERVIEW_SYNC_TEST_WALL_CLOCK"] = iso(wall_clock)
+    if os.environ.get("PYTHONPATH"):
+        paths.append(os.environ["PYTHONPATH"])
+    return {**os.environ, **extra, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 class Harness:
@@ -83,6 +112,15 @@ class Harness:
     def poll(self, **kwargs: Any) -> RunReport:
         report, self.last_plan = run_poll(self.ctx, **kwargs)
         return report
+
+    def cli(self, *args: str) -> Result:
+        """``interview-sync --config <this harness's config> ARGS`` in-process, with the
+        wall clock pinned to the harness clock: the CLI reads vendors on the real clock
+        (SystemClock), and in this world the real time is the sandbox's."""
+        from interview_sync.cli.app import app
+
+        with wall_clock_at(self.clock.now()):
+            return CliRunner().invoke(app, ["--config", str(self.config_path), *args])
 
     # what reached people --------------------------------------------------------------
     def emails(self) -> list[EmailMessage]:
@@ -145,6 +183,20 @@ class Harness:
         """Cal.com private links are deleted when the application leaves the stage;
         a Calendly single-use link cannot be revoked, so it stays bookable."""
         return self.scheduler == "calcom"
+
+    def invite_and_book(self, seed_number: str, at: datetime | None = None, stage: str = "Phone Screen",
+                        before_poll: Callable[[], None] | None = None) -> RunReport:
+        """Move the application into ``stage`` at hour 0.1 and poll, then book it (at ``at``,
+        else the first free slot) at hour 3 and poll; ``before_poll`` may edit the sandbox's
+        booking first, as a candidate's answers on the booking page would."""
+        self.at(0.1)
+        self.sandbox.move(seed_number, stage)
+        self.poll()
+        self.at(3)
+        self.sandbox.book(seed_number, at=at)
+        if before_poll is not None:
+            before_poll()
+        return self.poll()
 
     def close(self) -> None:
         self.ctx.close()

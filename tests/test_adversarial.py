@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from harness import START, Harness
+from harness import START, Harness, wall_clock_at
 from interview_sync.ats import greenhouse as gh_adapter
 from interview_sync.ats.greenhouse import GreenhouseATS
 from interview_sync.cli.app import app as cli
@@ -64,7 +64,8 @@ def records(fields: list[str], values: st.SearchStrategy[Any] = JSON,
     return st.fixed_dictionaries({}, optional={name: SCALARS if name in scalar_only else values for name in fields})
 
 
-APPLICATION_FIELDS = ["id", "candidate_id", "job_id", "stage_id", "stage_name", "status", "updated_at"]
+APPLICATION_FIELDS = ["id", "candidate_id", "job_id", "stage_id", "stage_name", "status", "updated_at",
+                      "custom_fields"]
 APPLICATIONS = records(APPLICATION_FIELDS)
 T0 = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
 GH = "https://harvest.greenhouse.example/v3"
@@ -84,12 +85,14 @@ def good_application(app_id: int) -> dict[str, Any]:
 @given(st.one_of(JSON, APPLICATIONS))
 def test_greenhouse_application_parser_returns_or_raises_bad_record(record: Any) -> None:
     try:
-        app = gh_adapter._parse_application(record, lambda stage_id: "Phone Screen")
+        listed = gh_adapter._parse_application(record)
     except BadRecord as exc:
         assert str(exc).startswith("greenhouse application")
         assert "\x00" not in str(exc)[:60] or "field" in str(exc)  # names the field, not the payload
         return
+    app = listed.app
     assert app.id and app.candidate_id and app.status in gh_adapter.STATUSES
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in app.custom.items())
 
 
 @FUZZ
@@ -104,7 +107,7 @@ def test_greenhouse_candidate_parser_returns_or_raises_bad_record(record: dict[s
 
 
 @FUZZ
-@given(st.one_of(JSON, records(["id", "first_name", "last_name", "name", "primary_email", "emails", "title"])))
+@given(st.one_of(JSON, records(["id", "first_name", "last_name", "name", "primary_email", "emails", "job_title"])))
 def test_greenhouse_user_parser_returns_or_raises_bad_record(record: Any) -> None:
     try:
         person = gh_adapter._parse_user(record)
@@ -131,6 +134,7 @@ def test_greenhouse_listing_keeps_every_good_record_around_bad_ones(bad: list[An
         mock.add(responses.POST, TOKEN_URL, json={"access_token": "t", "expires_in": 3600})
         mock.add(responses.GET, f"{GH}/applications", json=page)
         mock.add(responses.GET, f"{GH}/application_stages", json=[])
+        mock.add(responses.GET, f"{GH}/job_interview_stages", json=[])
         ats = greenhouse()
         apps = list(ats.changed_applications(None))
     ids = [a.id for a in apps]
@@ -148,6 +152,7 @@ def test_greenhouse_unhashable_status_is_one_bad_record_not_a_crash(status: Any)
         mock.add(responses.POST, TOKEN_URL, json={"access_token": "t", "expires_in": 3600})
         mock.add(responses.GET, f"{GH}/applications", json=page)
         mock.add(responses.GET, f"{GH}/application_stages", json=[])
+        mock.add(responses.GET, f"{GH}/job_interview_stages", json=[])
         ats = greenhouse()
         apps = list(ats.changed_applications(None))
     assert [a.id for a in apps] == ["17001", "17003"] and len(ats.bad_records) == 1
@@ -347,7 +352,11 @@ def cli_config(tmp: Path, url: str, name: str = "interview-sync.toml", **email: 
     return path
 
 
-def run_cli(config: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+def run_cli(config: Path, *args: str, env: dict[str, str] | None = None, wall_clock: datetime | None = None) -> Any:
+    """The CLI in-process; ``wall_clock`` pins the real time it reads vendors at (the sandbox's)."""
+    if wall_clock is not None:
+        with wall_clock_at(wall_clock):
+            return run_cli(config, *args, env=env)
     return CliRunner().invoke(cli, ["--config", str(config), *args], env=env, catch_exceptions=False)
 
 
@@ -448,7 +457,7 @@ def test_secrets_never_reach_output_logs_exports_db_or_outbox(secret_sandbox: Ha
 
     def poll(hours: float, *extra: str) -> None:
         now = h.at(hours)
-        result = run_cli(config, "--verbose", "poll", *extra, "--now", iso(now), env=env)
+        result = run_cli(config, "--verbose", "poll", *extra, "--now", iso(now), env=env, wall_clock=now)
         captured.append(result.output)
 
     poll(0)  # baseline
@@ -469,7 +478,8 @@ def test_secrets_never_reach_output_logs_exports_db_or_outbox(secret_sandbox: Ha
     smtp_config = cli_config(tmp_path, h.server.url, "smtp.toml", transport="smtp", smtp_host="127.0.0.1", smtp_port=9,
                              smtp_security="none", smtp_username="talent")
     h.sandbox.move("17004", "First Interview")
-    captured.append(run_cli(smtp_config, "--verbose", "poll", "--now", iso(h.at(4)), env=env).output)
+    captured.append(run_cli(smtp_config, "--verbose", "poll", "--now", iso(h.at(4)), env=env,
+                            wall_clock=h.clock.now()).output)
     for kind in ("events", "invitations"):
         for fmt in ("csv", "jsonl"):
             result = run_cli(config, "audit", "export", "--kind", kind, "--format", fmt, env=env)

@@ -127,6 +127,10 @@ class SandboxWorld:
     def move(self, seed: int, stage: str) -> None:
         self.client.move(str(seed), stage)
 
+    def moves_leave_updated_at(self) -> None:
+        """Greenhouse only: stage moves stop bumping the application's ``updated_at``."""
+        self.world.data["greenhouse"]["stage_moves_touch"] = False
+
     def set_status(self, seed: int, status: str) -> None:
         self.client.set_status(str(seed), status)
 
@@ -293,6 +297,23 @@ class ATSContract:
         ats.add_tag(app, "Scheduling: needs recruiter")
         ats.add_tag(app, "Scheduling: needs recruiter")  # a second flag is harmless
         assert any("contract note é" in n for n in vendor.notes(app.id))
+
+    def test_a_move_that_leaves_updated_at_alone_still_shows_up(self, ats: ATS, vendor: ATSWorld) -> None:
+        """Greenhouse: unconfirmed whether a move bumps ``updated_at``; the stage history must carry it.
+        (Lever documents that ``updatedAt`` moves with ``stage``.)"""
+        if self.flavour != "greenhouse":
+            pytest.skip("Lever documents that a stage change updates the opportunity's updatedAt")
+        vendor.moves_leave_updated_at()  # type: ignore[attr-defined]
+        vendor.set_clock(START + timedelta(hours=1))
+        vendor.move(17001, "Phone Screen")
+        changed = {a.id: a for a in ats.changed_applications(START + timedelta(minutes=30))}
+        zoe = changed[vendor.app_id(17001)]
+        assert zoe.stage_name == "Phone Screen" and zoe.stage_changed_at == START + timedelta(hours=1)
+        assert zoe.updated_at < START
+
+    def test_hiring_manager_title_reaches_the_job(self, ats: ATS, vendor: ATSWorld) -> None:
+        icu = ats.get_job(ats.get_application(vendor.app_id(17001)).job_id or "")
+        assert [(p.name, p.title) for p in icu.hiring_managers] == [("Maria Delgado", "Nurse Manager, ICU")]
 
     def test_stage_names_and_auth(self, ats: ATS) -> None:
         assert {"Phone Screen", "First Interview", "Panel Interview"} <= ats.stage_names()

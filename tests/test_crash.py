@@ -45,7 +45,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from harness import Harness
+from harness import Harness, child_env
 
 from interview_sync.clock import iso
 from interview_sync.sandbox.server import Request, Response
@@ -238,7 +238,7 @@ def run_scenario(target: tuple[str, str] | None) -> Outcome:
             [sys.executable, "-m", "interview_sync", "--config", str(h.config_path), "--quiet", "poll",
              "--now", iso(now)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+            env=child_env(wall_clock=now))
         killer.child = child
         killer.child_started.set()
         _, stderr = child.communicate(timeout=120)

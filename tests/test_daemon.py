@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import random
 import signal
 import subprocess
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 import requests
 
-from harness import Harness
+from harness import Harness, child_env
 
 from interview_sync.config import load_settings
 from interview_sync.context import Context, build_context
@@ -263,7 +262,7 @@ def test_poll_is_refused_while_a_run_cycle_holds_the_lock(harness: Harness) -> N
     try:
         assert inside.wait(TIMEOUT)
         cron = subprocess.run([sys.executable, "-m", "interview_sync", "--config", str(harness.config_path), "poll"],
-                              cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                              cwd=ROOT, env=child_env(), capture_output=True, text=True,
                               timeout=TIMEOUT)
     finally:
         release.set()
@@ -428,7 +427,7 @@ def test_sigterm_mid_cycle_finishes_the_step_in_hand_and_loses_or_duplicates_not
             for application_id, stage in MOVES:
                 SandboxClient(server.url).move(application_id, stage)
             proc = subprocess.Popen([sys.executable, "-m", "interview_sync", "--config", str(config), "run",
-                                     "--every", "3600"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                     "--every", "3600"], cwd=ROOT, env=child_env(),
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             try:
                 assert held.wait(TIMEOUT), "the run never reached the second invitation"
@@ -460,7 +459,7 @@ def test_run_refuses_a_bad_listen_address_in_one_line(tmp_path: Path) -> None:
     config = tmp_path / "interview-sync.toml"
     write_config(config, sandbox_config("http://127.0.0.1:9"))
     result = subprocess.run([sys.executable, "-m", "interview_sync", "--config", str(config), "run",
-                             "--listen", "localhost:http"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                             "--listen", "localhost:http"], cwd=ROOT, env=child_env(),
                             capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 2
     assert "--listen" in result.stderr and "127.0.0.1:8787" in result.stderr

@@ -20,6 +20,7 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from harness import wall_clock_at
 from typer.testing import CliRunner
 
 from interview_sync import selftest as selftest_module
@@ -166,10 +167,18 @@ def test_fixtures_load_puts_the_starting_position_into_a_running_sandbox(
     assert result.exit_code == 0, result.output
     gh = world.data["greenhouse"]
     stages = {row["id"]: row["name"] for row in gh["job_interview_stages"].values()}
-    assert stages[gh["applications"][17003]["stage_id"]] == "First Interview"
-    assert stages[gh["applications"][17004]["stage_id"]] == "First Interview"
-    assert stages[gh["applications"][17001]["stage_id"]] == "Phone Screen"
-    assert stages[gh["applications"][17002]["stage_id"]] == "Application Review"  # not chosen: untouched
+
+    def stage_of(app_id: int) -> str:
+        """Through the application's current stage visit, as Harvest v3 links them."""
+        application = gh["applications"][app_id]
+        visit = gh["application_stages"][application["stage_id"]]
+        assert visit["current"] and stages[visit["job_interview_stage_id"]] == application["stage_name"]
+        return application["stage_name"]
+
+    assert stage_of(17003) == "First Interview"
+    assert stage_of(17004) == "First Interview"
+    assert stage_of(17001) == "Phone Screen"
+    assert stage_of(17002) == "Application Review"  # not chosen: untouched
     assert world.data["calendly"]["blocks"]  # Priya's calendar is full
     lines = load([by_name("no-email-or-opted-out")], server.url)
     assert any("skipped" in line and "can_email" in line for line in lines)
@@ -219,12 +228,10 @@ def test_doctor_passes_against_the_sandbox_and_records_the_review(tmp_path: Path
     assert "previous: 2026-11-30" in again["quarterly review"].detail
 
 
-def test_doctor_cli_exit_codes(tmp_path: Path) -> None:
-    server = SandboxServer(build_app(World())).start()  # real time: the CLI reads the system clock
-    try:
+def test_doctor_cli_exit_codes(tmp_path: Path, sandbox: tuple[World, SandboxServer]) -> None:
+    _, server = sandbox
+    with wall_clock_at(START):  # the CLI reads the system clock: in this world it is the sandbox's
         _cli_exit_codes(tmp_path, server)
-    finally:
-        server.stop()
 
 
 def _cli_exit_codes(tmp_path: Path, server: SandboxServer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
@@ -19,7 +20,7 @@ from interview_sync.models import Application
 from interview_sync.sandbox import admin, build_app, greenhouse, seed
 from interview_sync.sandbox.server import SandboxApp, SandboxServer, World
 from vendor_payloads import gh_application as application
-from vendor_payloads import gh_token
+from vendor_payloads import gh_application_stage, gh_custom_field, gh_token, gh_user, gh_visit_id
 
 BASE = "https://harvest.greenhouse.io/v3"
 TOKEN_URL = "https://auth.greenhouse.io/token"
@@ -38,11 +39,13 @@ class Sleeps:
 
 def make_ats(*, base: str = BASE, token_url: str = TOKEN_URL, clock: FixedClock | None = None,
              sleeper: Sleeps | None = None, per_page: int = 100, on_bad_record=None,
-             client_secret: str = "s3cret", user_id: str = "4005") -> GreenhouseATS:
+             client_secret: str = "s3cret", user_id: str = "4005",
+             interview_stages: tuple[str, ...] | list[str] = ()) -> GreenhouseATS:
     session = VendorSession("greenhouse", sleeper=sleeper if sleeper is not None else Sleeps())
+    extra = {"interview_stages": interview_stages} if interview_stages else {}
     return GreenhouseATS(base_url=base, token_url=token_url, client_id="sandbox-client",
                          client_secret=client_secret, user_id=user_id, session=session,
-                         clock=clock or FixedClock(T0), per_page=per_page, on_bad_record=on_bad_record)
+                         clock=clock or FixedClock(T0), per_page=per_page, on_bad_record=on_bad_record, **extra)
 
 
 def add_token(rsps: responses.RequestsMock, *tokens: str, expires_in: int = 3600) -> None:
@@ -148,10 +151,10 @@ def test_bad_record_reported_while_good_ones_come_through() -> None:
     responses.add(responses.GET, f"{BASE}/application_stages", json=[])
     responses.add(responses.GET, f"{BASE}/applications", json=[
         application(17001),
-        application(17002, status="active"),  # a v1 status on the v3 wire
+        application(17002, status="archived"),  # a Lever status on the Greenhouse wire
         application(17003, updated_at="yesterday"),
         "not-an-object",
-        application(17004, stage_id=10101),
+        application(17004, stage_name="Application Review"),
     ])
     reported: list[BadRecord] = []
     ats = make_ats(on_bad_record=reported.append)
@@ -172,18 +175,20 @@ def test_stage_changed_at_from_open_application_stage_row() -> None:
     responses.add(responses.GET, f"{BASE}/job_interview_stages", json=STAGES)
     responses.add(responses.GET, f"{BASE}/applications", json=[application(17001), application(17002,
                                                                                                status="rejected")])
-    responses.add(responses.GET, f"{BASE}/application_stages", json=[
-        {"id": 2, "application_id": 17001, "stage_id": 10102, "entered_at": "2026-11-24T08:15:00.000Z",
-         "exited_at": None},
-        {"id": 1, "application_id": 17001, "stage_id": 10101, "entered_at": "2026-11-01T10:00:00.000Z",
-         "exited_at": "2026-11-24T08:15:00.000Z"},
-    ])
+    visits = [gh_application_stage(gh_visit_id(17001), 17001, 10102, "2026-11-24T08:15:00.000Z", None),
+              gh_application_stage(gh_visit_id(17001, 1), 17001, 10101, "2026-11-01T10:00:00.000Z",
+                                   "2026-11-24T08:15:00.000Z")]
+    responses.add(responses.GET, f"{BASE}/application_stages", json=[],
+                  match=[responses.matchers.query_param_matcher({"per_page": "500",
+                                                                 "updated_at": "gte|2026-11-20T00:00:00Z"})])
+    responses.add(responses.GET, f"{BASE}/application_stages", json=visits)
     apps = {a.id: a for a in make_ats().changed_applications(datetime(2026, 11, 20, tzinfo=timezone.utc))}
 
     assert apps["17001"].stage_changed_at == datetime(2026, 11, 24, 8, 15, tzinfo=timezone.utc)
+    assert apps["17001"].stage_id == "10102"  # the job interview stage, read through the visit row
     assert apps["17002"].stage_changed_at is None and not apps["17002"].active
     history = calls_to(responses, f"{BASE}/application_stages")
-    assert parse_qs(urlsplit(history[0].request.url).query)["application_ids"] == ["17001"]
+    assert parse_qs(urlsplit(history[1].request.url).query)["application_ids"] == ["17001"]
 
 
 @responses.activate
@@ -389,7 +394,7 @@ def test_admin_move_changes_what_changed_applications_returns(sandbox: SandboxSe
     assert bad.status_code == 400 and "Panel Interview" in bad.json()["message"]
 
     [app] = ats.changed_applications(T0)
-    assert (app.id, app.stage_name, app.stage_id) == ("17003", "Phone Screen", "10302")
+    assert (app.id, app.stage_name, app.stage_id) == ("17003", "Phone Screen", str(greenhouse.stage_id_for(103, 1)))
     assert app.stage_changed_at == T0 + timedelta(minutes=2)
     assert app.updated_at == T0 + timedelta(minutes=2)
 
@@ -419,7 +424,10 @@ def test_custom_fields_reach_routing() -> None:
     add_token(responses)
     responses.add(responses.GET, f"{BASE}/job_interview_stages", json=STAGES)
     responses.add(responses.GET, f"{BASE}/applications", json=[
-        {**application(17001), "custom_fields": {"shift": "Nights", "units": ["ICU", "CCU"], "odd": {"x": 1}}},
+        {**application(17001), "custom_fields": {"shift": gh_custom_field("Shift", "single_select", "Nights"),
+                                                 "units": gh_custom_field("Units", "multi_select", ["ICU", "CCU"]),
+                                                 "pay": gh_custom_field("Pay", "currency", {"unit": "USD"}),
+                                                 "odd": {"x": 1}}},
         {**application(17002), "custom_fields": [{"name_key": "shift", "value": "Days"}, "garbage"]},
     ])
     apps = {a.id: a for a in make_ats().changed_applications(None)}
@@ -429,3 +437,217 @@ def test_custom_fields_reach_routing() -> None:
               Route(match={}, event_type="phone-screen-30")]
     assert pick_route(routes, apps["17001"], None)[1].event_type == "night-shift-30"  # type: ignore[index]
     assert pick_route(routes, apps["17002"], None)[1].event_type == "phone-screen-30"  # type: ignore[index]
+
+
+# ------------------------------------------------- issue 11: the vendor's id spaces and shapes
+
+
+def test_sandbox_application_stage_id_is_its_current_stage_visit(sandbox: SandboxServer) -> None:
+    """Item 1: ``application.stage_id`` names the current ``application_stages`` row (its own id
+    space), and the stage name comes with the application; the adapter reads the interview stage
+    through that row."""
+    gh = sandbox.app.world.data["greenhouse"]
+    for record in gh["applications"].values():
+        visit = gh["application_stages"][record["stage_id"]]
+        assert visit["application_id"] == record["id"] and visit["current"] is True
+        assert record["stage_id"] not in gh["job_interview_stages"]
+        assert gh["job_interview_stages"][visit["job_interview_stage_id"]]["name"] == record["stage_name"]
+
+    app = sandbox_ats(sandbox).get_application("17001")
+    visit = gh["application_stages"][gh["applications"][17001]["stage_id"]]
+    assert (app.stage_id, app.stage_name) == (str(visit["job_interview_stage_id"]), "Application Review")
+
+
+@responses.activate
+def test_stage_visit_id_that_looks_like_a_stage_id_is_not_taken_for_one() -> None:
+    """Item 1 on the wire: a visit id colliding with another stage's id must not pick that stage."""
+    add_token(responses)
+    responses.add(responses.GET, f"{BASE}/applications", json=[application(17001, stage_id=10101)])
+    responses.add(responses.GET, f"{BASE}/application_stages", json=[
+        gh_application_stage(10101, 17001, 10102, "2026-11-24T08:15:00.000Z", None)])
+    [app] = make_ats().changed_applications(datetime(2026, 11, 24, tzinfo=timezone.utc))
+    assert (app.stage_id, app.stage_name) == ("10102", "Phone Screen")
+
+
+def test_sandbox_stage_visits_carry_interview_stage_and_entry_time(sandbox: SandboxServer) -> None:
+    """Item 2: rows carry ``job_interview_stage_id``/``entered_at``/``exited_at``/``current`` (no
+    ``stage_id``), and the stage entry time reaches the application from them."""
+    world = sandbox.app.world
+    world.fixed_now = T0 + timedelta(minutes=2)
+    requests.post(f"{sandbox.url}/_admin/move", json={"application_id": 17003, "stage": "Phone Screen"},
+                  timeout=5).raise_for_status()
+    rows = [r for r in world.data["greenhouse"]["application_stages"].values() if r["application_id"] == 17003]
+    assert all("stage_id" not in r and {"job_interview_stage_id", "entered_at", "exited_at", "current"} <= set(r)
+               for r in rows)
+    assert sorted(r["current"] for r in rows) == [False, True]
+
+    [app] = sandbox_ats(sandbox).changed_applications(T0)
+    assert app.stage_changed_at == T0 + timedelta(minutes=2)
+
+
+def test_sandbox_status_filter_speaks_active_while_records_say_in_process(sandbox: SandboxServer) -> None:
+    token = requests.post(f"{sandbox.url}/auth/token", auth=("sandbox-client", "sandbox-secret"),
+                          data={"grant_type": "client_credentials", "sub": "4005"}, timeout=5).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    active = requests.get(f"{sandbox.url}/v3/applications", params={"status": "active"}, headers=headers, timeout=5)
+    assert active.status_code == 200 and {a["status"] for a in active.json()} == {"in_process"}
+    refused = requests.get(f"{sandbox.url}/v3/applications", params={"status": "in_process"}, headers=headers,
+                           timeout=5)
+    assert refused.status_code == 422
+
+
+def test_sandbox_custom_fields_are_name_type_value_objects_and_route(sandbox: SandboxServer) -> None:
+    """Item 3: custom field values are ``{name, type, value}`` objects; `custom.<field>` routes match."""
+    from interview_sync.config import Route
+    from interview_sync.routing import pick_route
+
+    field = sandbox.app.world.data["greenhouse"]["applications"][17001]["custom_fields"]["shift"]
+    assert set(field) == {"name", "type", "value"}
+    app = sandbox_ats(sandbox).get_application("17001")  # job 101 is the ICU night shift
+    assert app.custom == {"shift": "Nights"}
+    routes = [Route(match={"custom.shift": "Nights"}, event_type="night-shift-30"),
+              Route(match={}, event_type="phone-screen-30")]
+    assert pick_route(routes, app, None)[1].event_type == "night-shift-30"  # type: ignore[index]
+
+
+def test_sandbox_users_carry_job_title_and_it_reaches_the_hiring_manager(sandbox: SandboxServer) -> None:
+    """Item 4: v3 users have ``job_title`` (not ``title``); the invitation's hiring manager title."""
+    user = sandbox.app.world.data["greenhouse"]["users"][4001]
+    assert user["job_title"] == "Nurse Manager, ICU" and "title" not in user
+    [maria] = sandbox_ats(sandbox).get_job("101").hiring_managers
+    assert (maria.name, maria.title) == ("Maria Delgado", "Nurse Manager, ICU")
+
+
+@responses.activate
+def test_user_title_is_read_from_job_title() -> None:
+    add_token(responses)
+    responses.add(responses.GET, f"{BASE}/users", json=[gh_user(4001, "Maria", "Delgado", "m@example.org",
+                                                                title="Nurse Manager, ICU")])
+    assert make_ats().get_user("4001").title == "Nurse Manager, ICU"
+
+
+# ------------------------------------------------- issue 11: the stage-history signal
+
+
+def test_stage_move_without_updated_at_bump_is_found_through_stage_history(sandbox: SandboxServer) -> None:
+    """Whether a move bumps ``updated_at`` is unconfirmed: the stage visit alone must surface it."""
+    world = sandbox.app.world
+    gh = world.data["greenhouse"]
+    gh["stage_moves_touch"] = False
+    untouched = gh["applications"][17003]["updated_at"]
+    world.fixed_now = T0 + timedelta(minutes=2)
+    requests.post(f"{sandbox.url}/_admin/move", json={"application_id": 17003, "stage": "Phone Screen"},
+                  timeout=5).raise_for_status()
+    assert gh["applications"][17003]["updated_at"] == untouched
+
+    apps = list(sandbox_ats(sandbox).changed_applications(T0))
+    assert [(a.id, a.stage_name, a.stage_changed_at) for a in apps] == [
+        ("17003", "Phone Screen", T0 + timedelta(minutes=2))]
+    assert apps[0].updated_at < T0
+
+
+def test_application_seen_by_both_signals_comes_once(sandbox: SandboxServer) -> None:
+    world = sandbox.app.world
+    world.fixed_now = T0 + timedelta(minutes=2)
+    requests.post(f"{sandbox.url}/_admin/move", json={"application_id": 17003, "stage": "Phone Screen"},
+                  timeout=5).raise_for_status()
+    counts_before = requests.get(f"{sandbox.url}/_admin/requests", timeout=5).json()
+    assert [a.id for a in sandbox_ats(sandbox).changed_applications(T0)] == ["17003"]
+    counts = requests.get(f"{sandbox.url}/_admin/requests", timeout=5).json()
+    assert counts["GET /v3/applications"] - counts_before.get("GET /v3/applications", 0) == 1  # no re-fetch
+
+
+@responses.activate
+def test_without_the_stage_history_scope_changed_applications_still_work() -> None:
+    add_token(responses)
+    responses.add(responses.GET, f"{BASE}/application_stages", status=403, json={"message": "Forbidden"})
+    responses.add(responses.GET, f"{BASE}/job_interview_stages", json=STAGES)
+    responses.add(responses.GET, f"{BASE}/applications", json=[application(17001)])
+    [app] = make_ats().changed_applications(datetime(2026, 11, 24, tzinfo=timezone.utc))
+    assert (app.stage_id, app.stage_name) == ("10102", "Phone Screen")  # by the stage's name on the job
+    assert len(calls_to(responses, f"{BASE}/application_stages")) == 1  # not asked again after the 403
+
+
+def test_poll_invites_when_the_move_leaves_updated_at_alone(tmp_path) -> None:
+    """End to end: a stage change seen only in the stage history still becomes one invitation."""
+    from harness import Harness
+
+    h = Harness(tmp_path)
+    try:
+        h.poll()  # baseline
+        gh = h.world.data["greenhouse"]
+        gh["stage_moves_touch"] = False
+        h.at(0.1)
+        untouched = gh["applications"][17001]["updated_at"]
+        h.sandbox.move("17001", "Phone Screen")
+        assert gh["applications"][17001]["updated_at"] == untouched
+        h.at(0.2)
+        h.poll()
+        assert len(h.emails_to("zoe+nurse@example.org", "invite")) == 1
+        assert h.invitation("17001").stage_name == "Phone Screen"
+        h.at(0.4)
+        h.poll()  # the stage visit is re-read under the cursor overlap: nothing is sent again
+        assert len(h.emails_to("zoe+nurse@example.org", "invite")) == 1
+    finally:
+        h.close()
+
+
+# ------------------------------------------------- issue 11: batched candidate reads
+
+
+@responses.activate
+def test_candidates_of_a_cycle_are_read_fifty_at_a_time() -> None:
+    add_token(responses)
+    apps = [application(17000 + i, candidate_id=7000 + i, stage_name="Phone Screen" if i % 2 else "Offer")
+            for i in range(1, 121)]
+    responses.add(responses.GET, f"{BASE}/applications", json=apps)
+    responses.add(responses.GET, f"{BASE}/application_stages", json=[])
+    responses.add(responses.GET, f"{BASE}/job_interview_stages", json=STAGES)
+
+    def candidates(request):  # answers whatever ids were asked for
+        ids = parse_qs(urlsplit(request.url).query)["ids"][0].split(",")
+        return 200, {}, json.dumps([{"id": int(i), "first_name": "C", "last_name": i} for i in ids])
+
+    responses.add_callback(responses.GET, f"{BASE}/candidates", callback=candidates)
+    ats = make_ats(interview_stages=["Phone Screen"])
+    changed = list(ats.changed_applications(datetime(2026, 11, 24, tzinfo=timezone.utc)))
+    in_stage = [a for a in changed if a.stage_name == "Phone Screen"]
+    names = [ats.get_candidate(a.candidate_id).last_name for a in in_stage]
+
+    assert names == [a.candidate_id for a in in_stage] and len(in_stage) == 60
+    reads = [parse_qs(urlsplit(c.request.url).query)["ids"][0].split(",")
+             for c in calls_to(responses, f"{BASE}/candidates")]
+    assert [len(r) for r in reads] == [50, 10]  # not 60 single reads
+    assert not {i for r in reads for i in r} & {a.candidate_id for a in changed if a.stage_name == "Offer"}
+    ats.get_candidate(in_stage[0].candidate_id)  # handed out once: asked again, it is read afresh
+    assert len(calls_to(responses, f"{BASE}/candidates")) == 3
+
+
+# ------------------------------------------------- issue 11: doctor --probe (read-only)
+
+
+def test_probe_against_the_sandbox_reads_only_and_every_line_holds(sandbox: SandboxServer) -> None:
+    from interview_sync.probe.greenhouse import probe
+    from probe_support import check_names, probe_with_writes
+
+    checks, writes = probe_with_writes(sandbox, probe, sandbox_ats(sandbox))
+    assert [c for c in checks if not c.ok] == []
+    for fact in ("current application_stages row", "job_interview_stage name", "{name, type, value}",
+                 "job_title", "updated_at=gte", "ids=", "X-RateLimit"):
+        assert fact in check_names(checks)
+    assert writes <= {"POST /auth/token"}  # a token, and otherwise GETs only
+
+
+def test_probe_reports_a_seeded_stage_id_mismatch_with_the_fix(sandbox: SandboxServer) -> None:
+    from interview_sync.probe.greenhouse import probe
+
+    gh = sandbox.app.world.data["greenhouse"]
+    gh["applications"][17002]["stage_id"] = greenhouse.stage_id_for(102, 1)  # an interview stage id, v1-style
+    del gh["users"][4003]["job_title"]
+    checks = {c.name: c for c in probe(sandbox_ats(sandbox), sample=10)}
+
+    stage = checks["greenhouse probe: application.stage_id is its current application_stages row"]
+    assert not stage.ok and "17002" in stage.detail and "9/10" in stage.detail and stage.fix
+    title = checks["greenhouse probe: users carry job_title"]
+    assert not title.ok and "4003" in title.detail and "title" in title.fix
+    assert checks["greenhouse probe: application.status is one we read"].ok

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -91,8 +92,17 @@ def calls_to(origin: str) -> list[responses.Call]:
     return [c for c in responses.calls if origin_of(c.request.url or "") == origin_of(origin)]
 
 
+def listing_calls() -> list[responses.Call]:
+    """The Greenhouse application listing's requests (not its stage-name and stage-visit reads)."""
+    return [c for c in calls_to(GH) if urlsplit(c.request.url or "").path.endswith("/applications")]
+
+
 def add_gh_token() -> None:
     responses.post(GH_TOKEN, json=gh_token(SECRET))
+    # Stage names and stage visits, read beside every listing; empty here (the tests are about paging)
+    # (one mock each: responses pops the first of several matching mocks, so none may overlap)
+    for path in ("job_interview_stages", "application_stages"):
+        responses.get(re.compile(rf"^https?://[^/]+/v3/{path}([/?].*)?$"), json=[])
 
 
 def add_calendly_me(base: str = CALENDLY) -> None:
@@ -310,7 +320,7 @@ def test_endless_fresh_cursors_stop_at_the_page_cap_and_the_next_poll_continues(
     baseline(db, before)
     ctx = poll_context(tmp_path, db, greenhouse(), QuietScheduler(), FixedClock(T0), ats={"max_pages": 3})
     report = PollCycle(ctx).run()
-    assert len(calls_to(GH)) == 3
+    assert len(listing_calls()) == 3
     assert report.notices == ["greenhouse: read 3 pages of changed applications, the cap (ats.max_pages = 3); "
                               "the next poll continues from there"]
     assert not report.errors  # a page cap is routine catch-up: exit 0
@@ -321,7 +331,7 @@ def test_endless_fresh_cursors_stop_at_the_page_cap_and_the_next_poll_continues(
     # The next poll starts at the saved page, not at the beginning.
     ctx.clock = FixedClock(T0 + timedelta(minutes=5))
     PollCycle(ctx).run()
-    assert [c.request.url for c in calls_to(GH)[3:]] == [f"{GH}/applications?cursor={n}" for n in (3, 4, 5)]
+    assert [c.request.url for c in listing_calls()[3:]] == [f"{GH}/applications?cursor={n}" for n in (3, 4, 5)]
     assert db.get_cursor(ATS_CURSOR + RESUME) == f"{GH}/applications?cursor=6"
     assert db.get_cursor(ATS_CURSOR + STARTED) == iso(T0)  # still the listing's first instant
 
@@ -333,7 +343,6 @@ def test_a_listing_that_spans_polls_moves_the_cursor_to_where_it_began(tmp_path:
     db.set_cursor(ATS_CURSOR + RESUME, f"{GH}/applications?cursor=2")
     db.set_cursor(ATS_CURSOR + STARTED, iso(T0 - timedelta(minutes=10)))
     responses.get(f"{GH}/applications", json=[app_row(2)])  # the last page: no Link
-    responses.get(f"{GH}/application_stages", json=[])
     ctx = poll_context(tmp_path, db, greenhouse(), QuietScheduler(), FixedClock(T0), ats={"max_pages": 3})
     report = PollCycle(ctx).run()
     assert not report.errors and not report.notices
@@ -369,7 +378,7 @@ def test_the_poll_deadline_stops_between_pages_saves_the_position_and_says_so(tm
     scheduler = QuietScheduler()
     ctx = poll_context(tmp_path, db, greenhouse(), scheduler, FixedClock(T0), poll={"deadline_seconds": 240})
     report = PollCycle(ctx, timer=ticks).run()
-    assert len(calls_to(GH)) == 3  # 300 s > 240 s: no fourth page
+    assert len(listing_calls()) == 3  # 300 s > 240 s: no fourth page
     assert report.errors == ["poll stopped at its deadline (poll.deadline_seconds = 240) before reading all "
                              "changed applications; what was done is saved and the next poll continues"]
     assert report.needs_attention  # the cycle could not complete: exit 1

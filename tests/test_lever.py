@@ -394,3 +394,35 @@ def test_sandbox_revoked_key_is_an_auth_error(sandbox: SandboxServer) -> None:
         list(sandbox_ats(sandbox).changed_applications(None))
     post(sandbox, "/_admin/lever/restore", {})
     assert len(list(ats.changed_applications(None))) == len(seed.CANDIDATES)
+
+
+# ---------------------------------------------------------------- doctor --probe (read-only)
+
+
+def test_probe_against_the_sandbox_reads_only_and_every_line_holds(sandbox: SandboxServer) -> None:
+    from interview_sync.probe.lever import probe
+    from probe_support import check_names, probe_with_writes
+
+    checks, writes = probe_with_writes(sandbox, probe, sandbox_ats(sandbox))
+    assert [c for c in checks if not c.ok] == []
+    for fact in ("stage expands to {id, text}", "stageChanges", "jobTitle", "updated_at_start",
+                 "hired | non-hired", "postingHiringManager", "contacts carry"):
+        assert fact in check_names(checks)
+    assert writes == set()  # GETs only
+
+
+def test_probe_reports_a_seeded_mismatch_with_the_fix(sandbox: SandboxServer) -> None:
+    from interview_sync.probe.lever import probe
+
+    lv = sandbox.app.world.data["lever"]
+    opp = lv["opportunities"][opportunity_id(17002)]
+    opp["stageChanges"] = []  # the entry into the current stage is no longer recorded
+    first_user = next(iter(lv["users"].values()))
+    del first_user["jobTitle"]
+    checks = {c.name: c for c in probe(sandbox_ats(sandbox), sample=10)}
+
+    entered = checks["lever probe: stageChanges record the entry into the current stage"]
+    assert not entered.ok and opportunity_id(17002) in entered.detail and entered.fix
+    title = checks["lever probe: users carry jobTitle"]
+    assert not title.ok and first_user["id"] in title.detail
+    assert checks["lever probe: opportunity.stage expands to {id, text}"].ok

@@ -25,9 +25,7 @@ import icalendar
 import pytest
 import requests
 from harness import Harness
-from typer.testing import CliRunner
 
-from interview_sync.cli import app as cli_app
 from interview_sync.errors import DeliveryError, InterviewSyncError
 from interview_sync.invitation import State
 
@@ -154,23 +152,11 @@ def poll_at(h: Harness, hours: float) -> Any:
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, harness: Harness) -> Iterator[Any]:
-    """Run the real CLI in-process against the harness's config; commands without
-    ``--now`` get the harness clock instead of the wall clock."""
-    real = cli_app.build_context
-
-    def with_harness_clock(settings: Any, **kwargs: Any) -> Any:
-        kwargs["clock"] = kwargs.get("clock") or harness.clock
-        return real(settings, **kwargs)
-
-    monkeypatch.setattr(cli_app, "build_context", with_harness_clock)
+    """Run the real CLI in-process against the harness's config, its wall clock pinned
+    to the harness clock (commands without ``--now``, and every vendor read)."""
     monkeypatch.setenv("USER", "rita")
     monkeypatch.setenv("LOGNAME", "rita")
-    runner = CliRunner()
-
-    def run(*args: str) -> Any:
-        return runner.invoke(cli_app.app, ["--config", str(harness.config_path), *args])
-
-    yield run
+    yield harness.cli
 
 
 # --- SPEC §2, row by row -----------------------------------------------------------------

@@ -6,13 +6,12 @@ number the sandbox admin routes take; ``harness.app_id`` maps it to the tool's i
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from harness import Harness
+from harness import Harness, child_env
 
 from interview_sync.lock import RunLock
 from interview_sync.poll import ATS_CURSOR, SCHEDULER_CURSOR
@@ -121,7 +120,7 @@ def test_second_concurrent_poll_exits_75(harness: Harness, tmp_path: Path) -> No
     with RunLock(path.with_name(path.name + ".lock")):
         result = subprocess.run([sys.executable, "-m", "interview_sync", "--config", str(harness.config_path),
                                  "poll"], capture_output=True, text=True, timeout=60,
-                                env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+                                env=child_env())
     assert result.returncode == 75, result.stderr
     assert "lock" in result.stderr.lower()
 

@@ -259,9 +259,10 @@ class Scenario:
             gh = self.h.world.data["greenhouse"]
             refs = set()
             for app in gh["applications"].values():
-                stage = gh["job_interview_stages"].get(app["stage_id"])
+                visit = gh["application_stages"].get(app["stage_id"])  # the current stage visit
+                stage = gh["job_interview_stages"].get(visit["job_interview_stage_id"]) if visit else None
                 if app["status"] == "in_process" and stage and stage["name"].casefold() in wanted:
-                    refs.add(invitation_ref(str(app["id"]), str(app["stage_id"])))
+                    refs.add(invitation_ref(str(app["id"]), str(stage["id"])))
         return frozenset(refs)
 
     def _free_slot(self, event_type_id: str, index: int) -> datetime | None:

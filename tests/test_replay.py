@@ -89,25 +89,20 @@ def test_raw_recording_replays_with_the_same_recipients(harness: Harness, tmp_pa
 
 
 def test_cli_poll_record_then_replay(harness: Harness, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from interview_sync.cli.app import app
     from interview_sync.clock import iso
 
-    runner = CliRunner()
     stream = tmp_path / "cli.jsonl"
-    base = ["--config", str(harness.config_path)]
-    first = runner.invoke(app, [*base, "poll", "--now", iso(harness.at(0)), "--record", str(stream)])
+    first = harness.cli("poll", "--now", iso(harness.at(0)), "--record", str(stream))
     assert first.exit_code == 0, first.output
     harness.sandbox.move("17002", "Phone Screen")
-    second = runner.invoke(app, [*base, "poll", "--now", iso(harness.at(1)), "--record", str(stream)])
+    second = harness.cli("poll", "--now", iso(harness.at(1)), "--record", str(stream))
     assert second.exit_code == 0, second.output
     assert "invite" in second.output
-    result = runner.invoke(app, [*base, "replay", str(stream)])
+    result = harness.cli("replay", str(stream))
     assert result.exit_code == 0, result.output
     assert "17002\tinvite\twould send" in result.stdout
     assert "nothing was sent" in result.stderr
-    missing = runner.invoke(app, [*base, "replay", str(tmp_path / "nope.jsonl")])
+    missing = harness.cli("replay", str(tmp_path / "nope.jsonl"))
     assert missing.exit_code == 2 and "poll --record" in missing.output
 
 

@@ -25,8 +25,8 @@ from vendor_payloads import (
     calcom_booking, calcom_error, calcom_event_type, calcom_listing, calcom_me, calcom_ok, calcom_org_user,
     calcom_private_link, calendly_available_time, calendly_event, calendly_event_type, calendly_invitee,
     calendly_membership, calendly_page, calendly_user, gh_application, gh_application_stage, gh_candidate,
-    gh_job, gh_named, gh_stage, gh_team_row, gh_token, gh_user, lever_application, lever_contact,
-    lever_listing, lever_opportunity, lever_posting, lever_stage_change, lever_user,
+    gh_custom_field, gh_job, gh_named, gh_stage, gh_team_row, gh_token, gh_user, gh_visit_id, lever_application,
+    lever_contact, lever_listing, lever_opportunity, lever_posting, lever_stage_change, lever_user,
 )
 
 from interview_sync.clock import parse_instant
@@ -251,6 +251,11 @@ def _bearer(call: Call) -> str | None:
     return header[7:] if header.startswith("Bearer ") else None
 
 
+def _wire_text(value: Any) -> str:
+    """A field as a query string spells it (booleans are ``true``/``false``)."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def _iso_ms(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
@@ -268,7 +273,11 @@ def _calendly_ts(value: datetime) -> str:
 
 class GreenhouseFake(FakeVendor):
     """Harvest v3: OAuth client credentials (``sub`` = acting user), flat lists newest id
-    first, filters on the first request only and then the ``Link`` cursor URL alone."""
+    first, filters on the first request only and then the ``Link`` cursor URL alone.
+
+    An application's ``stage_id`` is its current ``application_stages`` row (a visit,
+    with ``job_interview_stage_id``), never a job interview stage id. ``touch_on_move``
+    says whether a move bumps the application's ``updated_at`` (not publicly settled)."""
 
     API = "https://harvest.greenhouse.io/v3"
     AUTH = "https://auth.greenhouse.io"
@@ -276,16 +285,19 @@ class GreenhouseFake(FakeVendor):
     bases = (API, AUTH)
     CLIENT, SECRET = "contract-client", "contract-secret"
     LIST_FILTERS = {"/applications": {"candidate_ids": "candidate_id", "job_ids": "job_id", "status": "status"},
-                    "/application_stages": {"application_ids": "application_id"},
+                    "/application_stages": {"application_ids": "application_id",
+                                            "job_interview_stage_ids": "job_interview_stage_id", "current": "current"},
                     "/job_hiring_managers": {"job_ids": "job_id"}, "/job_owners": {"job_ids": "job_id"},
                     "/applied_candidate_tags": {"candidate_ids": "candidate_id"}, "/job_interview_stages": {
                         "job_ids": "job_id"}}
 
     def register(self) -> None:
         self.tokens: dict[str, datetime] = {}
+        self.touch_on_move = True
         self.apps = {seed: {"candidate": seed - 10000, "job": a.job, "stage": self.stage_id(a.job, 0),
-                            "status": "in_process", "updated": UPDATED} for seed, a in APPLICANTS.items()}
-        self.visits = [gh_application_stage(seed, seed, self.stage_id(a.job, 0), _iso_ms(CREATED), None)
+                            "visit": gh_visit_id(seed), "status": "in_process", "updated": UPDATED}
+                     for seed, a in APPLICANTS.items()}
+        self.visits = [gh_application_stage(gh_visit_id(seed), seed, self.stage_id(a.job, 0), _iso_ms(CREATED), None)
                        for seed, a in APPLICANTS.items()]
         self.notes: dict[str, list[str]] = {}
         self.tags = [{"id": 51, "name": "Referral"}]
@@ -330,8 +342,11 @@ class GreenhouseFake(FakeVendor):
 
     # --- rows, rendered from state on every request
     def application_rows(self) -> list[dict[str, Any]]:
-        return [gh_application(seed, candidate_id=a["candidate"], job_id=a["job"], stage_id=a["stage"],
-                               status=a["status"], created_at=_iso_ms(CREATED), updated_at=_iso_ms(a["updated"]))
+        return [gh_application(seed, candidate_id=a["candidate"], job_id=a["job"], stage_id=a["visit"],
+                               stage_name=STAGES[a["stage"] % 100 - 1], status=a["status"],
+                               created_at=_iso_ms(CREATED), updated_at=_iso_ms(a["updated"]),
+                               last_activity_at=_iso_ms(a["updated"]),
+                               custom_fields={"shift": gh_custom_field("Shift", "single_select", "Nights")})
                 for seed, a in self.apps.items()]
 
     def candidate_rows(self) -> list[dict[str, Any]]:
@@ -411,10 +426,15 @@ class GreenhouseFake(FakeVendor):
                 compare = {"gte": lambda a: a >= bound, "gt": lambda a: a > bound,
                            "lte": lambda a: a <= bound, "lt": lambda a: a < bound}[op]
                 chosen = [r for r in chosen if compare(parse_instant(str(r[name])))]
+        if path == "/applications" and "status" in query:  # the filter says active, records say in_process
+            statuses = {"active": "in_process", "rejected": "rejected", "hired": "hired", "converted": "converted"}
+            if query["status"] not in statuses:
+                raise ValueError("status must be one of active, rejected, hired, converted")
+            query = {**query, "status": statuses[query["status"]]}
         for param, column in self.LIST_FILTERS.get(path, {}).items():
             if param in query:
                 wanted = set(query[param].split(","))
-                chosen = [r for r in chosen if str(r.get(column)) in wanted]
+                chosen = [r for r in chosen if _wire_text(r.get(column)) in wanted]
         return chosen
 
     # --- writes
@@ -457,13 +477,19 @@ class GreenhouseFake(FakeVendor):
         app = self.apps[seed]
         new = self.stage_id(app["job"], STAGES.index(stage))
         for visit in self.visits:
-            if visit["application_id"] == seed and visit["exited_at"] is None:
-                visit["exited_at"] = _iso_ms(self.now)
-        self.visits.append(gh_application_stage(1000 + len(self.visits), seed, new, _iso_ms(self.now), None))
-        app.update(stage=new, updated=self.now)
+            if visit["application_id"] == seed and visit["current"]:
+                visit.update(exited_at=_iso_ms(self.now), updated_at=_iso_ms(self.now), current=False)
+        visit_id = gh_visit_id(seed, len([v for v in self.visits if v["application_id"] == seed]))
+        self.visits.append(gh_application_stage(visit_id, seed, new, _iso_ms(self.now), None))
+        app.update(stage=new, visit=visit_id)
+        if self.touch_on_move:
+            app.update(updated=self.now)
 
     def set_status(self, seed: int, status: str) -> None:
         self.apps[seed].update(status=status, updated=self.now)
+
+    def moves_leave_updated_at(self) -> None:
+        self.touch_on_move = False
 
     def notes_of(self, app_id: str) -> list[str]:
         return list(self.notes.get(app_id, []))

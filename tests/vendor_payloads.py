@@ -24,12 +24,26 @@ def gh_token(access_token: str, expires_in: int = 3600) -> dict[str, Any]:
 
 
 def gh_application(app_id: int, **overrides: object) -> dict[str, object]:
-    """``GET /v3/applications`` row: ids only, no nested candidate or stage."""
-    record: dict[str, object] = {"id": app_id, "candidate_id": app_id - 10000, "job_id": 101, "stage_id": 10102,
+    """``GET /v3/applications`` row: flat, no nested candidate or stage. ``stage_id`` is the id of the
+    application's current ``application_stages`` row (a stage *visit*), not a job interview stage id;
+    ``stage_name`` names the interview stage."""
+    record: dict[str, object] = {"id": app_id, "candidate_id": app_id - 10000, "job_id": 101,
+                                 "stage_id": gh_visit_id(app_id), "stage_name": "Phone Screen",
                                  "status": "in_process", "prospect": False, "created_at": "2026-11-01T10:00:00.000Z",
-                                 "updated_at": "2026-11-24T08:30:00.000Z"}
+                                 "updated_at": "2026-11-24T08:30:00.000Z",
+                                 "last_activity_at": "2026-11-24T08:30:00.000Z", "custom_fields": {}}
     record.update(overrides)
     return record
+
+
+def gh_visit_id(app_id: int, visit: int = 0) -> int:
+    """An ``application_stages`` row id: its own id space, unlike any application or stage id."""
+    return 500000 + app_id * 10 + visit
+
+
+def gh_custom_field(name: str, kind: str, value: object) -> dict[str, object]:
+    """One ``custom_fields`` value as v3 reads render it (keyed by the field's key)."""
+    return {"name": name, "type": kind, "value": value}
 
 
 def gh_candidate(cand_id: int, first_name: str, last_name: str, *, emails: Sequence[tuple[str, str]] = (),
@@ -42,8 +56,9 @@ def gh_candidate(cand_id: int, first_name: str, last_name: str, *, emails: Seque
 
 
 def gh_user(user_id: int, first_name: str, last_name: str, email: str, *, title: str | None = None) -> dict[str, Any]:
+    """``GET /v3/users`` row: the user's title is ``job_title``."""
     return {"id": user_id, "first_name": first_name, "last_name": last_name, "name": f"{first_name} {last_name}",
-            "primary_email": email, "emails": [email], "title": title, "disabled": False, "site_admin": False,
+            "primary_email": email, "emails": [email], "job_title": title, "deactivated": False, "site_admin": False,
             "created_at": "2026-01-05T09:00:00.000Z", "updated_at": "2026-01-05T09:00:00.000Z"}
 
 
@@ -64,11 +79,12 @@ def gh_stage(stage_id: int, job_id: int, name: str, sort_order: int) -> dict[str
     return {"id": stage_id, "job_id": job_id, "name": name, "sort_order": sort_order}
 
 
-def gh_application_stage(row_id: int, application_id: int, stage_id: int, entered_at: str,
+def gh_application_stage(row_id: int, application_id: int, interview_stage_id: int, entered_at: str,
                          exited_at: str | None) -> dict[str, Any]:
-    """``GET /v3/application_stages`` row: one visit of an application to a stage."""
-    return {"id": row_id, "application_id": application_id, "stage_id": stage_id, "entered_at": entered_at,
-            "exited_at": exited_at}
+    """``GET /v3/application_stages`` row: one visit of an application to a job interview stage."""
+    return {"id": row_id, "application_id": application_id, "job_interview_stage_id": interview_stage_id,
+            "entered_at": entered_at, "exited_at": exited_at, "current": exited_at is None, "days_in_stage": 0,
+            "created_at": entered_at, "updated_at": exited_at or entered_at}
 
 
 def gh_team_row(row_id: int, job_id: int, user_id: int, kind: str | None = None) -> dict[str, Any]:
@@ -131,7 +147,7 @@ def lever_posting(posting_id: str, text: str, *, team: str | None, department: s
 def lever_user(user_id: str, name: str, email: str, *, job_title: str | None = None) -> dict[str, Any]:
     return {"id": user_id, "name": name, "username": email.split("@")[0], "email": email, "accessRole": "team member",
             "photo": None, "createdAt": 1780000000000, "deactivatedAt": None, "externalDirectoryId": None,
-            "linkedContactIds": None, "jobTitle": job_title, "managerId": None}
+            "linkedContactIds": None, "jobTitle": job_title, "manager": None}  # the manager's user id
 
 
 def lever_contact(contact_id: str, name: str, emails: list[str], phones: list[dict[str, str]]) -> dict[str, Any]:

@@ -23,8 +23,10 @@ class ATS(Protocol):
 
     def changed_applications(self, since: datetime | None, paging: Paging | None = None) -> Iterator[Application]:
         """Applications updated at or after ``since`` (all of them when None),
-        following the vendor's paging to the end, or until ``paging`` stops it
-        (then ``paging.resume`` is where the next poll starts)."""
+        following the vendor's paging to the end, each once, or until ``paging``
+        stops it (then ``paging.resume`` is where the next poll starts); including
+        those whose stage changed when the vendor's own ``updated_at`` did not move
+        (Greenhouse: read from the stage history)."""
         ...
 
     def get_application(self, application_id: str) -> Application: ...
@@ -37,6 +39,12 @@ class ATS(Protocol):
         ...
 
     def get_user(self, user_id: str) -> Person: ...
+
+    def application_url(self, application_id: str, candidate_id: str, web_url: str | None = None) -> str | None:
+        """The recruiter's web page for the application (on ``web_url`` when given, else
+        the vendor's host), or None where the vendor documents no URL form (then people
+        are pointed at the ids)."""
+        ...
 
     def add_note(self, application: Application, body: str) -> None: ...
 

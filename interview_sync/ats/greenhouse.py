@@ -10,10 +10,20 @@ Wire facts this relies on (harvestdocs.greenhouse.io; the sandbox mirrors them):
 - lists: flat objects, newest id first. Filters and ``per_page`` go on the
   first request only; after that we follow ``Link: <...>; rel="next"``
   verbatim, because a cursor URL refuses any other parameter.
-- applications carry ids only (``candidate_id``, ``job_id``, ``stage_id``,
-  ``status``); stage names come from ``/job_interview_stages``, the time the
-  current stage was entered from ``/application_stages``, the hiring team from
-  ``/job_hiring_managers`` + ``/job_owners``, people from ``/users``.
+- applications are flat (``candidate_id``, ``job_id``, ``status``,
+  ``stage_name``); their ``stage_id`` is the id of the application's current
+  ``/application_stages`` row (one row per stage *visit*, carrying
+  ``job_interview_stage_id``, ``entered_at``, ``exited_at``, ``current``), not
+  a ``/job_interview_stages`` id. Our :class:`Application` keeps the interview
+  stage's id (stable across visits, so a re-advance to the same stage is the
+  same invitation), read through that row, or by the stage's name on the job
+  when the row cannot be read. ``custom_fields`` maps a field key to
+  ``{name, type, value}``; users carry ``job_title``; the hiring team comes
+  from ``/job_hiring_managers`` + ``/job_owners``.
+- change detection has two signals, merged and deduplicated: stage visits
+  updated since the cursor (``/application_stages?updated_at=gte|...``, the
+  primary one: nothing public confirms that a stage move bumps an
+  application's ``updated_at``) and applications updated since the cursor.
 - writes: ``POST /notes``, ``POST /candidate_tags`` (create a tag name) and
   ``POST /applied_candidate_tags`` (put it on a candidate).
 - ``X-RateLimit-*`` on every response; when ``Remaining`` reaches 0 we wait
@@ -26,7 +36,7 @@ One unparseable record never aborts a listing: it is reported through
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,9 +47,12 @@ from ..errors import BadRecord, BadRecordLog, NotFound, VendorAuthError, VendorE
 from ..http import VendorSession
 from ..models import Application, Candidate, Job, Person
 from ..paging import Paging
+from . import links
 
 VENDOR = "greenhouse"
-STATUSES = frozenset({"in_process", "rejected", "hired", "converted"})
+# The v3 reference's status filter lists "active" where its write routes and clients say "in_process":
+# both are read as an active application (docs/vendors.md).
+STATUSES = frozenset({"in_process", "active", "rejected", "hired", "converted"})
 REFRESH_MARGIN = timedelta(seconds=60)
 DEFAULT_TOKEN_TTL = timedelta(hours=1)  # documented lifetime, used when the response omits it
 MAX_RATE_WAIT = 30.0
@@ -48,15 +61,29 @@ IDS_PER_FILTER = 50
 BAD_RECORD_FIX = "the record is skipped; check it in Greenhouse (the next poll retries it)"
 
 
+@dataclass(frozen=True)
+class _Listed:
+    """An application as the wire has it, before its stage visit is resolved.
+
+    ``app.stage_id`` is still None here; ``visit_id`` is the wire's
+    ``stage_id`` (the current ``application_stages`` row).
+    """
+
+    app: Application
+    visit_id: str | None
+
+
 class GreenhouseATS:
     """The :class:`~interview_sync.ats.base.ATS` Protocol over Harvest v3."""
 
     name = "greenhouse"
+    web_url = "https://app.greenhouse.io"  # recruiters' web app (`ats.web_url` overrides it)
     note_visibility = "public"
 
     def __init__(self, *, base_url: str, token_url: str, client_id: str, client_secret: str, user_id: str,
                  session: VendorSession, clock: Clock, per_page: int = 100,
-                 on_bad_record: Callable[[BadRecord], None] | None = None) -> None:
+                 on_bad_record: Callable[[BadRecord], None] | None = None,
+                 interview_stages: Iterable[str] = ()) -> None:
         self.base_url = base_url.rstrip("/")
         self.token_url = token_url
         self.user_id = str(user_id)
@@ -70,38 +97,83 @@ class GreenhouseATS:
         self._client_secret = client_secret
         self._token: str | None = None
         self._token_expires_at: datetime | None = None
-        self._stages: dict[str, str] | None = None  # stage id -> name
-        self._stage_reloads: set[str] = set()
+        self._stages: dict[str, tuple[str | None, str]] | None = None  # interview stage id -> (job id, name)
+        self._stage_ids: dict[tuple[str | None, str], str] = {}  # (job id, casefolded name) -> stage id
+        self._stage_reloads: set[object] = set()
         self._stage_history = True
         self._jobs: dict[str, Job] = {}
         self._people: dict[str, Person] = {}
         self._departments: dict[str, str] | None = None
         self._offices: dict[str, str] | None = None
         self._tags: dict[str, str] | None = None  # casefolded tag name -> id
+        # Candidates are read in batches of up to 50 when the workflow first asks for one: the
+        # candidates of this cycle's active applications in a configured stage are the batch.
+        self._interview_stages = frozenset(s.casefold() for s in interview_stages)
+        self.candidate_batch = IDS_PER_FILTER  # candidates per read; 1 is the unbatched baseline the bench compares
+        self._candidates: dict[str, Candidate] = {}
+        self._wanted: dict[str, None] = {}  # ordered set of candidate ids likely to be asked for
 
     # ------------------------------------------------------------------ reads
 
     def changed_applications(self, since: datetime | None, paging: Paging | None = None) -> Iterator[Application]:
+        """Applications whose stage visit or whose record changed since ``since``, each once.
+
+        Stage visits are read first, so an application whose move did not
+        bump its ``updated_at`` is still fetched (by id, 50 per request). The
+        ``updated_at`` listing is the one ``paging`` bounds and resumes.
+        """
+        self._candidates.clear()
+        self._wanted.clear()
         params = {"per_page": str(self.per_page)}
-        if since is not None:
-            params["updated_at"] = f"gte|{iso(since)}"
+        if since is None:
+            # A full listing (the first run's baseline) has no stage change to time: stage ids
+            # come from the stage names, sparing 2,000 stage-history reads at 100k applications.
+            for page in self._pages("/applications", params, paging):
+                yield from self._resolve(self._parse_page(page), history=False)
+            return
+        entries = self._stage_entries(since)
+        params["updated_at"] = f"gte|{iso(since)}"
+        seen: set[str] = set()
         for page in self._pages("/applications", params, paging):
-            parsed: list[Application] = []
-            for record in page:
-                try:
-                    parsed.append(self._parse_application(record))
-                except BadRecord as exc:
-                    self._report(exc)
-            # A full listing (the first run's baseline) has no stage change to time: skip the
-            # stage-history reads there (2,000 requests at 100k applications).
-            yield from (self._enrich(parsed) if since is not None else parsed)
+            resolved = self._resolve(self._parse_page(page), history=True, known=entries)
+            seen.update(app.id for app in resolved)
+            yield from self._expect_candidates(resolved)
+        unseen = [app_id for app_id in entries if app_id not in seen]
+        for chunk in _chunks(unseen, IDS_PER_FILTER):
+            records = self._all("/applications", {"ids": ",".join(chunk)})
+            yield from self._expect_candidates(self._resolve(self._parse_page(records), history=True,
+                                                             known=entries))
 
     def get_application(self, application_id: str) -> Application:
         record = self._one("/applications", application_id, "application")
-        return self._enrich([self._parse_application(record)])[0]
+        return self._resolve([self._parse_listed(record)], history=True)[0]
 
     def get_candidate(self, candidate_id: str) -> Candidate:
-        return _parse_candidate(self._one("/candidates", candidate_id, "candidate"))
+        """One candidate; read together with up to 49 others this cycle is likely to ask for.
+
+        A batch-read record is handed out once and then forgotten, so nothing
+        personal is kept longer than the cycle needs it and no answer is stale.
+        """
+        key = str(candidate_id)
+        if key not in self._candidates:
+            batch = [key] + [c for c in self._wanted if c != key and c not in self._candidates]
+            batch = batch[:max(1, min(self.candidate_batch, IDS_PER_FILTER))]
+            records = self._first_page("/candidates", {"ids": ",".join(batch), "per_page": str(len(batch))})
+            for record in records:
+                if not isinstance(record, dict) or _ident(record.get("id")) not in batch:
+                    continue
+                try:
+                    candidate = _parse_candidate(record)
+                except BadRecord:
+                    if _ident(record.get("id")) == key:
+                        raise
+                    continue  # someone else's bad record: reported if and when it is asked for
+                self._candidates[candidate.id] = candidate
+            for ident in batch:
+                self._wanted.pop(ident, None)
+        if key not in self._candidates:
+            raise NotFound(VENDOR, f"candidate {key} not found", "check the id; it may have been deleted or merged")
+        return self._candidates.pop(key)  # served once: a later ask reads afresh
 
     def get_job(self, job_id: str) -> Job:
         key = str(job_id)
@@ -117,7 +189,7 @@ class GreenhouseATS:
 
     def stage_names(self) -> set[str]:
         self._stages = None
-        return set(self._stage_map().values())
+        return {name for _, name in self._stage_map().values()}
 
     def check_auth(self) -> dict[str, str]:
         """Mint a fresh token and spend one cheap read to prove it is accepted."""
@@ -129,7 +201,17 @@ class GreenhouseATS:
             facts["rate_limit"] = self.rate_limit["X-RateLimit-Limit"]
         return facts
 
+    def read_list(self, path: str, params: dict[str, str]) -> list[Any]:
+        """One page of a raw Harvest list (a GET, nothing parsed): for `doctor --probe`."""
+        return self._first_page(path, params)
+
     # ----------------------------------------------------------------- writes
+
+    def application_url(self, application_id: str, candidate_id: str, web_url: str | None = None) -> str | None:
+        """The application on the candidate's profile in Greenhouse (docs/vendors.md)."""
+        return links.record_url(self.base_url, web_url or self.web_url,
+                                f"/people/{links.segment(candidate_id)}?application_id={links.segment(application_id)}",
+                                f"/_admin/greenhouse/applications/{links.segment(application_id)}")
 
     def add_note(self, application: Application, body: str) -> None:
         payload = {"candidate_id": _wire_id(application.candidate_id), "application_id": _wire_id(application.id),
@@ -247,45 +329,129 @@ class GreenhouseATS:
 
     # ------------------------------------------------------------- enrichment
 
-    def _parse_application(self, record: Any) -> Application:
-        return _parse_application(record, self._stage_name)
+    def _parse_listed(self, record: Any) -> _Listed:
+        return _parse_application(record)
 
-    def _enrich(self, applications: list[Application]) -> list[Application]:
-        """Add when each active application entered its current stage (one batched read)."""
-        wanted = [a for a in applications if a.stage_id and a.active]
-        if not wanted or not self._stage_history:
-            return applications
-        entered: dict[tuple[str, str], datetime] = {}
+    def _parse_page(self, records: list[Any]) -> list[_Listed]:
+        listed: list[_Listed] = []
+        for record in records:
+            try:
+                listed.append(self._parse_listed(record))
+            except BadRecord as exc:
+                self._report(exc)
+        return listed
+
+    def _stage_entries(self, since: datetime) -> dict[str, dict[str, Any]]:
+        """Current stage visits updated since ``since``: application id -> its current row."""
+        if not self._stage_history:
+            return {}
         try:
-            for chunk in _chunks([a.id for a in wanted], IDS_PER_FILTER):
-                for row in self._all("/application_stages", {"application_ids": ",".join(chunk)}):
-                    if isinstance(row, dict) and row.get("exited_at") is None and row.get("entered_at"):
-                        try:
-                            entered[(str(row.get("application_id")), str(row.get("stage_id")))] = \
-                                parse_instant(str(row["entered_at"]))
-                        except ValueError:
-                            continue
+            rows = self._all("/application_stages", {"updated_at": f"gte|{iso(since)}"})
         except VendorAuthError as exc:
             if exc.status != 403:
                 raise
-            self._stage_history = False  # credential lacks the scope: carry on without stage times
-            return applications
-        return [replace(a, stage_changed_at=entered.get((a.id, str(a.stage_id)), a.stage_changed_at))
-                for a in applications]
+            self._stage_history = False  # the credential lacks the scope: applications alone remain
+            return {}
+        entries: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            app_id = _ident(row.get("application_id")) if isinstance(row, dict) else None
+            if app_id is not None and _is_current(row):
+                entries[app_id] = row
+        return entries
 
-    def _stage_map(self) -> dict[str, str]:
+    def _visits(self, application_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Every stage visit of these applications (one read per 50); {} without the scope."""
+        visits: dict[str, list[dict[str, Any]]] = {}
+        if not application_ids or not self._stage_history:
+            return visits
+        try:
+            for chunk in _chunks(application_ids, IDS_PER_FILTER):
+                for row in self._all("/application_stages", {"application_ids": ",".join(chunk)}):
+                    app_id = _ident(row.get("application_id")) if isinstance(row, dict) else None
+                    if app_id is not None:
+                        visits.setdefault(app_id, []).append(row)
+        except VendorAuthError as exc:
+            if exc.status != 403:
+                raise
+            self._stage_history = False
+        return visits
+
+    def _resolve(self, listed: list[_Listed], *, history: bool,
+                 known: dict[str, dict[str, Any]] | None = None) -> list[Application]:
+        """Give each active application its interview stage id, stage name and stage entry time.
+
+        Through the current stage visit when it can be read (``known`` rows
+        from the stage-history read first, else one batched read), else by
+        the stage's name on the job. Inactive applications keep what the
+        listing says: their stage no longer matters to the workflow.
+        """
+        known = known or {}
+        rows: dict[str, dict[str, Any]] = {}
+        unknown: list[str] = []
+        for item in listed:
+            if not item.app.active or item.visit_id is None:
+                continue
+            row = known.get(item.app.id)
+            if row is not None and _ident(row.get("id")) == item.visit_id:
+                rows[item.app.id] = row
+            elif history:
+                unknown.append(item.app.id)
+        visit_ids = {item.app.id: item.visit_id for item in listed}
+        for app_id, visits in self._visits(unknown).items():
+            row = next((v for v in visits if _ident(v.get("id")) == visit_ids.get(app_id)), None)
+            rows[app_id] = row or next((v for v in visits if _is_current(v)), None) or {}
+        return [self._with_stage(item, rows.get(item.app.id)) for item in listed]
+
+    def _with_stage(self, item: _Listed, row: dict[str, Any] | None) -> Application:
+        app = item.app
+        if not app.active and row is None:
+            return app
+        stage_id = _ident(row.get("job_interview_stage_id")) if row else None
+        name = app.stage_name
+        if stage_id is None and name is not None and app.job_id is not None:
+            stage_id = self._stage_by_name(app.job_id, name)
+        if name is None and stage_id is not None:
+            name = self._stage_name(stage_id)
+        entered = _instant(row.get("entered_at")) if row else None
+        return replace(app, stage_id=stage_id, stage_name=name, stage_changed_at=entered or app.stage_changed_at)
+
+    def _expect_candidates(self, apps: list[Application]) -> list[Application]:
+        """Note whose candidate the workflow is likely to ask for next, so one read serves 50."""
+        for app in apps:
+            stage = (app.stage_name or "").casefold()
+            if app.active and (not self._interview_stages or stage in self._interview_stages):
+                self._wanted[app.candidate_id] = None
+        return apps
+
+    def _stage_map(self) -> dict[str, tuple[str | None, str]]:
         if self._stages is None:
-            self._stages = {str(row["id"]): str(row["name"]) for row in self._all("/job_interview_stages")
+            self._stages = {str(row["id"]): (_ident(row.get("job_id")), str(row["name"]))
+                            for row in self._all("/job_interview_stages")
                             if isinstance(row, dict) and "id" in row and isinstance(row.get("name"), str)}
+            self._stage_ids = {(job, name.strip().casefold()): ident for ident, (job, name) in self._stages.items()}
         return self._stages
 
+    def _reloaded(self, key: object) -> bool:
+        """Reload the stage list once per unknown key (a stage added since we loaded it)."""
+        if key in self._stage_reloads:
+            return False
+        self._stage_reloads.add(key)
+        self._stages = None
+        return True
+
     def _stage_name(self, stage_id: str) -> str | None:
-        stages = self._stage_map()
-        if stage_id not in stages and stage_id not in self._stage_reloads:
-            self._stage_reloads.add(stage_id)  # a stage added since we loaded: reload once
-            self._stages = None
-            stages = self._stage_map()
-        return stages.get(stage_id)
+        if stage_id not in self._stage_map() and self._reloaded(stage_id):
+            self._stage_map()
+        entry = self._stage_map().get(stage_id)
+        return entry[1] if entry else None
+
+    def _stage_by_name(self, job_id: str, name: str) -> str | None:
+        """The job's interview stage of this name (names are unique within a job's plan)."""
+        wanted: tuple[str | None, str] = (job_id, name.strip().casefold())
+        self._stage_map()
+        if wanted not in self._stage_ids and self._reloaded(wanted):
+            self._stage_map()
+        return self._stage_ids.get(wanted)
 
     def _load_job(self, job_id: str) -> Job:
         record = self._one("/jobs", job_id, "job")
@@ -363,7 +529,7 @@ class GreenhouseATS:
 # ------------------------------------------------------------------- parsing
 
 
-def _parse_application(record: Any, stage_name: Callable[[str], str | None]) -> Application:
+def _parse_application(record: Any) -> _Listed:
     if not isinstance(record, dict):
         raise BadRecord("greenhouse application (no id): the record is not a JSON object", BAD_RECORD_FIX)
     app_id = _ident(record.get("id"))
@@ -378,36 +544,52 @@ def _parse_application(record: Any, stage_name: Callable[[str], str | None]) -> 
     updated_at = _instant(record.get("updated_at"))
     if updated_at is None:
         raise _bad("application", app_id, "updated_at", "is missing or not an ISO 8601 instant")
-    stage_id = _ident(record.get("stage_id"))
     name = record.get("stage_name")
-    if not isinstance(name, str):
-        name = stage_name(stage_id) if stage_id is not None else None
-    return Application(id=app_id, candidate_id=candidate_id, job_id=_ident(record.get("job_id")),
-                       stage_id=stage_id, stage_name=name, status=status, updated_at=updated_at,
-                       custom=_custom_fields(record.get("custom_fields")))
+    app = Application(id=app_id, candidate_id=candidate_id, job_id=_ident(record.get("job_id")),
+                      stage_id=None, stage_name=name if isinstance(name, str) and name.strip() else None,
+                      status=status, updated_at=updated_at, custom=_custom_fields(record.get("custom_fields")))
+    return _Listed(app=app, visit_id=_ident(record.get("stage_id")))
+
+
+def _is_current(row: dict[str, Any]) -> bool:
+    """A stage visit the application is still in (``current``; older rows: no ``exited_at``)."""
+    current = row.get("current")
+    return current is True if isinstance(current, bool) else row.get("exited_at") is None
 
 
 def _custom_fields(value: Any) -> dict[str, str]:
-    """Application custom fields for `custom.<field>` route matches.
+    """Application custom fields for `custom.<field>` route matches, keyed by field key.
 
-    Accepts the object form (``{"field_key": value}``) and the list form
-    (``[{"name_key"|"name": ..., "value": ...}]``); values become text, lists are
-    joined with commas, and anything unreadable is left out rather than failing
-    the application (routing then falls through to the next route).
+    v3 sends ``{"field_key": {"name", "type", "value"}}``; the list form
+    (``[{"name_key", "value"}]``, what v3 writes take) and bare values are read
+    too. Values become text (lists joined with commas, booleans ``true``/
+    ``false``); anything unreadable, such as a currency object, is left out
+    rather than failing the application (routing then falls through).
     """
     pairs: list[tuple[Any, Any]] = []
     if isinstance(value, dict):
         pairs = list(value.items())
     elif isinstance(value, list):
-        pairs = [(item.get("name_key") or item.get("name"), item.get("value")) for item in value
-                 if isinstance(item, dict)]
+        pairs = [(item.get("name_key") or item.get("name"), item) for item in value if isinstance(item, dict)]
     fields: dict[str, str] = {}
     for key, raw in pairs:
-        if not isinstance(key, str) or raw is None or isinstance(raw, dict):
-            continue
-        text = ", ".join(str(v) for v in raw) if isinstance(raw, list) else str(raw)
-        fields[key] = text
+        if isinstance(raw, dict) and "value" in raw:
+            raw = raw["value"]
+        text = _field_text(raw)
+        if isinstance(key, str) and text is not None:
+            fields[key] = text
     return fields
+
+
+def _field_text(raw: Any) -> str | None:
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, (str, int, float)):
+        return str(raw)
+    if isinstance(raw, list):
+        parts = [_field_text(item) for item in raw]
+        return ", ".join(p for p in parts if p is not None)
+    return None
 
 
 def _parse_candidate(record: dict[str, Any]) -> Candidate:
@@ -435,8 +617,9 @@ def _parse_user(record: Any) -> Person:
     email = record.get("primary_email") or record.get("primary_email_address")
     if not isinstance(email, str) or not email:
         email = _contact(record.get("emails"), prefer=None)
-    title = record.get("title")
-    return Person(id=user_id, name=name, email=email or None, title=title if isinstance(title, str) else None)
+    title = record.get("job_title")  # v3's name; "title" is not a v3 user field
+    return Person(id=user_id, name=name, email=email or None,
+                  title=title.strip() if isinstance(title, str) and title.strip() else None)
 
 
 def _contact(entries: Any, prefer: str | None) -> str | None:

@@ -47,6 +47,7 @@ from ..errors import BadRecord, BadRecordLog, NotFound, VendorAuthError, VendorE
 from ..http import VendorSession
 from ..models import Application, Candidate, Job, Person
 from ..paging import Paging
+from . import links
 
 VENDOR = "lever"
 MAX_LIMIT = 100
@@ -58,6 +59,7 @@ class LeverATS:
     """The :class:`~interview_sync.ats.base.ATS` Protocol over Lever's v1 API."""
 
     name = "lever"
+    web_url = "https://hire.lever.co"  # recruiters' web app (`ats.web_url` overrides it)
 
     def __init__(self, *, base_url: str, api_key: str, perform_as: str, session: VendorSession, clock: Clock,
                  per_page: int = 100, on_bad_record: Callable[[BadRecord], None] | None = None) -> None:
@@ -134,7 +136,21 @@ class LeverATS:
             self._first_page("/users", {"limit": "1"})
         return facts
 
+    def read_list(self, path: str, params: dict[str, Any]) -> list[Any]:
+        """One page of a raw Lever list (a GET, nothing parsed): for `doctor --probe`."""
+        return self._first_page(path, params)
+
+    def read_one(self, path: str) -> dict[str, Any]:
+        """One raw Lever object (a GET, nothing parsed): for `doctor --probe`."""
+        return self._data("GET", path)
+
     # ----------------------------------------------------------------- writes
+
+    def application_url(self, application_id: str, candidate_id: str, web_url: str | None = None) -> str | None:
+        """The opportunity's page in Lever (its ``urls.show``; docs/vendors.md)."""
+        return links.record_url(self.base_url, web_url or self.web_url,
+                                f"/candidates/{links.segment(application_id)}",
+                                f"/_admin/lever/opportunities/{links.segment(application_id)}")
 
     def add_note(self, application: Application, body: str) -> None:
         self._send("POST", f"/opportunities/{_seg(application.id)}/notes", params=self._actor(),
@@ -345,7 +361,14 @@ def _parse_opportunity(record: Any, stage_text: Callable[[str], str | None],
     return Application(id=opp_id, candidate_id=contact, job_id=None, stage_id=stage_id, stage_name=stage_name,
                        status=status, updated_at=updated_at,
                        stage_changed_at=_entered(record, stage_id),
-                       candidate=_candidate_from(record, contact))
+                       candidate=_candidate_from(record, contact),
+                       source=_sources(record.get("sources")))
+
+
+def _sources(value: Any) -> str | None:
+    """``sources`` is a list of names ("LinkedIn", "Referral")."""
+    names = [v for v in value if isinstance(v, str) and v.strip()] if isinstance(value, list) else []
+    return ", ".join(names) or None
 
 
 def _entered(record: dict[str, Any], stage_id: str | None) -> datetime | None:

@@ -100,7 +100,8 @@ def poll(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing anywhere."),
     backfill: bool = typer.Option(False, "--backfill", help="On the first run, invite applications already "
                                   "in an interview stage."),
-    now: Optional[str] = typer.Option(None, "--now", help="Evaluate timers as of this ISO 8601 instant."),
+    now: Optional[str] = typer.Option(None, "--now", help="Evaluate timers as of this ISO 8601 instant; "
+                                     "vendor reads and cursors stay on the real clock."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
     record: Optional[Path] = typer.Option(None, "--record", help="Append what the vendors answered to this "
                                           "JSONL file, for `replay` (personal fields pseudonymised)."),
@@ -110,16 +111,17 @@ def poll(
     alerted, 2 usage/config/local I/O, 75 another poll holds the lock."""
     cfg = settings()
     clock = FixedClock(_instant(now, "--now")) if now else None
-    ctx = build_context(cfg, clock=clock, readonly=False)
+    ctx = build_context(cfg, clock=clock, read_clock=SystemClock(), readonly=False)  # --now moves timers only
     progress = None if G.quiet else BaselineProgress(live=render.err if render.err.is_terminal else None,
                                                       stream=sys.stderr, clock=SystemClock())
     try:
         if record is not None and not dry_run:
-            from ..record import attach_recorder
+            from ..record import attach_recorder, open_recording
 
-            with record.open("a", encoding="utf-8") as handle:
-                attach_recorder(ctx, handle, raw=raw, backfill=backfill)
+            with open_recording(record) as handle:
+                recorder = attach_recorder(ctx, handle, raw=raw, backfill=backfill)
                 report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill, progress=progress)
+            recorder.check()
         else:
             report, plan = run_poll(ctx, dry_run=dry_run, backfill=backfill, progress=progress)
     finally:
@@ -290,7 +292,7 @@ def init(
 ) -> None:
     """Write a starter interview-sync.toml."""
     from ..sandbox.client import DEFAULT_PORT
-    from ..starter import example_config_text, sandbox_config, write_config
+    from ..starter import example_config_text, sandbox_config, write_config, write_config_text
 
     if port is not None and not sandbox:
         raise ConfigError("--port applies only with --sandbox", "add --sandbox, or drop --port")
@@ -301,8 +303,7 @@ def init(
         url = f"http://127.0.0.1:{port or DEFAULT_PORT}"
         write_config(path, sandbox_config(url, ats=flavour("--ats", ats), scheduler=flavour("--scheduler", scheduler)))
     else:
-        path.write_text(example_config_text(), encoding="utf-8")
-        path.chmod(0o600)
+        write_config_text(path, example_config_text())
     serve = "interview-sync sandbox serve" + (f" --port {port}" if port else "")
     render.info(f"wrote {path}" + (f"  (start the sandbox with `{serve}`)" if sandbox else
                                    "  (put secrets in INTERVIEW_SYNC_* variables, then run `interview-sync doctor`)"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -9,7 +10,8 @@ from typing import Optional
 
 import typer
 
-from ..errors import ConfigError, ExitStatus
+from ..errors import ConfigError, ExitStatus, LocalIOError
+from ..private_files import write_private
 from . import render
 from .app import G, app, audit_app, handles_errors, settings
 
@@ -40,7 +42,10 @@ def export(
     until: Optional[str] = typer.Option(None, "--until", help="Up to this date/instant (exclusive)."),
     fmt: str = typer.Option("csv", "--format", help="csv (spreadsheet-safe) or jsonl (raw)."),
     kind: str = typer.Option("events", "--kind", help="events (one row per audit event) or invitations."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: stdout)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: stdout); "
+                                          "created 0600, and only once the export is complete."),
+    excel: bool = typer.Option(False, "--excel", help="Start the CSV with a UTF-8 byte-order mark so Excel "
+                               "shows accented names right (CSV only)."),
 ) -> None:
     """Compliance export of the audit log or the invitation records."""
     from ..audit import export as run_export
@@ -49,20 +54,24 @@ def export(
         raise ConfigError(f"--format {fmt!r}", "use csv or jsonl")
     if kind not in ("events", "invitations"):
         raise ConfigError(f"--kind {kind!r}", "use events or invitations")
+    if excel and fmt != "csv":
+        raise ConfigError(f"--excel is for CSV only, not --format {fmt}", "drop --excel, or use --format csv")
+    start, end = _date(since, "--since"), _date(until, "--until")
     db = _open_db()
     try:
         if output is None:
-            count = run_export(db, kind=kind, fmt=fmt, since=_date(since, "--since"), until=_date(until, "--until"),
-                               out=sys.stdout)
+            count = run_export(db, kind=kind, fmt=fmt, since=start, until=end, out=sys.stdout, excel=excel)
         else:
-            with output.open("w", encoding="utf-8", newline="") as handle:
-                count = run_export(db, kind=kind, fmt=fmt, since=_date(since, "--since"),
-                                   until=_date(until, "--until"), out=handle)
-            output.chmod(0o600)
+            with write_private(output, newline="") as handle:
+                count = run_export(db, kind=kind, fmt=fmt, since=start, until=end, out=handle, excel=excel)
+    except OSError as exc:
+        raise LocalIOError.from_os_error(exc, output or "standard output", "-o") from None
+    except sqlite3.Error as exc:
+        raise db.explain(exc) from None
     finally:
         db.close()
     if output is not None and not G.quiet:
-        render.err.print(f"{count} rows written to {output}", markup=False)
+        render.notice(f"{count} rows written to {output}")
 
 
 @audit_app.command("verify")

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 import typer
 
 from ..clock import Clock, SystemClock, parse_instant
-from ..errors import ConfigError, ExitStatus, InterviewSyncError
+from ..errors import ConfigError, ExitStatus, InterviewSyncError, LocalIOError
 from ..invitation import Invitation, State
 from ..models import Booking
+from ..private_files import write_private_text
 from ..scheduler.base import Scheduler
 from ..state import StateDB
 from . import render
@@ -72,9 +73,12 @@ def report(
     if html is not None:
         from ..report_html import render_html
 
-        html.write_text(render_html(result), encoding="utf-8")
+        try:
+            write_private_text(html, render_html(result))
+        except OSError as exc:
+            raise LocalIOError.from_os_error(exc, html, "--html") from None
         if not G.quiet:
-            render.err.print(f"report page written to {html}", markup=False)
+            render.notice(f"report page written to {html}")
     if json_out:
         render.emit_json(result.to_dict())
         return

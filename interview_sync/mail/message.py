@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,12 +24,12 @@ from email.utils import format_datetime, parseaddr
 from email_validator import EmailNotValidError, validate_email
 
 from interview_sync.errors import ConfigError, DeliveryError
-from interview_sync.mail.render import Rendered, one_line
+from interview_sync.mail.render import SUBJECT_LIMIT, Rendered, one_line
+from interview_sync.sanitize import cap
 
 KIND_HEADER = "X-Interview-Sync-Kind"
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 field name: printable ASCII except ':'
-# Bidi overrides/isolates can make a display name read differently from what it is.
-_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+NAME_LIMIT = 78  # characters of a display name (a long name still identifies the person)
 _CALENDAR_METHODS = ("REQUEST", "CANCEL")
 
 
@@ -53,17 +52,13 @@ class Attachment:
 
 
 def clean_display_name(name: str | None) -> str:
-    """One printable line: control characters, line breaks and bidi overrides removed."""
+    """One printable line of at most ``NAME_LIMIT`` characters: controls, line breaks and
+    bidi overrides removed. The cap also keeps the stdlib folder away from display names
+    with very long words, which it folds into a whitespace-only line: the end of the
+    headers, so Subject, Date and the MIME headers would land in the body."""
     if not name:
         return ""
-    kept = []
-    for char in str(name):
-        category = unicodedata.category(char)
-        if category in ("Cc", "Zl", "Zp") or char in _BIDI_CONTROLS:
-            kept.append(" ")
-        else:
-            kept.append(char)
-    return one_line("".join(kept))
+    return cap(one_line(str(name)), NAME_LIMIT)
 
 
 def validate_address(email: str) -> str:
@@ -141,7 +136,7 @@ class _EncodedSubject(str):
 
 
 def _subject(value: str) -> str:
-    text = one_line(value)
+    text = cap(one_line(value), SUBJECT_LIMIT)
     return text if text.isascii() else _EncodedSubject(text)
 
 

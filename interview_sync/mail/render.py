@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import jinja2
 import jinja2.meta
 
+from interview_sync import sanitize
 from interview_sync.errors import ConfigError
 
 KINDS: tuple[str, ...] = (
@@ -42,12 +43,11 @@ CONTEXT_KEYS: tuple[str, ...] = (
     "interview_format", "duration_minutes", "link", "deadline", "fallback_contact", "start",
     "end", "timezone", "location", "join_url", "cancel_url", "reschedule_url",
     "what_to_expect", "updated", "feedback_url", "application_id", "invitation_ref", "reason",
-    "fix", "recruiter_name",
+    "fix", "recruiter_name", "when", "candidate_phone", "ats_link", "manager_notes", "command",
 )
 
 _FORMAT_LABELS = {"phone": "phone call", "video": "video call", "in_person": "in-person interview"}
-_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x85\u2028\u2029]+")
-_SPACES = re.compile(r"\s+")
+SUBJECT_LIMIT = 150  # characters: mail clients show about 60; a vendor's very long job name is cut
 _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
 
@@ -60,8 +60,9 @@ class Rendered:
 
 
 def one_line(value: str) -> str:
-    """Collapse any line break or whitespace run to one space: header-safe."""
-    return _SPACES.sub(" ", _LINE_BREAKS.sub(" ", value)).strip()
+    """Collapse any line break or whitespace run to one space, controls and bidi
+    overrides gone: header-safe (the rule lives in :mod:`interview_sync.sanitize`)."""
+    return sanitize.one_line(value)
 
 
 def _lf(value: str) -> str:
@@ -112,7 +113,7 @@ class TemplateRenderer:
     def render(self, kind: str, context: dict[str, Any], template_set: str = "default") -> Rendered:
         if kind not in KINDS:
             raise ConfigError(f"unknown email kind {kind!r}", f"use one of: {', '.join(KINDS)}")
-        subject = one_line(self._render_part(kind, "subject", context, template_set))
+        subject = sanitize.cap(one_line(self._render_part(kind, "subject", context, template_set)), SUBJECT_LIMIT)
         text = _BLANK_RUNS.sub("\n\n", _lf(self._render_part(kind, "txt", context, template_set))).strip() + "\n"
         html = _lf(self._render_part(kind, "html", context, template_set)).strip() + "\n"
         if not subject:

@@ -15,7 +15,6 @@ import re
 import smtplib
 import socket
 import ssl
-import tempfile
 import unicodedata
 from email import policy
 from email.message import EmailMessage
@@ -24,8 +23,9 @@ from types import TracebackType
 from typing import Literal, Protocol, Self, runtime_checkable
 
 from interview_sync.clock import Clock, SystemClock
-from interview_sync.errors import ConfigError, DeliveryError
+from interview_sync.errors import ConfigError, DeliveryError, LocalIOError
 from interview_sync.mail.message import KIND_HEADER
+from interview_sync.private_files import write_private
 
 Security = Literal["starttls", "ssl", "none"]
 
@@ -77,8 +77,11 @@ class FileTransport(_ContextManaged):
 
     def open(self) -> None:
         if not self.outbox_dir.is_dir():
-            self.outbox_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(self.outbox_dir, 0o700)  # mkdir's mode is filtered by the umask
+            try:
+                self.outbox_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.chmod(self.outbox_dir, 0o700)  # mkdir's mode is filtered by the umask
+            except OSError as exc:
+                raise LocalIOError.from_os_error(exc, self.outbox_dir, "email.outbox_dir") from None
 
     def close(self) -> None:
         pass
@@ -94,16 +97,11 @@ class FileTransport(_ContextManaged):
         self.open()
         target = self.path_for(msg)
         data = msg.as_bytes(policy=policy.SMTP)
-        fd, tmp = tempfile.mkstemp(dir=self.outbox_dir, prefix=".tmp-", suffix=".eml")
         try:
-            with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file 0600
+            with write_private(target, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        except OSError as exc:  # read-only or full outbox: the poll stops with exit 2, the row is retried
+            raise LocalIOError.from_os_error(exc, self.outbox_dir, "email.outbox_dir") from None
         self.sent_paths.append(target)
 
 

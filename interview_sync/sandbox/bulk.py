@@ -15,11 +15,12 @@ from datetime import timedelta
 from typing import Any
 
 from . import seed
-from .greenhouse import seed_world, stage_id_for, stamp
+from .greenhouse import custom_fields_for, seed_world, stage_id_for, stage_visit, stamp
 from .server import World
 
 FIRST_CANDIDATE_ID = 10_000_000  # far above the seed's ids and the sandbox's own id counter
 APPLICATION_OFFSET = 10_000_000  # application id = candidate id + offset (seed uses + 10000)
+VISIT_OFFSET = 10_000_000  # application_stages row id = application id + offset: an id space of its own
 
 
 def bulk_application_id(index: int) -> int:
@@ -36,7 +37,8 @@ def seed_bulk(world: World, n: int, *, age: timedelta = timedelta(days=30),
     ``application_stages`` rows: the sandbox filters that table by scanning it,
     so at 100k rows every lookup costs the *sandbox* ~0.1 s; the benchmark
     drops them to keep its wall time about the tool (request counts are
-    unchanged; moved applications still get their row from the move).
+    unchanged; moved applications still get their row from the move). The
+    applications still point ``stage_id`` at the row they would have.
     """
     gh = seed_world(world)
     jobs = [job for job in seed.JOBS if job["hiring_managers"]]
@@ -55,7 +57,7 @@ def seed_bulk(world: World, n: int, *, age: timedelta = timedelta(days=30),
             if app_id in applications:
                 continue
             job = jobs[index % len(jobs)]
-            first_stage = stage_id_for(job["id"], 0)
+            visit_id = app_id + VISIT_OFFSET
             candidates[cand_id] = {
                 "id": cand_id, "first_name": "Bulk", "last_name": f"Candidate {index}", "company": None,
                 "title": None, "private": False, "can_email": True,
@@ -63,15 +65,13 @@ def seed_bulk(world: World, n: int, *, age: timedelta = timedelta(days=30),
                 "phone_numbers": [], "created_at": applied, "updated_at": touched,
             }
             applications[app_id] = {
-                "id": app_id, "candidate_id": cand_id, "job_id": job["id"], "stage_id": first_stage,
-                "status": "in_process", "prospect": False, "created_at": applied, "updated_at": touched,
+                "id": app_id, "candidate_id": cand_id, "job_id": job["id"], "stage_id": visit_id,
+                "stage_name": seed.STAGES[0], "status": "in_process", "prospect": False, "created_at": applied,
+                "updated_at": touched, "custom_fields": custom_fields_for(job),
                 "last_activity_at": touched, "rejected_at": None, "rejection_reason_id": None,
                 "recruiter_id": job["recruiters"][0] if job["recruiters"] else None, "coordinator_id": None,
                 "source_id": None, "referrer_id": None,
             }
             if stage_history:
-                stages[app_id] = {
-                    "id": app_id, "application_id": app_id, "stage_id": first_stage, "entered_at": applied,
-                    "exited_at": None, "created_at": applied, "updated_at": applied,
-                }
+                stages[visit_id] = stage_visit(visit_id, app_id, stage_id_for(job["id"], 0), applied)
         return ids

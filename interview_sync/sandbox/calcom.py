@@ -169,8 +169,9 @@ def _booking_json(state: dict[str, Any], booking: dict[str, Any]) -> dict[str, A
     et = state["event_types"][str(booking["eventTypeId"])]
     host = state["users"][str(et["ownerId"])]
     location, meeting_url = _location(state, booking)
-    attendee = {"name": booking["name"], "email": booking["email"], "timeZone": "America/Los_Angeles",
-                "language": "en", "absent": booking["attendeeAbsent"], "phoneNumber": None}
+    attendee = {"name": booking["name"], "email": booking["email"],
+                "timeZone": booking.get("timeZone", "America/Los_Angeles"),
+                "language": "en", "absent": booking["attendeeAbsent"], "phoneNumber": booking.get("phoneNumber")}
     return {
         "id": booking["id"], "uid": booking["uid"], "title": f"{et['title']} between {host['name']} and "
                                                              f"{booking['name']}",

@@ -192,7 +192,7 @@ def _invitee_json(request: Request, state: dict[str, Any], invitee: dict[str, An
         "created_at": _ts(invitee["created_at"]), "updated_at": _ts(invitee["updated_at"]),
         "tracking": {"utm_campaign": None, "utm_source": None, "utm_medium": None,
                      "utm_content": invitee.get("utm_content"), "utm_term": None, "salesforce_uuid": None},
-        "text_reminder_number": None, "rescheduled": invitee["rescheduled"],
+        "text_reminder_number": invitee.get("text_reminder_number"), "rescheduled": invitee["rescheduled"],
         "old_invitee": _invitee_uri(request, state, invitee.get("old_invitee")),
         "new_invitee": _invitee_uri(request, state, invitee.get("new_invitee")),
         "cancel_url": f"{request.base_url}/cancellations/{invitee['id']}",

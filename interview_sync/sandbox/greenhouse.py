@@ -13,6 +13,12 @@ speaks, so demos and tests exercise the same code path as production:
   default 100) on the first request only, then an opaque ``cursor`` in
   ``Link: <...>; rel="next"``. A cursor combined with any other parameter is
   refused (422), as Harvest v3 documents.
+- id spaces as Harvest v3 has them: an application's ``stage_id`` is the id of
+  its *current* ``application_stages`` row (one row per stage visit, with
+  ``job_interview_stage_id``, ``entered_at``, ``exited_at``, ``current``),
+  not a ``job_interview_stages`` id; the application also carries the
+  stage's ``stage_name``. ``custom_fields`` is keyed by field key, each value
+  a ``{name, type, value}`` object; users carry ``job_title``.
 - ``POST /v3/notes``, ``POST /v3/candidate_tags``, ``POST /v3/applied_candidate_tags``,
   ``POST /v3/applications/{id}/move``: the write routes the tool uses;
   ``DELETE /v3/applied_candidate_tags/{id}`` for ``doctor --probe-writes``.
@@ -26,9 +32,12 @@ integer id (``users``, ``jobs``, ``departments``, ``offices``,
 ``job_interview_stages``, ``job_hiring_managers``, ``job_owners``,
 ``candidates``, ``applications``, ``application_stages``, ``notes``,
 ``candidate_tags``, ``applied_candidate_tags``), plus ``tokens``,
-``revoked``, ``token_ttl`` and ``rate_limit``. Every note's plain body is also
-appended to ``world.data["notes"][str(application_id)]``, a vendor-neutral
-record the scheduler sandbox reads to find the booking link a candidate got.
+``revoked``, ``token_ttl`` and ``rate_limit``. ``stage_moves_touch`` (default
+True) says whether a stage move bumps the application's ``updated_at``;
+public evidence does not settle that for the real Harvest, so tests run both.
+Every note's plain body is also appended to
+``world.data["notes"][str(application_id)]``, a vendor-neutral record the
+scheduler sandbox reads to find the booking link a candidate got.
 """
 
 from __future__ import annotations
@@ -50,11 +59,15 @@ from .server import Request, Response, SandboxApp, World, error
 CLIENT_ID = "sandbox-client"
 CLIENT_SECRET = "sandbox-secret"
 TOKEN_TTL_SECONDS = 3600  # Harvest v3 access tokens live one hour
+FIRST_VISIT_ID = 300000  # application_stages rows: an id space of their own
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 500
 DEFAULT_RATE_LIMIT = 50
 DEFAULT_RATE_WINDOW = 10
 STATUSES = ("in_process", "rejected", "hired", "converted")
+# The applications ``status`` filter speaks another vocabulary than the records: ``active`` asks for
+# ``in_process`` (the v3 reference, applications 0015:637).
+STATUS_QUERY = {"active": "in_process", "rejected": "rejected", "hired": "hired", "converted": "converted"}
 NOTE_VISIBILITIES = ("public", "private", "admin_only")
 
 # resource -> {query parameter: record field} for its parent-id filters
@@ -68,7 +81,7 @@ PARENT_FILTERS: dict[str, dict[str, str]] = {
     "job_interview_stages": {"job_ids": "job_id"},
     "job_hiring_managers": {"job_ids": "job_id", "user_ids": "user_id"},
     "job_owners": {"job_ids": "job_id", "user_ids": "user_id"},
-    "application_stages": {"application_ids": "application_id", "stage_ids": "stage_id"},
+    "application_stages": {"application_ids": "application_id", "job_interview_stage_ids": "job_interview_stage_id"},
     "notes": {"candidate_ids": "candidate_id", "application_ids": "application_id"},
     "candidate_tags": {},
     "applied_candidate_tags": {"candidate_ids": "candidate_id", "candidate_tag_ids": "candidate_tag_id"},
@@ -76,6 +89,7 @@ PARENT_FILTERS: dict[str, dict[str, str]] = {
 # resource -> extra exact-match filters it accepts
 VALUE_FILTERS: dict[str, tuple[str, ...]] = {
     "applications": ("status",),
+    "application_stages": ("current",),
     "jobs": ("status",),
     "job_owners": ("type",),
     "candidate_tags": ("name",),
@@ -100,14 +114,16 @@ def seed_world(world: World) -> dict[str, Any]:
         now = world.now()
         gh: dict[str, Any] = {name: {} for name in PARENT_FILTERS}
         gh.update({"tokens": {}, "revoked": False, "token_ttl": TOKEN_TTL_SECONDS,
-                   "rate_limit": None, "_rate": {"window_start": 0.0, "count": 0}, "_next_id": 900000})
+                   "rate_limit": None, "_rate": {"window_start": 0.0, "count": 0}, "_next_id": 900000,
+                   "stage_moves_touch": True})
         created = stamp(now - timedelta(days=30))
 
         for user in seed.USERS:
             gh["users"][user["id"]] = {
                 "id": user["id"], "first_name": user["first_name"], "last_name": user["last_name"],
                 "name": f"{user['first_name']} {user['last_name']}", "primary_email": user["email"],
-                "emails": [user["email"]], "deactivated": False, "site_admin": not user["host"],
+                "emails": [user["email"]], "job_title": user["title"], "deactivated": False,
+                "site_admin": not user["host"],
                 "employee_id": None, "created_at": created, "updated_at": created,
             }
 
@@ -157,27 +173,38 @@ def seed_world(world: World) -> dict[str, Any]:
             }
             app_id = seed.application_id(cand["id"])
             job = jobs_by_id[cand["job"]]
-            first_stage = stage_id_for(job["id"], 0)
+            visit_id = FIRST_VISIT_ID + position
             gh["applications"][app_id] = {
-                "id": app_id, "candidate_id": cand["id"], "job_id": job["id"], "stage_id": first_stage,
-                "status": "in_process", "prospect": False, "created_at": stamp(applied),
-                "updated_at": touched, "last_activity_at": touched, "rejected_at": None,
-                "rejection_reason_id": None, "recruiter_id": (job["recruiters"] or [None])[0],
-                "coordinator_id": None, "source_id": None, "referrer_id": None,
+                "id": app_id, "candidate_id": cand["id"], "job_id": job["id"], "stage_id": visit_id,
+                "stage_name": seed.STAGES[0], "status": "in_process", "prospect": False,
+                "created_at": stamp(applied), "updated_at": touched, "last_activity_at": touched,
+                "rejected_at": None, "rejection_reason_id": None,
+                "recruiter_id": (job["recruiters"] or [None])[0], "coordinator_id": None, "source_id": None,
+                "referrer_id": None, "custom_fields": custom_fields_for(job),
             }
-            gh["application_stages"][app_id] = {
-                "id": app_id, "application_id": app_id, "stage_id": first_stage,
-                "entered_at": stamp(applied), "exited_at": None,
-                "created_at": stamp(applied), "updated_at": stamp(applied),
-            }
+            gh["application_stages"][visit_id] = stage_visit(visit_id, app_id, stage_id_for(job["id"], 0),
+                                                             stamp(applied))
         world.data["greenhouse"] = gh
         world.data.setdefault("notes", {})
         return gh
 
 
 def stage_id_for(job_id: int, index: int) -> int:
-    """Stage ids are derived from the job so tests can name them without a lookup."""
+    """``job_interview_stages`` ids are derived from the job so tests can name them without a lookup."""
     return job_id * 100 + index + 1
+
+
+def stage_visit(visit_id: int, application_id: int, interview_stage_id: int, entered_at: str) -> dict[str, Any]:
+    """A current ``application_stages`` row: the application's visit to one interview stage."""
+    return {"id": visit_id, "application_id": application_id, "job_interview_stage_id": interview_stage_id,
+            "entered_at": entered_at, "exited_at": None, "current": True, "days_in_stage": 0,
+            "created_at": entered_at, "updated_at": entered_at}
+
+
+def custom_fields_for(job: dict[str, Any]) -> dict[str, Any]:
+    """Application custom fields as v3 renders them: keyed by field key, ``{name, type, value}`` each."""
+    shift = "Nights" if "Nights" in job["name"] else "Days"
+    return {"shift": {"name": "Shift", "type": "single_select", "value": shift}}
 
 
 def _index_names(names: Any) -> dict[str, int]:
@@ -370,9 +397,18 @@ def _filtered(records: Any, resource: str, filters: dict[str, str]) -> list[dict
             tests.append(lambda rec, f=field, w=wanted: rec.get(f) in w)
         elif name in ("created_at", "updated_at"):
             tests.append(_time_test(name, value))
+        elif resource == "applications" and name == "status":
+            if value not in STATUS_QUERY:
+                raise ValueError(f"status must be one of {', '.join(STATUS_QUERY)}")
+            tests.append(lambda rec, v=STATUS_QUERY[value]: rec.get("status") == v)
         else:
-            tests.append(lambda rec, f=name, v=value: str(rec.get(f)) == v)
+            tests.append(lambda rec, f=name, v=value: _query_text(rec.get(f)) == v)
     return [rec for rec in records if all(test(rec) for test in tests)]
+
+
+def _query_text(value: Any) -> str:
+    """A field as a query string spells it (booleans are ``true``/``false``)."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _id_list(name: str, value: str) -> set[int]:
@@ -527,18 +563,22 @@ def _move_v3(world: World, request: Request) -> Response:
 
 
 def move_to_stage(world: World, application: dict[str, Any], stage: dict[str, Any]) -> None:
-    """Move an application, closing its current stage row and opening the new one."""
+    """Move an application: close its current stage visit, open a new one, point ``stage_id`` at it.
+
+    The application's ``updated_at`` moves too unless ``stage_moves_touch`` is
+    off (whether real Harvest bumps it is not publicly confirmed).
+    """
     gh = _gh(world)
     now = stamp(world.now())
     for row in gh["application_stages"].values():
-        if row["application_id"] == application["id"] and row["exited_at"] is None:
-            row["exited_at"] = row["updated_at"] = now
+        if row["application_id"] == application["id"] and row["current"]:
+            row.update(exited_at=now, updated_at=now, current=False)
     row_id = _new_id(gh)
-    gh["application_stages"][row_id] = {"id": row_id, "application_id": application["id"],
-                                        "stage_id": stage["id"], "entered_at": now, "exited_at": None,
-                                        "created_at": now, "updated_at": now}
-    application["stage_id"] = stage["id"]
-    _touch_applications(world, [application])
+    gh["application_stages"][row_id] = stage_visit(row_id, application["id"], stage["id"], now)
+    application["stage_id"] = row_id
+    application["stage_name"] = stage["name"]
+    if gh.get("stage_moves_touch", True):
+        _touch_applications(world, [application])
 
 
 def _as_int(value: Any) -> int | None:
@@ -648,5 +688,4 @@ def _admin_application(world: World, request: Request) -> Response:
 
 
 def _stage_name(gh: dict[str, Any], application: dict[str, Any]) -> str | None:
-    stage = gh["job_interview_stages"].get(application.get("stage_id"))
-    return stage["name"] if stage else None
+    return application.get("stage_name")

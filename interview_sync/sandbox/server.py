@@ -13,10 +13,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from ..clock import Clock, SystemClock
 
 
 @dataclass
@@ -96,19 +98,21 @@ class World:
 
     ``now`` is the sandbox's clock: tests and the demo move it forward so that
     ``updated_at`` stamps, availability windows and bookings agree with the
-    simulated time the tool polls at.
+    simulated time the tool polls at. Until ``fixed_now`` is set it reads
+    ``clock`` (the system clock unless injected), never the wall directly.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
         self.lock = threading.RLock()
         self.data: dict[str, Any] = {}
+        self.clock: Clock = clock or SystemClock()
         self.fixed_now: datetime | None = None
         self.requests: Counter[str] = Counter()  # "GET /v3/applications" -> count
         self.faults: list[dict[str, Any]] = []  # injected failures, consumed in order
         self.on_change: list[Callable[[Request, Response], None]] = []  # told of every answered request
 
     def now(self) -> datetime:
-        return self.fixed_now or datetime.now(timezone.utc)
+        return self.fixed_now or self.clock.now()
 
 
 class SandboxApp:

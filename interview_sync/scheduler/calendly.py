@@ -330,7 +330,7 @@ def _booking(event: dict[str, Any], invitee: dict[str, Any], host_email: str | N
         cancel_reason=cancellation.get("reason"),
         no_show=bool(invitee.get("no_show")),
         event_type_uri=event.get("event_type"),
-        invitee_timezone=_text(invitee.get("timezone")), invitee_phone=_phone(invitee),
+        invitee_timezone=_text(invitee.get("timezone")), invitee_phone=_phone(invitee, location),
     )
 
 
@@ -338,11 +338,14 @@ def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _phone(invitee: dict[str, Any]) -> str | None:
-    """The SMS reminder number, else the answer to a booking question about a phone."""
+def _phone(invitee: dict[str, Any], location: dict[str, Any]) -> str | None:
+    """The SMS reminder number, else the number an outbound call's location names
+    (the invitee gave it for the host to dial), else a booking answer about a phone."""
     number = _text(invitee.get("text_reminder_number"))
     if number:
         return number
+    if location.get("type") == "outbound_call" and _text(location.get("location")):
+        return _text(location.get("location"))
     for qa in invitee.get("questions_and_answers") or []:
         if isinstance(qa, dict) and "phone" in str(qa.get("question") or "").casefold():
             answer = _text(qa.get("answer"))

@@ -48,6 +48,7 @@ pii_salt to NULL. Triggers stop accidents; the hash chain detects the rest.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -274,6 +275,14 @@ def _state_error(path: str, exc: BaseException) -> StateError:
         return StateError(f"state database {path} is corrupt or not a SQLite database",
                           "restore it from a backup, or move it aside and run `interview-sync "
                           "poll` to record a fresh baseline (sends nothing)")
+    if "disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+        return StateError(f"no space left for state database {path}",
+                          "free disk space on that disk, then run the command again (nothing was lost: "
+                          "the unfinished step was rolled back)")
+    if "disk i/o error" in text:
+        return StateError(f"state database {path}: disk I/O error",
+                          "check the disk (free space, the kernel log) and that the file sits on a local "
+                          "disk, not a network share; then run the command again")
     if "locked" in text or "busy" in text:
         return StateError(f"state database {path} is busy (another process is writing)",
                           "retry in a moment")
@@ -474,6 +483,10 @@ class StateDB:
                 raise
         finally:
             self._depth = 0
+
+    def explain(self, exc: BaseException) -> StateError:
+        """The one-line error (path and fix) for a driver failure on this database."""
+        return _state_error(self.path, exc)
 
     def _now(self) -> str:
         return encode_instant(self.clock.now()) or ""
