@@ -101,6 +101,44 @@ class PollConfig(Section):
     deadline_seconds: float = Field(default=240, gt=0, le=3600)  # a poll stops cleanly after this long
 
 
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT`` or ``PORT`` (loopback), ``[::1]:PORT`` → (host, port), or ValueError."""
+    text = value.strip()
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        host, port_text = "", text
+    host = host.strip("[]") or "127.0.0.1"
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"{value!r} is not HOST:PORT: write e.g. 127.0.0.1:8787 (0 picks a free port)")
+    return host, int(port_text)
+
+
+class RunConfig(Section):
+    """`interview-sync run`: the long-running mode (the command line overrides these)."""
+
+    every_seconds: float = Field(default=60, ge=1, le=86_400)  # between cycles, before jitter
+    listen: str = ""  # HOST:PORT for webhooks, /healthz and /metrics; empty = no listener
+    healthy_within_seconds: float = Field(default=900, ge=10)  # /healthz: 503 once the last good cycle is older
+    max_backoff_seconds: float = Field(default=900, ge=5, le=86_400)  # while a vendor is down
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        if value.strip():
+            parse_listen(value)
+        return value.strip()
+
+
+class WebhooksConfig(Section):
+    """Per-vendor webhook secrets: a verified webhook only wakes a cycle (SPEC §8)."""
+
+    greenhouse_secret: SecretStr = SecretStr("")  # the web hook's "Secret key"
+    lever_token: SecretStr = SecretStr("")  # the webhook's signature token
+    calendly_signing_key: SecretStr = SecretStr("")  # the subscription's signing_key
+    calcom_secret: SecretStr = SecretStr("")  # the webhook's secret
+    tolerance_seconds: float = Field(default=180, ge=10, le=3600)  # signed timestamps older than this are stale
+
+
 class EmailConfig(Section):
     transport: Literal["smtp", "file"] = "file"
     from_: str = Field(default="Talent Acquisition <talent@example.org>", alias="from")
@@ -204,6 +242,8 @@ class Settings(BaseSettings):
     ats: ATSSection = Field(default_factory=ATS_MODELS["greenhouse"])
     scheduler: SchedulerSection = Field(default_factory=SCHEDULER_MODELS["calendly"])
     poll: PollConfig = Field(default_factory=PollConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
+    webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)

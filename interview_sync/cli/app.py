@@ -14,6 +14,7 @@ one line on stderr.
 - ``audit_cmd``: purge, audit export / verify (compliance)
 - ``golive_cmd``: doctor, selftest, fixtures (go-live)
 - ``history_cmd``, ``replay_cmd``, ``report_cmd``: history, replay, report
+- ``run_cmd``: run (the long-running mode)
 - ``sandbox_cmd``: sandbox serve / move / book / cancel / reschedule / block / no-show
 """
 
@@ -27,7 +28,7 @@ import typer
 
 from . import (  # noqa: F401 - each registers its commands on import, in this order
     poll_cmd, invite_cmd, status_cmd, setup_cmd, audit_cmd, golive_cmd, history_cmd, replay_cmd, report_cmd,
-    sandbox_cmd,
+    run_cmd, sandbox_cmd,
 )
 from .base import G, app
 

@@ -51,12 +51,16 @@ def demo(
     ats: str = typer.Option("greenhouse", "--ats", help="The sandbox ATS wire format (greenhouse, lever)."),
     scheduler: str = typer.Option("calendly", "--scheduler", help="The sandbox scheduler wire format "
                                   "(calendly, calcom)."),
+    live: bool = typer.Option(False, "--live", help="Real time instead: `run` woken by the sandbox's signed "
+                              "webhooks, showing the seconds from a change to its email."),
 ) -> None:
-    """The whole job in one command against a private sandbox, over simulated days."""
+    """The whole job in one command against a private sandbox, over simulated days (--live: real seconds)."""
     from ..demo import run_demo
+    from ..demo_live import run_live_demo
 
-    result = run_demo(directory, say=lambda line: render.info(line, G.quiet), ats=flavour("--ats", ats),
-                      scheduler=flavour("--scheduler", scheduler))
+    result = (run_live_demo if live else run_demo)(directory, say=lambda line: render.info(line, G.quiet),
+                                                   ats=flavour("--ats", ats),
+                                                   scheduler=flavour("--scheduler", scheduler))
     rows = [[f"{r.at:%a %H:%M}", r.outcome.application_id, r.outcome.action, r.outcome.result,
              r.outcome.recipient or "", Path(r.outcome.path).name if r.outcome.path else r.outcome.detail]
             for r in result.rows]
