@@ -350,3 +350,29 @@ def test_a_refused_graph_token_is_one_error_per_poll_and_the_next_poll_sends_eve
         assert zoe["X-Interview-Sync-Kind"] == "invite" and zoe["X-Interview-Sync-Ref"] == h.invitation("17001").ref
     finally:
         h.close()
+
+
+def test_sandbox_graph_lists_a_mailbox_with_paging_and_serves_the_mime(graph_sandbox: Any) -> None:
+    """What the mailbox reader will read: the listing, its nextLink, each message's $value."""
+    import requests
+
+    server, world = graph_sandbox
+    with graph(server) as transport:
+        for i in range(3):
+            transport.send(rich_message(f"<m{i}@mv.example>"))
+    sandbox_graph.deliver(world, MAILBOX, b"From: Mail Delivery <postmaster@example.org>\r\n"
+                                          b"To: talent@mv.example\r\nSubject: Undeliverable\r\n"
+                                          b"Message-ID: <dsn-1@example.org>\r\n\r\nbounce\r\n")
+    base = f"{server.url}/v1.0/users/{RECIPIENT}/messages"
+    assert requests.get(base, timeout=5).status_code == 401  # no token, no mail
+    headers = {"Authorization": f"Bearer {msal_tokens(server, GRAPH_SCOPE).token()}"}
+    first = requests.get(base + "?$top=2", headers=headers, timeout=5).json()
+    assert [m["internetMessageId"] for m in first["value"]] == ["<m0@mv.example>", "<m1@mv.example>"]
+    second = requests.get(first["@odata.nextLink"], headers=headers, timeout=5).json()
+    assert [m["internetMessageId"] for m in second["value"]] == ["<m2@mv.example>"]
+    assert "@odata.nextLink" not in second and "mime" not in second["value"][0]
+    mime = requests.get(f"{base}/{second['value'][0]['id']}/$value", headers=headers, timeout=5)
+    assert email.message_from_bytes(mime.content, policy=policy.default)["Message-ID"] == "<m2@mv.example>"
+    inbox = requests.get(f"{server.url}/v1.0/users/{MAILBOX}/messages", headers=headers, timeout=5).json()
+    assert [m["subject"] for m in inbox["value"]] == ["Undeliverable"]  # sent items are not the inbox
+    assert inbox["value"][0]["from"]["emailAddress"]["address"] == "postmaster@example.org"

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from interview_sync.config import EmailConfig, is_loopback
 from interview_sync.errors import AuthRefused, ConfigError, DeliveryError
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -83,7 +84,7 @@ class _LoopbackLogin(requests.Session):
 
 def _is_loopback_http(url: str) -> bool:
     parts = urlsplit(url)
-    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    return parts.scheme == "http" and is_loopback(parts.hostname)
 
 
 class MsalTokens:
@@ -239,7 +240,7 @@ def _refresh_reason(exc: BaseException) -> str:
     return _one_line(text, 200)
 
 
-def email_tokens(mail: Any, scope_for_microsoft: str, mailbox: str) -> TokenSource:
+def email_tokens(mail: EmailConfig, scope_for_microsoft: str, mailbox: str) -> TokenSource:
     """The token source the ``[email]`` settings describe: Google when a key file is set, else Microsoft."""
     if mail.service_account_file:
         return GoogleTokens(service_account_file=Path(mail.service_account_file), subject=mailbox)

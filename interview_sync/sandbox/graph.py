@@ -18,6 +18,7 @@ import secrets
 from datetime import timedelta
 from email import policy
 from email.utils import getaddresses
+from collections.abc import Callable
 from typing import Any
 
 from ..clock import iso, parse_instant
@@ -100,6 +101,13 @@ def mount(app: SandboxApp) -> None:
             return _graph_error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
         return None
 
+    def authorised(handler: Callable[[Request, str], Response]) -> Callable[[Request], Response]:
+        """Run ``handler(request, mailbox)`` only for a valid token that may use that mailbox."""
+        def run(request: Request) -> Response:
+            user = request.params["user"]
+            return bearer(request, user) or handler(request, user)
+        return run
+
     @router.route("GET", "/{tenant}/v2.0/.well-known/openid-configuration")
     def openid_configuration(request: Request) -> Response:
         # The endpoints Entra itself would name: msal accepts only https ones, and the tool's
@@ -135,11 +143,8 @@ def mount(app: SandboxApp) -> None:
                               "access_token": access})
 
     @router.route("POST", "/v1.0/users/{user}/sendMail")
-    def send_mail(request: Request) -> Response:
-        user = request.params["user"]
-        refused = bearer(request, user)
-        if refused is not None:
-            return refused
+    @authorised
+    def send_mail(request: Request, user: str) -> Response:
         if not request.headers.get("content-type", "").startswith("text/plain"):
             return _graph_error(400, "RequestBodyRead", "the sandbox accepts sendMail in MIME format only "
                                 "(Content-Type: text/plain, base64 body)")
@@ -158,11 +163,8 @@ def mount(app: SandboxApp) -> None:
         return Response(202, b"")
 
     @router.route("GET", "/v1.0/users/{user}/messages")
-    def list_messages(request: Request) -> Response:
-        user = request.params["user"]
-        refused = bearer(request, user)
-        if refused is not None:
-            return refused
+    @authorised
+    def list_messages(request: Request, user: str) -> Response:
         top = min(int(request.arg("$top", "10") or 10), 1000)
         skip = int(request.arg("$skip", "0") or 0)
         since = request.arg("$filter", "") or ""
@@ -179,13 +181,10 @@ def mount(app: SandboxApp) -> None:
         return Response(200, body)
 
     @router.route("GET", "/v1.0/users/{user}/messages/{message}/{part}")  # the router reads "$" as regex
-    def message_mime(request: Request) -> Response:
-        user = request.params["user"]
+    @authorised
+    def message_mime(request: Request, user: str) -> Response:
         if request.params["part"] != "$value":
             return _graph_error(400, "BadRequest", f"unsupported segment {request.params['part']!r}")
-        refused = bearer(request, user)
-        if refused is not None:
-            return refused
         with world.lock:
             for record in state(world)["mailboxes"].get(user.casefold(), []):
                 if record["id"] == request.params["message"]:
