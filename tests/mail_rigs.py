@@ -179,6 +179,7 @@ class GoogleFake:
 @contextmanager
 def make_rig(kind: str, tmp: Path) -> Iterator[Rig]:
     oauth._APPS.clear()  # a sandbox port can be reused by a later test: no msal app may outlive its sandbox
+    oauth._CREDENTIALS.clear()
     if kind == "file":
         outbox = tmp / "outbox"
         clock = FixedClock(datetime(2026, 11, 24, 9, 5, tzinfo=timezone.utc))

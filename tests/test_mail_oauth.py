@@ -40,10 +40,12 @@ T0 = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(autouse=True)
-def fresh_msal_apps() -> Iterator[None]:
+def fresh_token_caches() -> Iterator[None]:
     oauth._APPS.clear()
+    oauth._CREDENTIALS.clear()
     yield
     oauth._APPS.clear()
+    oauth._CREDENTIALS.clear()
 
 
 @pytest.fixture
@@ -97,6 +99,8 @@ def test_google_token_refreshes_before_expiry_and_asserts_the_delegated_mailbox(
         first = tokens.token()
         traveller.shift(timedelta(minutes=50))
         assert tokens.token() == first and fake.requests == 1
+        next_cycle = GoogleTokens(service_account_file=key_file, subject=MAILBOX)  # a new transport, same process
+        assert next_cycle.token() == first and fake.requests == 1
         traveller.shift(timedelta(minutes=7))  # under Google's refresh threshold before 59:59
         assert tokens.token() != first and fake.requests == 2
     claims = fake.assertions[0]

@@ -169,6 +169,9 @@ class MsalTokens:
 
 # --- Google Workspace (google-auth, service account with domain-wide delegation) ----------------
 
+_CREDENTIALS: dict[tuple[str, str, str], Any] = {}
+
+
 class GoogleTokens:
     """Tokens for ``subject`` (the sending mailbox) from a service account with domain-wide delegation.
 
@@ -182,7 +185,16 @@ class GoogleTokens:
         self.path = Path(service_account_file)
         self.subject, self.scope = subject, scope
         self._session = session
-        self._credentials: Any = None
+
+    @property
+    def _key(self) -> tuple[str, str, str]:
+        return (str(self.path), self.subject, self.scope)
+
+    @property
+    def _credentials(self) -> Any:
+        # Kept per process, like msal's apps: a long-running process that builds a new
+        # transport every cycle still asks Google once an hour, not once a cycle.
+        return _CREDENTIALS.get(self._key)
 
     def __repr__(self) -> str:
         return f"GoogleTokens({self.path.name!r}, subject={self.subject!r}, scope={self.scope!r})"
@@ -211,9 +223,9 @@ class GoogleTokens:
                               "(type service_account)") from None
 
     def token(self) -> str:
-        if self._credentials is None:
-            self._credentials = self._load()
         credentials = self._credentials
+        if credentials is None:
+            credentials = _CREDENTIALS[self._key] = self._load()
         if not credentials.valid:
             transport = require("google.auth.transport.requests")
             exceptions = require("google.auth.exceptions")
@@ -230,7 +242,7 @@ class GoogleTokens:
         return str(credentials.token)
 
     def forget(self) -> None:
-        self._credentials = None
+        _CREDENTIALS.pop(self._key, None)
 
 
 def _refresh_reason(exc: BaseException) -> str:
