@@ -15,7 +15,7 @@ from typing import Any
 
 from . import zones
 from .config import Settings
-from .ics import build_ics
+from .ics import build_ics, event_uid
 from .invitation import Invitation, State
 from .mail.message import Attachment
 from .zones import format_local, format_range
@@ -116,7 +116,7 @@ class Composer:
             f"Application in the ATS: {link}" if link else f"Application: {inv.application_id}",
             f"Reference: {inv.ref}",
         ) if line)
-        data = build_ics(method=method, uid=f"{inv.ref}@interview-sync", sequence=sequence, start=start, end=end,
+        data = build_ics(method=method, uid=event_uid(inv.ref, sender_email), sequence=sequence, start=start, end=end,
                          dtstamp=now, summary=f"Interview: {inv.candidate_name} – {inv.job_name}",
                          description=description, location=inv.join_url or inv.location,
                          organizer=(sender_name or "interview-sync", sender_email),

@@ -22,7 +22,7 @@ from typing import Any
 
 from .clock import Clock
 from .effects import Effects
-from .errors import DeliveryError, InterviewSyncError, VendorError
+from .errors import AuthRefused, DeliveryError, InterviewSyncError, VendorError
 from .state import StateDB
 from .steps import AtsWrite, Audit, CreateLink, Email, Performed, Report, Result, RevokeLink, Save, Settle, Step
 
@@ -138,7 +138,8 @@ class Executor:
             self.db.mark_failed(step.key, str(exc), permanent=exc.permanent)
             if email.alert is not None:
                 return Result("failed", message=str(exc), error_type=type(exc).__name__)
-            return Result("refused" if exc.permanent else "failed", message=str(exc), error_type=type(exc).__name__)
+            return Result("refused" if exc.permanent else "failed", message=str(exc), error_type=type(exc).__name__,
+                          repeated=isinstance(exc, AuthRefused) and exc.repeated)
         except Exception as exc:
             self.db.mark_failed(step.key, str(exc) if isinstance(exc, InterviewSyncError) else type(exc).__name__,
                                 permanent=False)

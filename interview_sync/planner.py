@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from . import alerts
 from . import transitions as tr
 from . import workflow as wf
+from .candidate_invite import candidate_attachments
 from .compose import ApplicationUrl, Composer
 from .config import Settings
 from .enrich import SCHEDULER_PHASE, Enriched, Enrichment, NeedsPerson
@@ -168,7 +169,8 @@ class Planner:
             return (yield from self.alert(inv, wf.alert_of(
                 inv, alerts.address_refused(inv.application_id, result.message), park=True)))
         if result.status == "failed":
-            yield Step(inv, "", Report(f"email delivery failed, will retry next poll: {result.message}", kind))
+            if not result.repeated:  # a refused mail login is reported once a poll; every row retries next poll
+                yield Step(inv, "", Report(f"email delivery failed, will retry next poll: {result.message}", kind))
             return inv
         inv, failures = tr.vendor_failed(inv)
         yield Step(inv, f"{inv.ref}:vendor_error", Save("vendor_error", detail=f"{kind}: {result.detail}"))
@@ -196,7 +198,10 @@ class Planner:
                                                  detail=action.reason))
         return inv
 
-    def _invite(self, inv: Invitation, key: str, reads: InviteReads) -> Flow:
+    def _invite(self, inv: Invitation, key: str, reads: InviteReads,
+                attachments: tuple[Attachment, ...] = ()) -> Flow:
+        """Enrich and link when needed, email the link (with ``attachments``: after a cancel, the
+        candidate's calendar CANCEL), then the invited state and the ATS note."""
         kind = "relink" if tr.relinks(inv) else "invite"
         gen = inv.link_generation
         delivered = reads.prior
@@ -206,7 +211,8 @@ class Planner:
                 if not linked:
                     return inv
             pending = tr.with_deadline(inv, self.now + self.policy.booking_deadline)
-            result, inv = yield from self._email(inv, key, kind, pending, inv.candidate_name, inv.candidate_email)
+            result, inv = yield from self._email(inv, key, kind, pending, inv.candidate_name, inv.candidate_email,
+                                                 None, attachments)
             delivered = {"ok": "sent", "unknown": "unknown"}.get(result.status, delivered)
         if delivered not in ("sent", "unknown"):
             return inv  # refused for good earlier: the alert then parked the invitation
@@ -280,8 +286,10 @@ class Planner:
         sequence = inv.ics_sequence + (1 if updated or inv.cancelled_at else 0)
         pending = tr.with_booking(inv, booking)
         ics = self.compose._ics(pending, "REQUEST", sequence, booking.start, booking.end, self.now)
+        mine = tuple(candidate_attachments(self.settings, pending, "REQUEST", sequence, booking.start, booking.end,
+                                           self.now))
         _, inv = yield from self._email(inv, action.key, "confirmation", pending, inv.candidate_name,
-                                        inv.candidate_email, {"updated": updated})
+                                        inv.candidate_email, {"updated": updated}, mine)
         _, inv = yield from self._email(inv, f"{inv.ref}:hm-ics:{booking.uri}", "hm_booking", pending, inv.hm_name,
                                         inv.hm_email, {"updated": updated}, (ics,), reader="hm")
         _, inv = yield from self._note(inv, f"{inv.ref}:note:booked:{booking.uri}", "booking note",
@@ -297,14 +305,16 @@ class Planner:
         assert booking is not None and inv.interview_start and inv.interview_end
         sequence = inv.ics_sequence + 1
         ics = self.compose._ics(inv, "CANCEL", sequence, inv.interview_start, inv.interview_end, self.now)
+        withdrawn = tuple(candidate_attachments(self.settings, inv, "CANCEL", sequence, inv.interview_start,
+                                                inv.interview_end, self.now))  # goes with the new link
         _, inv = yield from self._email(inv, f"{inv.ref}:hm-cancel:{booking.uri}", "hm_cancel", inv, inv.hm_name,
                                         inv.hm_email, None, (ics,), reader="hm")
         _, inv = yield from self._note(inv, f"{inv.ref}:note:cancel:{booking.uri}", "cancel note",
                                        f"Interview cancelled ({action.reason}); a new link follows")
         inv = tr.cancelled(inv, self.now, sequence)
         yield Step(inv, f"{inv.ref}:cancelled", Save("cancelled", channel="scheduler", detail=action.reason))
-        relink = wf.Action(wf.INVITE, inv.ref, f"{inv.ref}:invite:{inv.link_generation}")
-        return (yield from self.flow(inv, relink, reads))
+        return (yield from self._guarded(wf.INVITE, inv, self._invite(inv, f"{inv.ref}:invite:{inv.link_generation}",
+                                                                      reads, withdrawn)))
 
     def _retry(self, inv: Invitation, action: wf.Action, reads: InviteReads) -> Flow:
         inv = tr.retried(inv)

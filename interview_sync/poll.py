@@ -269,7 +269,8 @@ class PollCycle:
         try:
             bookings = sorted(self.ctx.scheduler.changed_bookings(since, self._listing_now(SCHEDULER_CURSOR),
                                                                   paging),
-                              key=lambda b: (b.updated_at or b.created_at or self.now, b.status is not BookingStatus.CANCELED))
+                              key=lambda b: (b.updated_at or b.created_at or self.now,
+                                             b.status is not BookingStatus.CANCELED))
         except VendorError as exc:
             return self._read_failed("the scheduler", exc, paging)
         for booking in bookings:

@@ -155,6 +155,7 @@ class Result:
     detail: str = ""  # VendorError.message (without the fix)
     fix: str | None = None
     error_type: str = ""  # the exception's class name
+    repeated: bool = False  # the same refusal was already reported this poll (a refused mail login)
 
     @property
     def failed(self) -> bool:

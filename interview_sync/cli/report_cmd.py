@@ -1,4 +1,4 @@
-"""`interview-sync report` (the outcome metrics) and `no-show` (the one input they need from a person)."""
+"""`interview-sync report`: the outcome metrics per ISO week, with their targets."""
 
 from __future__ import annotations
 
@@ -9,19 +9,12 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from ..clock import SystemClock, parse_instant
-from ..errors import ConfigError, ExitStatus, LocalIOError
+from ..clock import SystemClock
+from ..errors import ConfigError, LocalIOError
 from ..private_files import write_private_text
 from ..state import StateDB
 from . import render
-from .app import G, app, handles_errors, settings
-
-
-def _instant(text: str, option: str) -> datetime:
-    try:
-        return parse_instant(text)
-    except ValueError as exc:
-        raise ConfigError(f"{option} {text!r}: {exc}", "write an ISO 8601 instant, e.g. 2026-11-24T09:00:00Z") from None
+from .base import G, app, handles_errors, instant, settings
 
 
 def _since(text: Optional[str], tz: tzinfo) -> datetime | None:
@@ -56,7 +49,7 @@ def report(
 
     cfg = settings()
     tz = ZoneInfo(cfg.policy.timezone)
-    at = _instant(now, "--now") if now else SystemClock().now()
+    at = instant(now, "--now") if now else SystemClock().now()
     since_at = _since(since, tz)
     db = StateDB.open(cfg.state.path, readonly=True)
     try:
@@ -84,33 +77,3 @@ def report(
                  [[r.label, r.value, r.target, fmt_mark(r.passed) if r.has_target else ""]
                   for r in summary_rows(result)])
     render.table("Per ISO week of the stage change", list(WEEKLY_COLUMNS), weekly_rows(result))
-
-
-# --- no-show -----------------------------------------------------------------------------
-
-
-@app.command("no-show")
-@handles_errors
-def no_show(
-    application_id: str = typer.Argument(..., help="The ATS application id."),
-    reason: Optional[str] = typer.Option(None, "--reason", help="Context for the audit log."),
-) -> None:
-    """Record that the candidate did not attend a booked interview (feeds the no-show rate)."""
-    from ..context import build_context, os_user
-    from ..manual import mark_no_show
-
-    ctx = build_context(settings())
-    ctx.actor = f"user:{os_user()}"
-    try:
-        result = mark_no_show(ctx, application_id, reason=reason)
-    finally:
-        ctx.close()
-    start = result.invitation.interview_start
-    when = f"{start:%Y-%m-%d %H:%M} UTC" if start else "?"
-    if result.already_marked:
-        render.info(f"{application_id}: the interview of {when} is already recorded as a no-show", G.quiet)
-        return
-    render.info(f"{application_id}: no-show recorded for the interview of {when} ({result.scheduler_note})",
-                G.quiet)
-    if not result.scheduler_marked and result.invitation.booking_ref is not None:
-        raise typer.Exit(int(ExitStatus.NEEDS_ATTENTION))
