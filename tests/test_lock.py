@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
 
 import pytest
@@ -88,22 +87,3 @@ def test_context_manager_releases_on_error(tmp_path: Path) -> None:
             raise RuntimeError
     with RunLock(tmp_path / "state.db") as again:
         assert again.is_locked
-
-
-def test_invite_and_no_show_change_nothing_while_a_poll_holds_the_lock(harness: Any) -> None:
-    """Issue 12: the one-off commands take the run lock before their first write (the
-    invite used to save its invitation first, beside a running poll)."""
-    from harness import wall_clock_at
-    from typer.testing import CliRunner
-
-    from interview_sync.cli import app as cli_app
-
-    harness.poll()
-    harness.at(0.1)
-    harness.sandbox.move("17001", "Phone Screen")
-    audit_rows = harness.ctx.db.audit_count()
-    with RunLock(harness.settings.state.path), wall_clock_at(harness.clock.now()):
-        for args in (["invite", "17001"], ["no-show", "17001"]):
-            result = CliRunner().invoke(cli_app.app, ["--config", str(harness.config_path), *args])
-            assert result.exit_code == ExitStatus.TEMPFAIL, (args, result.output)
-    assert harness.ctx.db.invitations() == [] and harness.ctx.db.audit_count() == audit_rows
