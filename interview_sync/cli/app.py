@@ -15,7 +15,6 @@ one line on stderr.
 - ``golive_cmd``: doctor, selftest, fixtures (go-live)
 - ``history_cmd``, ``replay_cmd``, ``report_cmd``: history, replay, report
 - ``run_cmd``: run (the long-running mode)
-- ``run_cmd``: run (the long-running mode)
 - ``sandbox_cmd``: sandbox serve / move / book / cancel / reschedule / block / no-show
 """
 
