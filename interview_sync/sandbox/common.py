@@ -6,6 +6,13 @@ vendors need alike lives here once, so a wire detail (how a Basic header is
 split, how an opaque page token is packed) cannot drift between copies.
 Vendor-specific shapes (error bodies, envelopes) stay in the vendor modules:
 they differ on the wire.
+
+A new flavour is one module with a ``mount(app)``: seed its slice of
+``world.data``, write one handler per route (a :class:`VendorRoutes` method
+or a module function taking the world), and register them with
+:func:`mount_routes`, wrapping API routes in :func:`guarded` with the
+vendor's credential check. Scheduler flavours take their slot grid, booking
+page and admin-body helpers from :mod:`.booking`.
 """
 
 from __future__ import annotations
