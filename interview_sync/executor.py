@@ -16,6 +16,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from . import alerts, zones
+from . import locale as loc
 from . import workflow as wf
 from .alerts import AlertText
 from .context import Context
@@ -81,6 +82,7 @@ class Executor:
         self._hosts: dict[str, Any] = {}
         self._event_types: dict[tuple[str, str], Any] = {}
         self._availability: dict[tuple[str, int], bool] = {}
+        self.texts = _texts(ctx)
 
     @property
     def now(self) -> datetime:
@@ -171,15 +173,15 @@ class Executor:
     def _base_context(self, inv: Invitation, reader: str = "candidate") -> dict[str, Any]:
         """What a template may say to ``reader``: times in their zone; the ATS link, phone
         and application notes only for the hiring manager and recruiters (staff)."""
-        sender_name, _ = parseaddr(self.settings.email.from_)
         zone = self._zone(inv, reader)
         route = self._route(inv)
         staff = reader != "candidate"
+        language = "en" if staff else inv.locale or "en"
         when = None
         if inv.interview_start and inv.interview_end:
-            when = format_range(inv.interview_start, inv.interview_end, zone)
+            when = loc.format_range(inv.interview_start, inv.interview_end, zone, language)
         return {
-            "org_name": self.settings.email.org_name or sender_name or "our team",
+            "org_name": self._org_name(),
             "candidate_name": inv.candidate_name or "",
             "candidate_first_name": (inv.candidate_name or "").split(" ")[0],
             "job_name": inv.job_name or "",
@@ -188,10 +190,10 @@ class Executor:
             "interview_format": inv.interview_format or "phone",
             "duration_minutes": inv.duration_minutes or 30,
             "link": inv.link_url,
-            "deadline": format_local(inv.deadline_at, zone) if inv.deadline_at else None,
+            "deadline": loc.format_local(inv.deadline_at, zone, language) if inv.deadline_at else None,
             "fallback_contact": self.settings.email.fallback_contact,
-            "start": format_local(inv.interview_start, zone) if inv.interview_start else None,
-            "end": format_local(inv.interview_end, zone) if inv.interview_end else None,
+            "start": loc.format_local(inv.interview_start, zone, language) if inv.interview_start else None,
+            "end": loc.format_local(inv.interview_end, zone, language) if inv.interview_end else None,
             "timezone": zone,
             "location": inv.location,
             "join_url": inv.join_url,
@@ -212,6 +214,29 @@ class Executor:
             "command": None,
         }
 
+    def _org_name(self) -> str:
+        sender_name, _ = parseaddr(self.settings.email.from_)
+        return self.settings.email.org_name or sender_name or "our team"
+
+    def _reach(self, inv: Invitation, key: str, kind: str, context: dict[str, Any]) -> bool:
+        """A candidate message on the route's channels: a text where the route asks for one
+        and the rules allow it, an email unless the route is text-only and the text
+        reached them (or waits for their quiet hours to end)."""
+        route = self._route(inv)
+        wanted = list(getattr(route, "channels", None) or ["email"])
+        template_set = self._template_set(inv)
+        texted = "sms" in wanted and self.texts is not None and \
+            self.texts.deliver(self, inv, kind, key, context, template_set)
+        if "email" in wanted or not texted:
+            return self._send(inv, key, kind, inv.candidate_name, inv.candidate_email or "", context,
+                              template_set=template_set, locale=inv.locale or "en")
+        return True
+
+    def _texted(self, inv: Invitation, key: str) -> bool:
+        """The candidate was reached by text for ``key`` (sent, or waiting for quiet hours)."""
+        return self.db.outbox_state(f"{key}:sms") in ("sent", "unknown") or \
+            inv.extra.get("sms_pending", "").split("|")[1:2] == [key]
+
     def _route(self, inv: Invitation) -> Any:
         if inv.route_index is None or inv.route_index >= len(self.settings.routes):
             return None
@@ -219,14 +244,14 @@ class Executor:
 
     def _send(self, inv: Invitation, key: str, kind: str, to_name: str | None, to_email: str,
               context: dict[str, Any], attachments: list[Attachment] | None = None,
-              template_set: str = "default") -> bool:
+              template_set: str = "default", locale: str = "en") -> bool:
         """Claim, render, send, record. Returns True when this call sent it."""
         if not self._claim(inv, key, kind, "email", to_email):
             self.report.outcomes.append(Outcome(inv.ref, inv.application_id, kind, "done",
                                                 "already handled", to_email))
             return False
         try:
-            rendered = self.ctx.renderer.render(kind, context, template_set)
+            rendered = self.ctx.renderer.render(kind, context, template_set, locale)
             domain = parseaddr(self.settings.email.from_)[1].rpartition("@")[2] or "interview-sync.local"
             message_id = make_message_id(inv.ref, key, domain)
             message = build_message(sender=self.settings.email.from_, to_name=to_name, to_email=to_email,
@@ -307,14 +332,14 @@ class Executor:
         # "relink" tells the candidate their interview was cancelled; only a cancel earns it
         # (a recruiter's `invite --resend` raises the generation too, but cancelled nothing).
         kind = "relink" if inv.extra.get(AFTER_CANCEL) else "invite"
-        if self.db.outbox_state(action.key) not in ("sent", "unknown"):
+        if self.db.outbox_state(action.key) not in ("sent", "unknown") and not self._texted(inv, action.key):
             if inv.link_url is None:
                 inv = self._prepare_link(self._enrich(inv))
             pending = replace(inv, deadline_at=self.now + timedelta(
                 hours=self.settings.policy.booking_deadline_hours))
-            self._send(pending, action.key, kind, inv.candidate_name, inv.candidate_email or "",
-                       self._base_context(pending), template_set=self._template_set(inv))
-        delivered = self.db.outbox_state(action.key)
+            self._reach(pending, action.key, kind, self._base_context(pending))
+            inv.extra, inv.texts_sent = pending.extra, pending.texts_sent
+        delivered = "sent" if self._texted(inv, action.key) else self.db.outbox_state(action.key)
         if delivered not in ("sent", "unknown"):
             return inv  # refused for good: the alert has parked the invitation
         return self._mark_invited(inv, kind, gen, confirmed=delivered == "sent")
@@ -399,6 +424,10 @@ class Executor:
         inv.interview_format = route.format
         inv.duration_minutes = route.duration_minutes
         inv.location = route.location
+        inv.locale = loc.pick_locale(app.custom, self.settings.locale.field, route.locale,
+                                     self.settings.locale.default)
+        if self.texts is not None:
+            self.texts.prepare(self, inv, app, candidate, route)
         # the candidate's number is for the interviewer to call: kept for phone routes only
         inv.candidate_phone = phone_text(candidate.phone) if route.format == "phone" else None
         hm_email, hm_name, hm_title = self._hiring_manager(route.host, job)
@@ -467,8 +496,8 @@ class Executor:
     def do_followup(self, inv: Invitation, action: wf.Action) -> Invitation:
         deadline = self.now + timedelta(hours=self.settings.policy.followup_deadline_hours)
         pending = replace(inv, deadline_at=deadline)
-        self._send(pending, action.key, "followup", inv.candidate_name, inv.candidate_email or "",
-                   self._base_context(pending), template_set=self._template_set(inv))
+        self._reach(pending, action.key, "followup", self._base_context(pending))
+        inv.extra, inv.texts_sent = pending.extra, pending.texts_sent
         inv.followup_sent_at = self.now
         inv.followup_deadline_at = deadline
         inv.state = State.FOLLOWED_UP
@@ -506,8 +535,7 @@ class Executor:
         sequence = inv.ics_sequence + (1 if updated or inv.cancelled_at else 0)
         pending = self._apply_booking(replace(inv, extra=dict(inv.extra), state=State.BOOKED), booking)
         context = self._base_context(pending) | {"updated": updated}
-        self._send(pending, action.key, "confirmation", inv.candidate_name, inv.candidate_email or "", context,
-                   template_set=self._template_set(inv))
+        self._reach(pending, action.key, "confirmation", context)
         ics = self._ics(pending, "REQUEST", sequence, booking.start, booking.end)
         self._send(pending, f"{inv.ref}:hm-ics:{booking.uri}", "hm_booking", inv.hm_name, inv.hm_email or "",
                    self._base_context(pending, "hm") | {"updated": updated}, attachments=[ics],
@@ -554,8 +582,7 @@ class Executor:
 
     def do_reminder(self, inv: Invitation, action: wf.Action) -> Invitation:
         if action.who == "candidate":
-            self._send(inv, action.key, "reminder_candidate", inv.candidate_name, inv.candidate_email or "",
-                       self._base_context(inv), template_set=self._template_set(inv))
+            self._reach(inv, action.key, "reminder_candidate", self._base_context(inv))
         else:
             self._send(inv, action.key, "reminder_hm", inv.hm_name, inv.hm_email or "",
                        self._base_context(inv, "hm"), template_set=self._template_set(inv))
@@ -619,3 +646,13 @@ class Executor:
         if last is not None and last.ref == inv.ref and last.action == "recruiter_alert":
             last.result, last.detail = "alert", action.reason or ""
         return inv
+
+
+def _texts(ctx: Context) -> Any:
+    """The text-message side of this run, or None when ``[sms]`` is off."""
+    channel = getattr(ctx, "sms", None)
+    if channel is None:
+        return None
+    from .sms.outreach import Texts
+
+    return Texts(channel, ctx.settings)

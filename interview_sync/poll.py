@@ -182,6 +182,8 @@ class PollCycle:
         sched = self._read_scheduler() if self._go_on("reading the scheduler") else Listing()
         if self._go_on("firing due timers"):
             self._fire_timers()
+        if self.executor.texts is not None and not self.dry_run and self._go_on("reading text messages"):
+            self._read_texts()
         for bad in self.ctx.bad_records:
             self.report.errors.append(f"skipped a record: {bad}")
         if not self.dry_run:
@@ -297,7 +299,16 @@ class PollCycle:
                 return  # timers need no cursor: the rest fire next poll
             if inv.state is State.PENDING and inv.ref in self.acted:
                 continue  # its invite just failed in this cycle: the retry belongs to the next poll
-            self._act(inv, wf.due(inv, self.now, self.policy))
+            inv = self._act(inv, wf.due(inv, self.now, self.policy))
+            if self.executor.texts is not None and not self.dry_run:
+                self.executor.texts.flush(self.executor, inv)
+
+    def _read_texts(self) -> None:
+        """Delivery status and replies; a provider outage is reported and retried next poll."""
+        try:
+            self.executor.texts.read(self.executor)
+        except VendorError as exc:
+            self.report.errors.append(f"reading text messages failed: {exc}")
 
 
 def run_poll(ctx: Context, *, dry_run: bool = False, backfill: bool = False,

@@ -27,6 +27,7 @@ def build_app(world: World | None = None, *, ats: str = "greenhouse", scheduler:
     import_module(f".{ats}", __name__).mount(app)
     import_module(f".{scheduler}", __name__).mount(app)
     admin.mount(app)
+    import_module(".twilio", __name__).mount(app)  # texts: one flavour, mounted beside every pair
     app.world.data["flavours"] = {"ats": ats, "scheduler": scheduler}
     return app
 

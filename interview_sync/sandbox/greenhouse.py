@@ -238,6 +238,7 @@ def mount(app: SandboxApp) -> None:
     router.add("POST", "/_admin/greenhouse/revoke", lambda request: _admin_revoke(world, request))
     router.add("POST", "/_admin/greenhouse/candidate-email", lambda request: _admin_candidate_email(world, request))
     router.add("POST", "/_admin/greenhouse/restore", lambda request: _admin_restore(world))
+    router.add("POST", "/_admin/greenhouse/custom-field", lambda request: _admin_custom_field(world, request))
     router.add("POST", "/_admin/greenhouse/rate_limit", lambda request: _admin_rate_limit(world, request))
     router.add("GET", "/_admin/greenhouse/applications/{id}", lambda request: _admin_application(world, request))
 
@@ -639,6 +640,21 @@ def _admin_candidate_email(world: World, request: Request) -> Response:
         _touch_applications(world, [a for a in gh["applications"].values()
                                     if a["candidate_id"] == application["candidate_id"]])
         return Response(200, {"candidate_id": candidate["id"]})
+
+
+def _admin_custom_field(world: World, request: Request) -> Response:
+    """``{"application_id": 17002, "key": "preferred_language", "value": "Español"}``: a
+    recruiter fills an application custom field (language, consent to texts)."""
+    body = request.json()
+    with world.lock:
+        application = _gh(world)["applications"].get(_as_int(body.get("application_id")))
+        if application is None:
+            return error(404, f"application {body.get('application_id')!r} not found")
+        key = str(body.get("key", ""))
+        application["custom_fields"][key] = {"name": key.replace("_", " ").capitalize(), "type": "short_text",
+                                             "value": body.get("value")}
+        _touch_applications(world, [application])
+        return Response(200, {"custom_fields": application["custom_fields"]})
 
 
 def _admin_revoke(world: World, request: Request) -> Response:

@@ -1,0 +1,236 @@
+"""Texts inside a poll: send (or wait for the candidate's waking hours), read delivery
+status and replies, fall back to email when a number cannot take a text.
+
+The executor calls :meth:`Texts.deliver` beside each candidate email; the poll calls
+:meth:`Texts.flush` for texts waiting out quiet hours and :meth:`Texts.read` once per
+cycle. Every text claims an outbox key (``<email key>:sms``) first, so a text, like an
+email, is sent at most once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from .. import alerts
+from .. import locale as loc
+from .. import workflow as wf
+from ..clock import iso, parse_instant
+from ..config import parse_quiet_hours
+from ..invitation import Invitation, State
+from ..models import Application, Candidate
+from . import consent, ledger
+from .base import FAILED_STATUSES, FINAL_STATUSES, INVALID, OPTED_OUT, UNREACHABLE, SmsChannel, SmsRejected
+from .phone import is_landline, masked, to_e164
+from .text import gsm_fold
+from .twilio import outcome_of
+
+if TYPE_CHECKING:
+    from ..executor import Executor
+
+SMS_KINDS = ("invite", "relink", "followup", "confirmation", "reminder_candidate")
+PENDING = "sms_pending"  # Invitation.extra: "kind|key|not-before ISO" of a text waiting out quiet hours
+UNUSABLE = "sms_unusable"  # Invitation.extra: why this number takes no more texts (error code)
+CURSOR = "sms"
+# Carrier keywords the provider answers itself (and then blocks the number); any other
+# opt-out wording gets our one confirmation text.
+PROVIDER_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
+
+
+def channels(route: Any) -> list[str]:
+    return list(getattr(route, "channels", None) or ["email"])
+
+
+class Texts:
+    def __init__(self, channel: SmsChannel, settings: Any) -> None:
+        self.channel = channel
+        self.settings = settings
+        self.window = parse_quiet_hours(settings.sms.quiet_hours)
+
+    # --- enrichment -----------------------------------------------------------------
+
+    def prepare(self, ex: Executor, inv: Invitation, app: Application, candidate: Candidate, route: Any) -> None:
+        """The number we may text (E.164, mobile-capable) and consent from the ATS field."""
+        inv.sms_phone = None
+        if "sms" not in channels(route):
+            return
+        phone = to_e164(candidate.phone, self.settings.sms.region)
+        if phone is None or is_landline(phone):
+            ex._audit(inv, "sms_unusable", channel="sms",
+                      detail="no mobile number on record" if phone is None else "the number is a landline")
+            return
+        inv.sms_phone = phone
+        field = self.settings.sms.consent_field
+        if field:
+            ledger.grant_from_ats(ex.db, phone, loc.field_value(app.custom, field), field=field,
+                                  text_shown=self.settings.sms.consent_text, at=ex.now, actor=ex.ctx.actor,
+                                  candidate_id=inv.candidate_id, ref=inv.ref, application_id=inv.application_id)
+
+    # --- sending --------------------------------------------------------------------
+
+    def deliver(self, ex: Executor, inv: Invitation, kind: str, key: str, context: dict[str, Any],
+                template_set: str) -> bool:
+        """True when the candidate is reached by text (sent now, or waiting for their
+        quiet hours to end); False means email must carry this message."""
+        if kind not in SMS_KINDS or not inv.sms_phone or inv.extra.get(UNUSABLE):
+            return False
+        if ex.db.outbox_state(f"{key}:sms") in ("sent", "unknown"):
+            return True
+        verdict = consent.may_text(consent=ledger.state(ex.db, inv.sms_phone), in_stage=inv.is_open,
+                                   sent=inv.texts_sent, limit=self.settings.sms.max_per_invitation, now=ex.now,
+                                   zone=ex._zone(inv, "candidate"), window=self.window)
+        if verdict.not_before is not None:
+            inv.extra[PENDING] = f"{kind}|{key}|{iso(verdict.not_before)}"
+            ex._audit(inv, "sms_deferred", channel="sms", detail=f"{kind} until {iso(verdict.not_before)} "
+                                                                  f"({verdict.reason})")
+            return True
+        if not verdict.allowed:
+            ex._audit(inv, "sms_skipped", channel="sms", detail=f"{kind}: {verdict.reason}")
+            return False
+        return self._send(ex, inv, kind, key, context, template_set)
+
+    def _body(self, ex: Executor, inv: Invitation, kind: str, context: dict[str, Any], template_set: str) -> str:
+        zone = ex._zone(inv, "candidate")
+        language = inv.locale or "en"
+        short = {"deadline_short": loc.format_short(inv.deadline_at, zone, language) if inv.deadline_at else None,
+                 "start_short": loc.format_short(inv.interview_start, zone, language)
+                 if inv.interview_start else None}
+        return gsm_fold(ex.ctx.renderer.render_sms(kind, context | short, template_set, language))
+
+    def _send(self, ex: Executor, inv: Invitation, kind: str, key: str, context: dict[str, Any],
+              template_set: str) -> bool:
+        phone = inv.sms_phone or ""
+        sms_key = f"{key}:sms"
+        if not ex._claim(inv, sms_key, kind, "sms", phone):
+            return ex.db.outbox_state(sms_key) in ("sent", "unknown")
+        try:
+            message = self.channel.send(phone, self._body(ex, inv, kind, context, template_set))
+        except SmsRejected as exc:
+            ex.db.mark_failed(sms_key, str(exc.code), permanent=True)
+            self._refused(ex, inv, exc.code, exc.outcome)
+            if exc.outcome in (OPTED_OUT, INVALID, UNREACHABLE):
+                return False
+            raise
+        except Exception as exc:
+            ex.db.mark_failed(sms_key, type(exc).__name__, permanent=False)
+            raise
+        with ex.db.transaction():
+            ex.db.mark_sent(sms_key, message.sid)
+            ex.db.record_sms(message.sid, key=key, ref=inv.ref, phone=phone, direction="outbound", kind=kind,
+                             status=message.status, error_code=message.error_code, at=ex.now)
+            inv.texts_sent += 1
+            ex._audit(inv, "sms_sent", channel="sms", recipient=phone, detail=f"{kind} {message.sid}")
+        ex.report.outcomes.append(_outcome(inv, kind, "sent", masked(phone)))
+        return True
+
+    def _refused(self, ex: Executor, inv: Invitation, code: int | None, outcome: str) -> None:
+        phone = inv.sms_phone or ""
+        if outcome == OPTED_OUT:
+            ledger.revoke(ex.db, phone, source=f"{self.channel.name} error {code} (unsubscribed)", at=ex.now,
+                          actor=ex.ctx.actor, candidate_id=inv.candidate_id, ref=inv.ref,
+                          application_id=inv.application_id)
+        elif outcome in (INVALID, UNREACHABLE):
+            inv.extra[UNUSABLE] = str(code)
+        ex._audit(inv, "sms_failed", channel="sms", recipient=phone, detail=f"error {code} ({outcome})")
+
+    def flush(self, ex: Executor, inv: Invitation) -> Invitation:
+        """Send a text that waited for quiet hours to end, unless it no longer applies."""
+        pending = inv.extra.get(PENDING)
+        if not pending:
+            return inv
+        kind, key, when = pending.split("|", 2)
+        if ex.now < parse_instant(when):
+            return inv
+        del inv.extra[PENDING]
+        stale = kind in ("invite", "relink", "followup") and inv.state is not State.INVITED \
+            and inv.state is not State.FOLLOWED_UP
+        if not stale:
+            context = ex._base_context(inv)
+            if not self.deliver(ex, inv, kind, key, context, ex._template_set(inv)) and \
+                    channels(ex._route(inv)) == ["sms"]:
+                ex._send(inv, key, kind, inv.candidate_name, inv.candidate_email or "", context,
+                         template_set=ex._template_set(inv), locale=inv.locale or "en")
+        ex._save(inv)
+        return inv
+
+    # --- reading --------------------------------------------------------------------
+
+    def read(self, ex: Executor) -> None:
+        """Delivery status of our texts and replies to them, since the last poll."""
+        saved = ex.db.get_cursor(CURSOR)
+        since = parse_instant(saved) if saved else ex.now - timedelta(days=1)
+        started = ex.now
+        for message in self.channel.messages(since):
+            if message.inbound:
+                if ex.db.record_sms(message.sid, key=None, ref=ex.db.latest_ref_for_phone(message.from_),
+                                    phone=message.from_, direction="inbound", kind=None, status=message.status,
+                                    error_code=None, at=message.date_sent or started):
+                    self._reply(ex, message.from_, message.body, message.sid)
+                continue
+            row = ex.db.sms_message(message.sid)
+            if row is None or row["status"] == message.status:
+                continue
+            ex.db.update_sms_status(message.sid, message.status, message.error_code)
+            if message.status in FINAL_STATUSES:
+                self._final(ex, row, message.status, message.error_code)
+        ex.db.set_cursor(CURSOR, iso(started))
+
+    def _final(self, ex: Executor, row: dict[str, Any], status: str, code: int | None) -> None:
+        inv = ex.db.get_invitation(row["ref"]) if row["ref"] else None
+        if inv is None:
+            return
+        if status not in FAILED_STATUSES:
+            ex._audit(inv, "sms_delivered", channel="sms", detail=f"{row['kind']} {row['sid']}")
+            return
+        outcome = outcome_of(code)
+        self._refused(ex, inv, code, outcome)
+        if channels(ex._route(inv)) == ["sms"] and row["kind"] in SMS_KINDS:
+            # the text never arrived and no email went with it: send the email version now
+            ex._send(inv, row["key"], row["kind"], inv.candidate_name, inv.candidate_email or "",
+                     ex._base_context(inv), template_set=ex._template_set(inv), locale=inv.locale or "en")
+        ex._save(inv)
+
+    def _reply(self, ex: Executor, phone: str, body: str, sid: str) -> None:
+        ref = ex.db.latest_ref_for_phone(phone)
+        inv = ex.db.get_invitation(ref) if ref else None
+        where: dict[str, Any] = {"candidate_id": inv.candidate_id, "ref": inv.ref,
+                                 "application_id": inv.application_id} if inv else {}
+        meaning = consent.classify(body)
+        if meaning == consent.STOP:
+            if ledger.revoke(ex.db, phone, source=f"reply {sid}", at=ex.now, actor=ex.ctx.actor, **where) \
+                    and consent.normalise(body) not in PROVIDER_KEYWORDS:
+                self._confirm_opt_out(ex, inv, phone, sid)
+            return
+        if meaning == consent.START:
+            ledger.change(ex.db, phone, consent.GRANTED, source=f"START reply {sid}", at=ex.now,
+                          actor=ex.ctx.actor, text_shown=body[:40], **where)
+            return
+        if inv is not None:
+            ex.do_alert(inv, wf.alert_of(inv, alerts.text_reply(body), suffix=sid))
+        else:
+            ex.report.notices.append(f"a text from {masked(phone)} matched no invitation; not shown")
+
+    def _confirm_opt_out(self, ex: Executor, inv: Invitation | None, phone: str, sid: str) -> None:
+        """The one text an opt-out allows, for wording the provider does not act on itself."""
+        language = (inv.locale if inv else None) or self.settings.locale.default
+        body = gsm_fold(ex.ctx.renderer.render_sms("opt_out", {"org_name": ex._org_name()}, "default", language))
+        key = f"sms-optout:{sid}"
+        if ex.db.claim(key, ref=inv.ref if inv else "", kind="opt_out", channel="sms", recipient=phone) != "claimed":
+            return
+        try:
+            message = self.channel.send(phone, body)
+        except SmsRejected as exc:
+            ex.db.mark_failed(key, str(exc.code), permanent=True)
+            return
+        ex.db.mark_sent(key, message.sid)
+        ex.db.record_sms(message.sid, key=key, ref=None, phone=phone, direction="outbound", kind="opt_out",
+                         status=message.status, error_code=None, at=ex.now)
+
+
+def _outcome(inv: Invitation, kind: str, result: str, recipient: str) -> Any:
+    from ..executor import Outcome
+
+    return Outcome(inv.ref, inv.application_id, f"{kind} (sms)", result, "", recipient)
+
+
+__all__ = ["SMS_KINDS", "Texts", "channels"]
