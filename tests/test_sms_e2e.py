@@ -225,3 +225,23 @@ def test_spanish_candidate_reads_spanish_and_english_one_does_not(h: Harness) ->
     [confirm] = h.emails_to(JOSE_EMAIL, "confirmation")
     assert "Su entrevista está confirmada" in confirm.get_body(("plain",)).get_content()
     assert "el lunes 30 de noviembre de 2026, 11:00 a.m. PST" in confirm["Subject"]
+
+
+def test_consent_commands_list_show_revoke(h: Harness) -> None:
+    import json
+
+    invite_with_consent(h, JOSE)
+    listed = h.cli("consent", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [(r["phone"], r["state"]) for r in json.loads(listed.output)] == [(JOSE_PHONE, "granted")]
+    revoked = h.cli("consent", "revoke", "(916) 555-0102", "--reason", "asked on the phone", "--json")
+    assert revoked.exit_code == 0, revoked.output
+    assert json.loads(revoked.output) == {"phone": JOSE_PHONE, "state": "revoked", "changed": True}
+    shown = json.loads(h.cli("consent", "show", JOSE_PHONE, "--json").output)
+    assert shown["state"] == "revoked" and shown["record"]["source"] == "recruiter: asked on the phone"
+    assert [c["event"] for c in shown["changes"]] == ["consent_granted", "consent_revoked"]
+    bad = h.cli("consent", "show", "call me")
+    assert bad.exit_code == 2 and "PHONE 'call me' is not a phone number" in bad.output
+    h.at(48.5)
+    h.poll()
+    assert len(texts_to(h, JOSE_PHONE)) == 1  # the revoke holds: no follow-up text

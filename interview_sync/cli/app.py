@@ -339,4 +339,4 @@ def main() -> None:
         sys.exit(130)
 
 
-from . import audit_cmd, golive_cmd, history_cmd, replay_cmd, report_cmd, sandbox_cmd  # noqa: E402,F401 - register their sub-commands on import
+from . import audit_cmd, consent_cmd, golive_cmd, history_cmd, replay_cmd, report_cmd, sandbox_cmd  # noqa: E402,F401 - register their sub-commands on import
