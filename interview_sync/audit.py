@@ -17,6 +17,7 @@ from typing import Any, Literal, TextIO
 
 from .clock import ensure_utc
 from .invitation import PERSONAL_FIELDS, Invitation, State
+from .report_channels import CANDIDATE_KINDS
 from .sanitize import clean
 from .state.db import AUDIT_COLUMNS, GENESIS_HASH, StateDB, pii_digest, row_hash
 
@@ -24,7 +25,10 @@ INVITATION_COLUMNS = ("invitation_ref", "application_id", "candidate_id", "job",
                       "stage_changed_at", "invite_sent_at", "candidate_email", "booking_link",
                       "booking_ref", "followup_sent_at", "booked_at", "interview_start",
                       "interview_end", "interview_format", "reschedules", "cancelled_at",
-                      "flagged_at", "alerts", "state")
+                      "flagged_at", "alerts", "state", "channels", "texts_sent", "sms_consent",
+                      "sms_consent_source", "locale")
+# The last five (issue 14) follow SPEC §5's columns: the channels that carried candidate
+# messages, and the number's consent state and source at export time (TCPA record).
 
 # states whose personal data may be purged once old enough (never an open invitation)
 PURGEABLE_STATES = (State.CLOSED.value, State.FLAGGED.value, State.NEEDS_ATTENTION.value)
@@ -131,8 +135,12 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def invitation_record(inv: Invitation) -> dict[str, Any]:
-    """The SPEC §5 compliance record of one invitation, in column order."""
+def invitation_record(inv: Invitation, consents: dict[str, dict[str, Any]] | None = None,
+                      emailed: set[str] | None = None) -> dict[str, Any]:
+    """The SPEC §5 compliance record of one invitation, in column order, with the
+    channel and consent columns (``consents`` by phone, ``emailed`` refs preloaded)."""
+    consent = (consents or {}).get(inv.sms_phone or "")
+    used = [name for name, on in (("email", inv.ref in (emailed or set())), ("sms", inv.texts_sent > 0)) if on]
     return {
         "invitation_ref": inv.ref, "application_id": inv.application_id,
         "candidate_id": inv.candidate_id, "job": inv.job_name, "stage": inv.stage_name,
@@ -143,6 +151,9 @@ def invitation_record(inv: Invitation) -> dict[str, Any]:
         "interview_end": inv.interview_end, "interview_format": inv.interview_format,
         "reschedules": inv.reschedules, "cancelled_at": inv.cancelled_at,
         "flagged_at": inv.flagged_at, "alerts": inv.alerts, "state": State(inv.state).value,
+        "channels": "+".join(used), "texts_sent": inv.texts_sent,
+        "sms_consent": consent["state"] if consent else ("none" if inv.sms_phone else ""),
+        "sms_consent_source": consent["source"] if consent else "", "locale": inv.locale or "",
     }
 
 
@@ -153,7 +164,9 @@ def _records(db: StateDB, kind: str, since: datetime | None,
         return AUDIT_COLUMNS, ({c: row[c] for c in AUDIT_COLUMNS}
                                for row in db.iter_audit(since, until))
     if kind == "invitations":
-        return INVITATION_COLUMNS, (invitation_record(inv)
+        consents = {row["phone"]: row for row in db.consents()}
+        emailed = db.refs_emailed(CANDIDATE_KINDS)
+        return INVITATION_COLUMNS, (invitation_record(inv, consents, emailed)
                                     for inv in db.iter_invitations(since, until))
     raise ValueError(f"unknown export kind {kind!r}; use events or invitations")
 

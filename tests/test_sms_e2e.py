@@ -245,3 +245,39 @@ def test_consent_commands_list_show_revoke(h: Harness) -> None:
     h.at(48.5)
     h.poll()
     assert len(texts_to(h, JOSE_PHONE)) == 1  # the revoke holds: no follow-up text
+
+
+def test_report_per_channel_and_export_columns(h: Harness) -> None:
+    import json
+
+    from interview_sync.clock import iso
+
+    invite_with_consent(h, JOSE)  # email + text, booked, then a no-show
+    h.at(0.1)
+    h.sandbox.move(FATIMA, "Phone Screen")  # email only (no consent on record)
+    h.poll()
+    h.at(3)
+    h.sandbox.book(JOSE)
+    h.poll()
+    booked = h.invitation(JOSE)
+    h.at((booked.interview_end - h.start).total_seconds() / 3600 + 0.5)
+    h.sandbox.no_show(JOSE)
+    h.poll()
+    h.sandbox.text_from(JOSE_PHONE, "STOP")
+    h.at((booked.interview_end - h.start).total_seconds() / 3600 + 1)
+    h.poll()
+    out = h.cli("report", "--json", "--now", iso(h.clock.now()))
+    assert out.exit_code == 0, out.output
+    channels = {c["channel"]: c for c in json.loads(out.output)["channels"]}
+    assert channels["email"]["reached"] == 2 and channels["sms"]["reached"] == 1
+    assert channels["sms"]["sent"] == 2 and channels["sms"]["delivered"] == 2  # invite + confirmation
+    assert channels["sms"]["opted_out"] == 1 and channels["sms"]["booked_after"] == 1
+    assert channels["sms"]["no_show_rate"] == 1.0 and channels["email"]["no_show_rate"] == 1.0
+    assert channels["email"]["delivered"] is None
+    exported = h.cli("audit", "export", "--kind", "invitations", "--format", "jsonl")
+    rows = {r["application_id"]: r for r in map(json.loads, exported.output.splitlines())}
+    assert rows[JOSE]["channels"] == "email+sms" and rows[JOSE]["texts_sent"] == 2
+    assert rows[JOSE]["sms_consent"] == "revoked" and rows[JOSE]["sms_consent_source"].startswith("reply SM")
+    assert rows[FATIMA]["channels"] == "email" and rows[FATIMA]["sms_consent"] == "none"
+    events = h.cli("audit", "export", "--kind", "events", "--format", "jsonl").output.splitlines()
+    assert any(json.loads(e)["event"] == "sms_sent" and json.loads(e)["channel"] == "sms" for e in events)

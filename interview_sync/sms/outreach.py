@@ -158,8 +158,8 @@ class Texts:
     def read(self, ex: Executor) -> None:
         """Delivery status of our texts and replies to them, since the last poll."""
         saved = ex.db.get_cursor(CURSOR)
-        since = parse_instant(saved) if saved else ex.now - timedelta(days=1)
-        started = ex.now
+        started = ex.ctx.read_clock.now()  # the provider's time, like every vendor read window
+        since = parse_instant(saved) if saved else started - timedelta(days=1)
         for message in self.channel.messages(since):
             if message.inbound:
                 if ex.db.record_sms(message.sid, key=None, ref=ex.db.latest_ref_for_phone(message.from_),

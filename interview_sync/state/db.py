@@ -757,6 +757,13 @@ class StateDB:
             return list(self.db.query("SELECT * FROM sms_messages ORDER BY at"))
         return list(self.db.query("SELECT * FROM sms_messages WHERE ref = ? ORDER BY at", [ref]))
 
+    def refs_emailed(self, kinds: frozenset[str]) -> set[str]:
+        """Invitations that had at least one of these email kinds sent (one query, for exports)."""
+        marks = ", ".join("?" for _ in kinds)
+        return {row[0] for row in self.conn.execute(
+            f"SELECT DISTINCT ref FROM outbox WHERE channel = 'email' AND state = 'sent' AND kind IN ({marks})",
+            sorted(kinds))}
+
     def latest_ref_for_phone(self, phone: str) -> str | None:
         """The invitation that last texted ``phone`` (a reply belongs to it)."""
         row = self.conn.execute("SELECT ref FROM sms_messages WHERE phone = ? AND direction != 'inbound' "
