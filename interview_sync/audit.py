@@ -135,12 +135,8 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def invitation_record(inv: Invitation, consents: dict[str, dict[str, Any]] | None = None,
-                      emailed: set[str] | None = None) -> dict[str, Any]:
-    """The SPEC §5 compliance record of one invitation, in column order, with the
-    channel and consent columns (``consents`` by phone, ``emailed`` refs preloaded)."""
-    consent = (consents or {}).get(inv.sms_phone or "")
-    used = [name for name, on in (("email", inv.ref in (emailed or set())), ("sms", inv.texts_sent > 0)) if on]
+def invitation_record(inv: Invitation) -> dict[str, Any]:
+    """The SPEC §5 compliance record of one invitation, in column order."""
     return {
         "invitation_ref": inv.ref, "application_id": inv.application_id,
         "candidate_id": inv.candidate_id, "job": inv.job_name, "stage": inv.stage_name,
@@ -151,6 +147,15 @@ def invitation_record(inv: Invitation, consents: dict[str, dict[str, Any]] | Non
         "interview_end": inv.interview_end, "interview_format": inv.interview_format,
         "reschedules": inv.reschedules, "cancelled_at": inv.cancelled_at,
         "flagged_at": inv.flagged_at, "alerts": inv.alerts, "state": State(inv.state).value,
+    }
+
+
+def channel_columns(inv: Invitation, consents: dict[str, dict[str, Any]], emailed: set[str]) -> dict[str, Any]:
+    """The channels that carried candidate messages and the number's consent (``consents``
+    by phone and ``emailed`` refs are read once per export, not per row)."""
+    consent = consents.get(inv.sms_phone or "")
+    used = [name for name, on in (("email", inv.ref in emailed), ("sms", inv.texts_sent > 0)) if on]
+    return {
         "channels": "+".join(used), "texts_sent": inv.texts_sent,
         "sms_consent": consent["state"] if consent else ("none" if inv.sms_phone else ""),
         "sms_consent_source": consent["source"] if consent else "", "locale": inv.locale or "",
@@ -166,7 +171,7 @@ def _records(db: StateDB, kind: str, since: datetime | None,
     if kind == "invitations":
         consents = {row["phone"]: row for row in db.consents()}
         emailed = db.refs_emailed(CANDIDATE_KINDS)
-        return INVITATION_COLUMNS, (invitation_record(inv, consents, emailed)
+        return INVITATION_COLUMNS, (invitation_record(inv) | channel_columns(inv, consents, emailed)
                                     for inv in db.iter_invitations(since, until))
     raise ValueError(f"unknown export kind {kind!r}; use events or invitations")
 
