@@ -180,10 +180,10 @@ class PollCycle:
             self.executor.recover_stranded()
         ats = self._read_ats()
         sched = self._read_scheduler() if self._go_on("reading the scheduler") else Listing()
+        if self.executor.texts is not None and not self.dry_run and self._go_on("reading text messages"):
+            self._read_texts()  # before any timer fires: a STOP read now holds back this poll's texts
         if self._go_on("firing due timers"):
             self._fire_timers()
-        if self.executor.texts is not None and not self.dry_run and self._go_on("reading text messages"):
-            self._read_texts()
         for bad in self.ctx.bad_records:
             self.report.errors.append(f"skipped a record: {bad}")
         if not self.dry_run:

@@ -92,6 +92,16 @@ def test_no_consent_no_text(h: Harness) -> None:
     assert len(h.emails_to(FATIMA_EMAIL, "invite")) == 1
 
 
+def test_a_stop_read_in_a_poll_holds_back_that_polls_texts(h: Harness) -> None:
+    invite_with_consent(h, JOSE)
+    h.at(48.4)
+    h.sandbox.text_from(JOSE_PHONE, "stop")
+    h.at(48.5)
+    h.poll()  # reads the STOP first, then the follow-up is due: email only, nothing tried by text
+    assert len(texts_to(h, JOSE_PHONE)) == 1 and len(h.emails_to(JOSE_EMAIL, "followup")) == 1
+    assert not [r for r in h.ctx.db.outbox_rows() if r["channel"] == "sms" and r["kind"] == "followup"]
+
+
 def test_stop_mid_flow_stops_texts_email_continues_start_reopens(h: Harness) -> None:
     invite_with_consent(h, JOSE)
     h.at(1)
@@ -144,7 +154,7 @@ def test_inbound_question_alerts_the_recruiter_as_plain_text(h: Harness) -> None
 def test_21610_from_the_provider_updates_the_ledger(h: Harness) -> None:
     invite_with_consent(h, JOSE)
     h.at(48.4)
-    h.sandbox.text_from(JOSE_PHONE, "STOP")  # Twilio blocks the number before our poll reads it
+    h.sandbox._post("/_admin/twilio/opt-out", {"phone": JOSE_PHONE})  # opted out of this sender elsewhere
     h.at(48.5)
     h.poll()
     row = consent_row(h, JOSE_PHONE)
@@ -281,3 +291,15 @@ def test_report_per_channel_and_export_columns(h: Harness) -> None:
     assert rows[FATIMA]["channels"] == "email" and rows[FATIMA]["sms_consent"] == "none"
     events = h.cli("audit", "export", "--kind", "events", "--format", "jsonl").output.splitlines()
     assert any(json.loads(e)["event"] == "sms_sent" and json.loads(e)["channel"] == "sms" for e in events)
+
+
+def test_a_provider_outage_does_not_hold_up_the_email(h: Harness) -> None:
+    h.sandbox.fault("/2010-04-01/Accounts/", 500, method="POST")
+    h.at(0.05)
+    h.sandbox.custom_field(JOSE, "sms_consent", "Yes")
+    h.at(0.1)
+    h.sandbox.move(JOSE, "Phone Screen")
+    report = h.poll()
+    assert len(h.emails_to(JOSE_EMAIL, "invite")) == 1 and texts_to(h, JOSE_PHONE) == []
+    assert h.invitation(JOSE).state.value == "invited"
+    assert any("invite text not sent" in e for e in report.errors)

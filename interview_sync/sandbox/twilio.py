@@ -158,6 +158,13 @@ def mount(app: SandboxApp) -> None:
             _tw(world)["landlines"].add(str(request.json().get("phone", "")))
         return Response(200, {"ok": True})
 
+    def opt_out(request: Request) -> Response:
+        """``{"phone": "+19165550102"}``: the number opted out of this sender elsewhere (another
+        campaign on the same Messaging Service): the next send gets 21610, no reply is listed."""
+        with world.lock:
+            _tw(world)["opted_out"].add(str(request.json().get("phone", "")))
+        return Response(200, {"ok": True})
+
     def all_messages(request: Request) -> Response:
         with world.lock:
             now = world.now()
@@ -168,4 +175,5 @@ def mount(app: SandboxApp) -> None:
     router.add("GET", path, listing)
     router.add("POST", "/_admin/twilio/inbound", inbound)
     router.add("POST", "/_admin/twilio/landline", landline)
+    router.add("POST", "/_admin/twilio/opt-out", opt_out)
     router.add("GET", "/_admin/twilio/messages", all_messages)

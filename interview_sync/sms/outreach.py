@@ -17,6 +17,7 @@ from .. import locale as loc
 from .. import workflow as wf
 from ..clock import iso, parse_instant
 from ..config import parse_quiet_hours
+from ..errors import VendorError
 from ..invitation import Invitation, State
 from ..models import Application, Candidate
 from . import consent, ledger
@@ -108,9 +109,15 @@ class Texts:
         except SmsRejected as exc:
             ex.db.mark_failed(sms_key, str(exc.code), permanent=True)
             self._refused(ex, inv, exc.code, exc.outcome)
-            if exc.outcome in (OPTED_OUT, INVALID, UNREACHABLE):
-                return False
-            raise
+            if exc.outcome not in (OPTED_OUT, INVALID, UNREACHABLE):
+                ex.report.errors.append(f"{inv.application_id}: {kind} text refused ({exc.message}); "
+                                        "email carries it where the route has email")
+            return False
+        except VendorError as exc:
+            # a provider outage must not hold up the email: it goes, and the poll says why no text did
+            ex.db.mark_failed(sms_key, type(exc).__name__, permanent=False)
+            ex.report.errors.append(f"{inv.application_id}: {kind} text not sent ({exc.message})")
+            return False
         except Exception as exc:
             ex.db.mark_failed(sms_key, type(exc).__name__, permanent=False)
             raise
@@ -142,8 +149,10 @@ class Texts:
         if ex.now < parse_instant(when):
             return inv
         del inv.extra[PENDING]
-        stale = kind in ("invite", "relink", "followup") and inv.state is not State.INVITED \
-            and inv.state is not State.FOLLOWED_UP
+        if kind in ("invite", "relink", "followup"):  # a link is news only until they book
+            stale = inv.state not in (State.INVITED, State.FOLLOWED_UP)
+        else:  # a confirmation or reminder is news only before the interview starts
+            stale = inv.interview_start is None or ex.now >= inv.interview_start
         if not stale:
             context = ex._base_context(inv)
             if not self.deliver(ex, inv, kind, key, context, ex._template_set(inv)) and \
