@@ -173,7 +173,8 @@ class SmsConfig(Section):
     auth_token: SecretStr = SecretStr("")
     messaging_service_sid: str = ""
     from_: str = Field(default="", alias="from")
-    consent_field: str = ""  # ATS field (custom.<field>) or tag that records consent
+    consent_field: str = ""  # ATS field (custom.<field>) that records consent (tags: not read yet)
+    consent_question: str = ""  # booking form question (Calendly) or field (Cal.com) whose yes records consent
     consent_text: str = ("I agree to receive text messages about my interview from this employer. "
                          "Msg & data rates may apply. Reply STOP to opt out.")
     quiet_hours: str = "08:00-21:00"  # candidate's local time

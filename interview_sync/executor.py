@@ -534,6 +534,8 @@ class Executor:
         assert booking is not None
         sequence = inv.ics_sequence + (1 if updated or inv.cancelled_at else 0)
         pending = self._apply_booking(replace(inv, extra=dict(inv.extra), state=State.BOOKED), booking)
+        if self.texts is not None:
+            self.texts.on_booking(self, pending, booking)
         context = self._base_context(pending) | {"updated": updated}
         self._reach(pending, action.key, "confirmation", context)
         ics = self._ics(pending, "REQUEST", sequence, booking.start, booking.end)

@@ -21,6 +21,7 @@ JOSE_EMAIL = "jose.martinez@example.com"
 FATIMA = "17007"  # same job, +1 916 555 0107
 FATIMA_PHONE = "+19165550107"
 FATIMA_EMAIL = "fatima.alsayed+cna@example.org"
+CONSENT_QUESTION = "May we text you about this interview?"
 BARE_LINK = "https://calendly.com/d/cq4m-9hd-v3s"  # a Calendly single-use link without prefill
 
 
@@ -34,7 +35,8 @@ def texting(tmp: Path, channels: list[str] = ["email", "sms"], **kwargs: Any) ->
                                      "locale": {"field": "custom.preferred_language"}}, **kwargs)
     h.settings.sms = SmsConfig.model_validate({
         "provider": "sandbox", "base_url": h.server.url, "account_sid": "AC" + "0" * 32,
-        "auth_token": "sandbox-token", "from": "+19165550100", "consent_field": "custom.sms_consent"})
+        "auth_token": "sandbox-token", "from": "+19165550100", "consent_field": "custom.sms_consent",
+        "consent_question": CONSENT_QUESTION})
     h.ctx.sms = build_sms(h.settings, sleeper=lambda s: None)
     h.poll()  # baseline
     return h
@@ -303,3 +305,19 @@ def test_a_provider_outage_does_not_hold_up_the_email(h: Harness) -> None:
     assert len(h.emails_to(JOSE_EMAIL, "invite")) == 1 and texts_to(h, JOSE_PHONE) == []
     assert h.invitation(JOSE).state.value == "invited"
     assert any("invite text not sent" in e for e in report.errors)
+
+
+def test_consent_given_on_the_booking_form(h: Harness) -> None:
+    def answer_on_booking_page() -> None:
+        for invitee in h.world.data["calendly"]["invitees"].values():
+            invitee["text_reminder_number"] = "+1 530 555 0177"
+            invitee["questions_and_answers"] = [{"question": CONSENT_QUESTION, "answer": "Yes", "position": 0}]
+
+    h.at(0.05)
+    h.invite_and_book(FATIMA, before_poll=answer_on_booking_page)
+    assert len(h.emails_to(FATIMA_EMAIL, "invite")) == 1 and texts_to(h, FATIMA_PHONE) == []  # no consent yet
+    [text] = texts_to(h, "+15305550177")  # the number given with the consent
+    assert "Booked" in text["body"]
+    row = consent_row(h, "+15305550177")
+    assert row["state"] == "granted" and row["source"] == f"booking form: {CONSENT_QUESTION}"
+    assert row["text_shown"] == CONSENT_QUESTION

@@ -36,11 +36,12 @@ def change(db: StateDB, phone: str, new_state: str, *, source: str, at: datetime
 
 def grant_from_ats(db: StateDB, phone: str, value: Any, *, field: str, text_shown: str, at: datetime,
                    actor: str, candidate_id: str | None, ref: str | None, application_id: str | None) -> bool:
-    """An ATS consent field saying yes grants consent, but only for a number the ledger
-    has never seen: a revoked number stays revoked whatever the ATS says."""
+    """A consent field (ATS, or a booking form answer) saying yes grants consent, but only
+    for a number the ledger has never seen: a revoked number stays revoked whatever it says."""
     if not isinstance(value, str) or value.strip().casefold() not in TRUTHY or state(db, phone) is not None:
         return False
-    return change(db, phone, GRANTED, source=f"ATS field {field}", at=at, actor=actor, text_shown=text_shown,
+    source = field if field.startswith("booking form") else f"ATS field {field}"
+    return change(db, phone, GRANTED, source=source, at=at, actor=actor, text_shown=text_shown,
                   candidate_id=candidate_id, ref=ref, application_id=application_id)
 
 

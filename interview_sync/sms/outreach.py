@@ -19,7 +19,7 @@ from ..clock import iso, parse_instant
 from ..config import parse_quiet_hours
 from ..errors import VendorError
 from ..invitation import Invitation, State
-from ..models import Application, Candidate
+from ..models import Application, Booking, Candidate
 from . import consent, ledger
 from .base import FAILED_STATUSES, FINAL_STATUSES, INVALID, OPTED_OUT, UNREACHABLE, SmsChannel, SmsRejected
 from .phone import is_landline, masked, to_e164
@@ -66,6 +66,21 @@ class Texts:
             ledger.grant_from_ats(ex.db, phone, loc.field_value(app.custom, field), field=field,
                                   text_shown=self.settings.sms.consent_text, at=ex.now, actor=ex.ctx.actor,
                                   candidate_id=inv.candidate_id, ref=inv.ref, application_id=inv.application_id)
+
+    def on_booking(self, ex: Executor, inv: Invitation, booking: Booking) -> None:
+        """Consent given on the booking form (``sms.consent_question``), for the number given
+        there or the one on record; like the ATS field, it never re-opens a revoked number."""
+        question = self.settings.sms.consent_question.strip().casefold()
+        if not question or "sms" not in channels(ex._route(inv)):
+            return
+        answer = next((a for q, a in booking.form_answers if q.strip().casefold() == question), None)
+        phone = to_e164(booking.invitee_phone, self.settings.sms.region) or inv.sms_phone
+        if answer is None or phone is None or is_landline(phone):
+            return
+        if ledger.grant_from_ats(ex.db, phone, answer, field=f"booking form: {self.settings.sms.consent_question}",
+                                 text_shown=self.settings.sms.consent_question, at=ex.now, actor=ex.ctx.actor,
+                                 candidate_id=inv.candidate_id, ref=inv.ref, application_id=inv.application_id):
+            inv.sms_phone = phone
 
     # --- sending --------------------------------------------------------------------
 
