@@ -221,13 +221,15 @@ class Executor:
     def _reach(self, inv: Invitation, key: str, kind: str, context: dict[str, Any]) -> bool:
         """A candidate message on the route's channels: a text where the route asks for one
         and the rules allow it, an email unless the route is text-only and the text
-        reached them (or waits for their quiet hours to end)."""
+        reached them (or waits for their quiet hours to end). A confirmation or reminder
+        is always emailed too: its text is a pointer to the details (where, join link,
+        reschedule link) that only the email carries."""
         route = self._route(inv)
         wanted = list(getattr(route, "channels", None) or ["email"])
         template_set = self._template_set(inv)
         texted = "sms" in wanted and self.texts is not None and \
             self.texts.deliver(self, inv, kind, key, context, template_set)
-        if "email" in wanted or not texted:
+        if "email" in wanted or not texted or kind in ("confirmation", "reminder_candidate"):
             return self._send(inv, key, kind, inv.candidate_name, inv.candidate_email or "", context,
                               template_set=template_set, locale=inv.locale or "en")
         return True

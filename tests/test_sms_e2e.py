@@ -321,3 +321,17 @@ def test_consent_given_on_the_booking_form(h: Harness) -> None:
     row = consent_row(h, "+15305550177")
     assert row["state"] == "granted" and row["source"] == f"booking form: {CONSENT_QUESTION}"
     assert row["text_shown"] == CONSENT_QUESTION
+
+
+def test_text_only_route_still_emails_the_confirmation_details(tmp_path: Path) -> None:
+    h = texting(tmp_path, channels=["sms"])
+    try:
+        invite_with_consent(h, JOSE)
+        assert h.emails_to(JOSE_EMAIL, "invite") == []
+        h.at(3)
+        h.sandbox.book(JOSE)
+        h.poll()
+        assert len(h.emails_to(JOSE_EMAIL, "confirmation")) == 1
+        assert "Details are in your email" in texts_to(h, JOSE_PHONE)[-1]["body"]
+    finally:
+        h.close()
