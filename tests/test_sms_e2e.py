@@ -335,3 +335,18 @@ def test_text_only_route_still_emails_the_confirmation_details(tmp_path: Path) -
         assert "Details are in your email" in texts_to(h, JOSE_PHONE)[-1]["body"]
     finally:
         h.close()
+
+
+def test_history_tells_the_text_story(h: Harness) -> None:
+    import json
+
+    invite_with_consent(h, JOSE)
+    h.at(1)
+    h.sandbox.text_from(JOSE_PHONE, "STOP")
+    h.poll()
+    story = h.cli("history", JOSE, "--json")
+    assert story.exit_code == 0, story.output
+    lines = [e["text"] for e in json.loads(story.output)["events"]]
+    assert f"consent to texts recorded for {JOSE_PHONE} (source: ATS field custom.sms_consent)" in lines
+    assert any(line.startswith(f"text sent to {JOSE_PHONE} (invite SM") for line in lines)
+    assert any(line.startswith(f"consent to texts withdrawn for {JOSE_PHONE} (source: reply SM") for line in lines)
