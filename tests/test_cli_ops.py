@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from harness import Harness
+from harness import Harness, wall_clock_at
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -54,7 +54,12 @@ def cli(monkeypatch: pytest.MonkeyPatch, harness: Harness) -> Iterator[Any]:
         return real(settings, sleeper=lambda s: None, **kwargs)
 
     monkeypatch.setattr(cli_app, "build_context", on_harness)
-    yield lambda *args: invoke("--config", str(harness.config_path), *args)
+
+    def run(*args: str) -> Any:
+        with wall_clock_at(harness.clock.now()):  # the CLI reads vendors on the real clock: the sandbox's
+            return invoke("--config", str(harness.config_path), *args)
+
+    yield run
 
 
 # --- exit codes -------------------------------------------------------------------------
