@@ -173,7 +173,7 @@ class SmsConfig(Section):
     auth_token: SecretStr = SecretStr("")
     messaging_service_sid: str = ""
     from_: str = Field(default="", alias="from")
-    consent_field: str = ""  # ATS field (custom.<field>) that records consent (tags: not read yet)
+    consent_field: str = ""  # ATS field ("custom.<field>") or tag ("tag:<name>") that records consent
     consent_question: str = ""  # booking form question (Calendly) or field (Cal.com) whose yes records consent
     consent_text: str = ("I agree to receive text messages about my interview from this employer. "
                          "Msg & data rates may apply. Reply STOP to opt out.")
@@ -182,6 +182,15 @@ class SmsConfig(Section):
     region: str = "US"  # how numbers written without +country code are read
 
     _urls = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v)))
+
+    @field_validator("consent_field")
+    @classmethod
+    def _consent_source(cls, value: str) -> str:
+        value = value.strip()
+        if value and not ((value.startswith("custom.") and len(value) > 7) or (value.startswith("tag:") and
+                                                                               value[4:].strip())):
+            raise ValueError(f"{value!r}: use \"custom.<field>\" (an application custom field) or \"tag:<name>\"")
+        return value
 
     @field_validator("quiet_hours")
     @classmethod

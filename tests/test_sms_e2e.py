@@ -350,3 +350,19 @@ def test_history_tells_the_text_story(h: Harness) -> None:
     assert f"consent to texts recorded for {JOSE_PHONE} (source: ATS field custom.sms_consent)" in lines
     assert any(line.startswith(f"text sent to {JOSE_PHONE} (invite SM") for line in lines)
     assert any(line.startswith(f"consent to texts withdrawn for {JOSE_PHONE} (source: reply SM") for line in lines)
+
+
+def test_consent_from_an_ats_tag(h: Harness) -> None:
+    h.settings.sms.consent_field = "tag:SMS OK"
+    h.at(0.05)
+    from interview_sync.models import Application
+
+    app = Application(id=FATIMA, candidate_id="7007", job_id="102", stage_id=None, stage_name=None,
+                      status="in_process", updated_at=h.clock.now())
+    h.ctx.ats.add_tag(app, "SMS OK")  # a recruiter tags the candidate in the ATS
+    h.at(0.1)
+    h.sandbox.move(FATIMA, "Phone Screen")
+    h.sandbox.move(JOSE, "Phone Screen")  # no tag: no text
+    h.poll()
+    assert len(texts_to(h, FATIMA_PHONE)) == 1 and texts_to(h, JOSE_PHONE) == []
+    assert consent_row(h, FATIMA_PHONE)["source"] == "ATS tag SMS OK"

@@ -40,7 +40,8 @@ def grant_from_ats(db: StateDB, phone: str, value: Any, *, field: str, text_show
     for a number the ledger has never seen: a revoked number stays revoked whatever it says."""
     if not isinstance(value, str) or value.strip().casefold() not in TRUTHY or state(db, phone) is not None:
         return False
-    source = field if field.startswith("booking form") else f"ATS field {field}"
+    source = field if field.startswith("booking form") else \
+        f"ATS tag {field[4:].strip()}" if field.startswith("tag:") else f"ATS field {field}"
     return change(db, phone, GRANTED, source=source, at=at, actor=actor, text_shown=text_shown,
                   candidate_id=candidate_id, ref=ref, application_id=application_id)
 

@@ -62,10 +62,17 @@ class Texts:
             return
         inv.sms_phone = phone
         field = self.settings.sms.consent_field
-        if field:
-            ledger.grant_from_ats(ex.db, phone, loc.field_value(app.custom, field), field=field,
-                                  text_shown=self.settings.sms.consent_text, at=ex.now, actor=ex.ctx.actor,
-                                  candidate_id=inv.candidate_id, ref=inv.ref, application_id=inv.application_id)
+        if not field:
+            return
+        if field.startswith("tag:"):  # one ATS read, only for numbers the ledger has never seen
+            has_tag = getattr(ex.ctx.ats, "has_tag", None)
+            tagged = ledger.state(ex.db, phone) is None and has_tag is not None and has_tag(app, field[4:].strip())
+            value: str | None = "yes" if tagged else None
+        else:
+            value = loc.field_value(app.custom, field)
+        ledger.grant_from_ats(ex.db, phone, value, field=field, text_shown=self.settings.sms.consent_text,
+                              at=ex.now, actor=ex.ctx.actor, candidate_id=inv.candidate_id, ref=inv.ref,
+                              application_id=inv.application_id)
 
     def on_booking(self, ex: Executor, inv: Invitation, booking: Booking) -> None:
         """Consent given on the booking form (``sms.consent_question``), for the number given
