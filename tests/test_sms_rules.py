@@ -112,3 +112,19 @@ def test_numbers_in_e164() -> None:
     assert to_e164("+44 20 7946 0958") == "+442079460958"
     assert to_e164("call me maybe") is None and to_e164("") is None and to_e164("12") is None
     assert is_landline("+442079460958") and not is_landline("+19165550142")
+
+
+def test_booking_form_answers_are_read_from_both_schedulers() -> None:
+    from interview_sync.scheduler import calcom, calendly
+
+    cal = calcom._booking({"uid": "b1", "status": "accepted", "start": "2026-12-03T16:00:00Z",
+                           "end": "2026-12-03T16:30:00Z", "attendees": [{"email": "a@x.org", "name": "A"}],
+                           "bookingFieldsResponses": {"smsConsent": True, "notes": "hi", "guests": []}},
+                          "https://cal.com")
+    assert dict(cal.form_answers) == {"smsConsent": "True", "notes": "hi"}
+    event = {"uri": "https://api.calendly.com/scheduled_events/E1", "start_time": "2026-12-03T16:00:00Z",
+             "end_time": "2026-12-03T16:30:00Z", "status": "active", "location": {}}
+    invitee = {"uri": "https://api.calendly.com/scheduled_events/E1/invitees/I1", "email": "a@x.org", "name": "A",
+               "status": "active", "questions_and_answers": [
+                   {"question": "May we text you about this interview?", "answer": "Yes", "position": 0}]}
+    assert calendly._booking(event, invitee).form_answers == (("May we text you about this interview?", "Yes"),)
