@@ -4,6 +4,7 @@ GSM-7 segments of every shipped text, locale choice and Spanish dates."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,21 @@ def test_booking_form_answers_are_read_from_both_schedulers() -> None:
                "status": "active", "questions_and_answers": [
                    {"question": "May we text you about this interview?", "answer": "Yes", "position": 0}]}
     assert calendly._booking(event, invitee).form_answers == (("May we text you about this interview?", "Yes"),)
+
+
+def test_doctor_renders_spanish_and_text_templates_when_configured(tmp_path: Path) -> None:
+    from interview_sync.clock import FixedClock
+    from interview_sync.config import Settings
+    from interview_sync.doctor import Doctor
+
+    plain = Settings.model_validate({"state": {"path": str(tmp_path / "s.db")}})
+    assert not [c for c in Doctor(plain, clock=FixedClock(datetime(2026, 11, 30, tzinfo=timezone.utc))).templates()
+                if c.name.startswith("text and Spanish")]
+    broken = tmp_path / "templates" / "default" / "es" / "sms"
+    broken.mkdir(parents=True)
+    (broken / "invite.txt.j2").write_text("{{ link ", encoding="utf-8")
+    spanish = Settings.model_validate({"state": {"path": str(tmp_path / "s.db")}, "locale": {"default": "es"},
+                                       "email": {"template_dir": str(tmp_path / "templates")}})
+    [check] = [c for c in Doctor(spanish, clock=FixedClock(datetime(2026, 11, 30, tzinfo=timezone.utc))).templates()
+               if c.name.startswith("text and Spanish")]
+    assert not check.ok and "default/es/sms/invite.txt.j2" in check.detail and check.detail.startswith("1 fail")
