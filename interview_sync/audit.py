@@ -150,13 +150,15 @@ def invitation_record(inv: Invitation) -> dict[str, Any]:
     }
 
 
-def channel_columns(inv: Invitation, consents: dict[str, dict[str, Any]], emailed: set[str]) -> dict[str, Any]:
+def channel_columns(inv: Invitation, consents: dict[str, dict[str, Any]], emailed: set[str],
+                    texts: dict[str, int]) -> dict[str, Any]:
     """The channels that carried candidate messages and the number's consent (``consents``
-    by phone and ``emailed`` refs are read once per export, not per row)."""
+    by phone, ``emailed`` refs and ``texts`` per ref are read once per export, not per row)."""
     consent = consents.get(inv.sms_phone or "")
-    used = [name for name, on in (("email", inv.ref in emailed), ("sms", inv.texts_sent > 0)) if on]
+    sent = texts.get(inv.ref, 0)
+    used = [name for name, on in (("email", inv.ref in emailed), ("sms", sent > 0)) if on]
     return {
-        "channels": "+".join(used), "texts_sent": inv.texts_sent,
+        "channels": "+".join(used), "texts_sent": sent,
         "sms_consent": consent["state"] if consent else ("none" if inv.sms_phone else ""),
         "sms_consent_source": consent["source"] if consent else "", "locale": inv.locale or "",
     }
@@ -171,7 +173,8 @@ def _records(db: StateDB, kind: str, since: datetime | None,
     if kind == "invitations":
         consents = {row["phone"]: row for row in db.consents()}
         emailed = db.refs_emailed(CANDIDATE_KINDS)
-        return INVITATION_COLUMNS, (invitation_record(inv) | channel_columns(inv, consents, emailed)
+        texts = db.texts_sent_by_ref()
+        return INVITATION_COLUMNS, (invitation_record(inv) | channel_columns(inv, consents, emailed, texts)
                                     for inv in db.iter_invitations(since, until))
     raise ValueError(f"unknown export kind {kind!r}; use events or invitations")
 

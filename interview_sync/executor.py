@@ -237,7 +237,7 @@ class Executor:
     def _texted(self, inv: Invitation, key: str) -> bool:
         """The candidate was reached by text for ``key`` (sent, or waiting for quiet hours)."""
         return self.db.outbox_state(f"{key}:sms") in ("sent", "unknown") or \
-            inv.extra.get("sms_pending", "").split("|")[1:2] == [key]
+            (self.db.held_text(inv.ref) or {}).get("key") == key
 
     def _route(self, inv: Invitation) -> Any:
         if inv.route_index is None or inv.route_index >= len(self.settings.routes):
@@ -340,7 +340,6 @@ class Executor:
             pending = replace(inv, deadline_at=self.now + timedelta(
                 hours=self.settings.policy.booking_deadline_hours))
             self._reach(pending, action.key, kind, self._base_context(pending))
-            inv.extra, inv.texts_sent = pending.extra, pending.texts_sent
         delivered = "sent" if self._texted(inv, action.key) else self.db.outbox_state(action.key)
         if delivered not in ("sent", "unknown"):
             return inv  # refused for good: the alert has parked the invitation
@@ -499,7 +498,6 @@ class Executor:
         deadline = self.now + timedelta(hours=self.settings.policy.followup_deadline_hours)
         pending = replace(inv, deadline_at=deadline)
         self._reach(pending, action.key, "followup", self._base_context(pending))
-        inv.extra, inv.texts_sent = pending.extra, pending.texts_sent
         inv.followup_sent_at = self.now
         inv.followup_deadline_at = deadline
         inv.state = State.FOLLOWED_UP

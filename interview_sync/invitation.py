@@ -105,7 +105,6 @@ class Invitation:
     # text messages and language (issue 14)
     sms_phone: str | None = None  # the candidate's mobile in E.164, when one was on record
     locale: str | None = None  # en | es: the language candidate-facing messages use
-    texts_sent: int = 0  # counted against sms.max_per_invitation
 
     # bookkeeping
     attention_reason: str | None = None

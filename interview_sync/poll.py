@@ -299,9 +299,9 @@ class PollCycle:
                 return  # timers need no cursor: the rest fire next poll
             if inv.state is State.PENDING and inv.ref in self.acted:
                 continue  # its invite just failed in this cycle: the retry belongs to the next poll
-            inv = self._act(inv, wf.due(inv, self.now, self.policy))
-            if self.executor.texts is not None and not self.dry_run:
-                self.executor.texts.flush(self.executor, inv)
+            self._act(inv, wf.due(inv, self.now, self.policy))
+        if self.executor.texts is not None and not self.dry_run:
+            self.executor.texts.flush(self.executor)  # texts that waited out quiet hours
 
     def _read_texts(self) -> None:
         """Delivery status and replies; a provider outage is reported and retried next poll."""

@@ -174,7 +174,7 @@ def test_landline_falls_back_to_email_on_a_text_only_route(tmp_path: Path) -> No
         h.at(0.2)
         h.poll()  # the carrier answered 30006
         assert len(h.emails_to(JOSE_EMAIL, "invite")) == 1
-        assert h.invitation(JOSE).extra.get("sms_unusable") == "30006"
+        assert h.ctx.db.unusable(JOSE_PHONE) == "30006"
         h.at(48.5)
         h.poll()
         assert len(texts_to(h, JOSE_PHONE)) == 1 and len(h.emails_to(JOSE_EMAIL, "followup")) == 1

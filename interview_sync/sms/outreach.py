@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from ..executor import Executor
 
 SMS_KINDS = ("invite", "relink", "followup", "confirmation", "reminder_candidate")
-PENDING = "sms_pending"  # Invitation.extra: "kind|key|not-before ISO" of a text waiting out quiet hours
-UNUSABLE = "sms_unusable"  # Invitation.extra: why this number takes no more texts (error code)
 CURSOR = "sms"
 # Carrier keywords the provider answers itself (and then blocks the number); any other
 # opt-out wording gets our one confirmation text.
@@ -95,15 +93,16 @@ class Texts:
                 template_set: str) -> bool:
         """True when the candidate is reached by text (sent now, or waiting for their
         quiet hours to end); False means email must carry this message."""
-        if kind not in SMS_KINDS or not inv.sms_phone or inv.extra.get(UNUSABLE):
+        if kind not in SMS_KINDS or not inv.sms_phone or ex.db.unusable(inv.sms_phone):
             return False
         if ex.db.outbox_state(f"{key}:sms") in ("sent", "unknown"):
             return True
         verdict = consent.may_text(consent=ledger.state(ex.db, inv.sms_phone), in_stage=inv.is_open,
-                                   sent=inv.texts_sent, limit=self.settings.sms.max_per_invitation, now=ex.now,
+                                   sent=ex.db.texts_sent(inv.ref), limit=self.settings.sms.max_per_invitation,
+                                   now=ex.now,
                                    zone=ex._zone(inv, "candidate"), window=self.window)
         if verdict.not_before is not None:
-            inv.extra[PENDING] = f"{kind}|{key}|{iso(verdict.not_before)}"
+            ex.db.hold_text(inv.ref, kind, key, verdict.not_before)
             ex._audit(inv, "sms_deferred", channel="sms", detail=f"{kind} until {iso(verdict.not_before)} "
                                                                   f"({verdict.reason})")
             return True
@@ -147,7 +146,6 @@ class Texts:
             ex.db.mark_sent(sms_key, message.sid)
             ex.db.record_sms(message.sid, key=key, ref=inv.ref, phone=phone, direction="outbound", kind=kind,
                              status=message.status, error_code=message.error_code, at=ex.now)
-            inv.texts_sent += 1
             ex._audit(inv, "sms_sent", channel="sms", recipient=phone, detail=f"{kind} {message.sid}")
         ex.report.outcomes.append(_outcome(inv, kind, "sent", masked(phone)))
         return True
@@ -159,18 +157,18 @@ class Texts:
                           actor=ex.ctx.actor, candidate_id=inv.candidate_id, ref=inv.ref,
                           application_id=inv.application_id)
         elif outcome in (INVALID, UNREACHABLE):
-            inv.extra[UNUSABLE] = str(code)
+            ex.db.mark_unusable(phone, str(code), ex.now)
         ex._audit(inv, "sms_failed", channel="sms", recipient=phone, detail=f"error {code} ({outcome})")
 
-    def flush(self, ex: Executor, inv: Invitation) -> Invitation:
-        """Send a text that waited for quiet hours to end, unless it no longer applies."""
-        pending = inv.extra.get(PENDING)
-        if not pending:
-            return inv
-        kind, key, when = pending.split("|", 2)
-        if ex.now < parse_instant(when):
-            return inv
-        del inv.extra[PENDING]
+    def flush(self, ex: Executor) -> None:
+        """Send the texts that waited for quiet hours to end, unless they no longer apply."""
+        for row in ex.db.texts_due(ex.now):
+            ex.db.release_text(row["ref"])
+            inv = ex.db.get_invitation(row["ref"])
+            if inv is not None and inv.is_open:
+                self._flush_one(ex, inv, row["kind"], row["key"])
+
+    def _flush_one(self, ex: Executor, inv: Invitation, kind: str, key: str) -> None:
         if kind in ("invite", "relink", "followup"):  # a link is news only until they book
             stale = inv.state not in (State.INVITED, State.FOLLOWED_UP)
         else:  # a confirmation or reminder is news only before the interview starts
@@ -181,8 +179,6 @@ class Texts:
                     channels(ex._route(inv)) == ["sms"]:
                 ex._send(inv, key, kind, inv.candidate_name, inv.candidate_email or "", context,
                          template_set=ex._template_set(inv), locale=inv.locale or "en")
-        ex._save(inv)
-        return inv
 
     # --- reading --------------------------------------------------------------------
 
@@ -219,7 +215,6 @@ class Texts:
             # the text never arrived and no email went with it: send the email version now
             ex._send(inv, row["key"], row["kind"], inv.candidate_name, inv.candidate_email or "",
                      ex._base_context(inv), template_set=ex._template_set(inv), locale=inv.locale or "en")
-        ex._save(inv)
 
     def _reply(self, ex: Executor, phone: str, body: str, sid: str) -> None:
         ref = ex.db.latest_ref_for_phone(phone)

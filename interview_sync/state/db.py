@@ -268,6 +268,10 @@ def _m3_sms(db: sqlite_utils.Database) -> None:
                               pk="sid")
     db["sms_messages"].create_index(["ref"])
     db["sms_messages"].create_index(["status"])
+    # a text waiting out the candidate's quiet hours (one per invitation: the latest wins)
+    db["sms_pending"].create({"ref": str, "kind": str, "key": str, "not_before": str}, pk="ref")
+    # numbers that cannot take a text (invalid, landline, unreachable): email carries on
+    db["sms_unusable"].create({"phone": str, "code": str, "at": str}, pk="phone")
 
 
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial, _m2_outbox_state_index, _m3_sms)
@@ -763,6 +767,43 @@ class StateDB:
         return {row[0] for row in self.conn.execute(
             f"SELECT DISTINCT ref FROM outbox WHERE channel = 'email' AND state = 'sent' AND kind IN ({marks})",
             sorted(kinds))}
+
+    def texts_sent(self, ref: str) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM sms_messages WHERE ref = ? AND direction != 'inbound' "
+                                     "AND kind != 'opt_out'", [ref]).fetchone()[0])
+
+    def texts_sent_by_ref(self) -> dict[str, int]:
+        """Texts per invitation, in one query (for exports)."""
+        return {ref: count for ref, count in self.conn.execute(
+            "SELECT ref, COUNT(*) FROM sms_messages WHERE direction != 'inbound' AND ref IS NOT NULL "
+            "GROUP BY ref")}
+
+    def hold_text(self, ref: str, kind: str, key: str, not_before: datetime) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT INTO sms_pending (ref, kind, key, not_before) VALUES (?, ?, ?, ?) "
+                              "ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind, key = excluded.key, "
+                              "not_before = excluded.not_before", [ref, kind, key, encode_instant(not_before)])
+
+    def held_text(self, ref: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM sms_pending WHERE ref = ?", [ref]))
+        return rows[0] if rows else None
+
+    def texts_due(self, now: datetime) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM sms_pending WHERE not_before <= ? ORDER BY not_before",
+                                  [encode_instant(now)]))
+
+    def release_text(self, ref: str) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM sms_pending WHERE ref = ?", [ref])
+
+    def mark_unusable(self, phone: str, code: str, at: datetime) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT INTO sms_unusable (phone, code, at) VALUES (?, ?, ?) ON CONFLICT (phone) "
+                              "DO UPDATE SET code = excluded.code, at = excluded.at", [phone, code, encode_instant(at)])
+
+    def unusable(self, phone: str) -> str | None:
+        row = self.conn.execute("SELECT code FROM sms_unusable WHERE phone = ?", [phone]).fetchone()
+        return str(row[0]) if row else None
 
     def latest_ref_for_phone(self, phone: str) -> str | None:
         """The invitation that last texted ``phone`` (a reply belongs to it)."""
