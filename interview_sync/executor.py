@@ -27,6 +27,7 @@ from .mail.message import Attachment, build_message, make_message_id, validate_a
 from .manager_notes import note_lines, phone_text
 from .models import Application, Booking, Candidate, Job
 from .routing import pick_route
+from .sms.outreach import booking_consent, text_fields
 from .zones import format_local, format_range
 
 MAX_VENDOR_FAILURES = 3
@@ -427,8 +428,8 @@ class Executor:
         inv.location = route.location
         inv.locale = loc.pick_locale(app.custom, self.settings.locale.field, route.locale,
                                      self.settings.locale.default)
-        if self.texts is not None:
-            self.texts.prepare(self, inv, app, candidate, route)
+        inv.sms_phone, inv.sms_consent_hint = text_fields(self.settings, app, candidate, route,
+                                                          getattr(self.ctx.ats, "has_tag", None))
         # the candidate's number is for the interviewer to call: kept for phone routes only
         inv.candidate_phone = phone_text(candidate.phone) if route.format == "phone" else None
         hm_email, hm_name, hm_title = self._hiring_manager(route.host, job)
@@ -533,9 +534,8 @@ class Executor:
         booking = action.booking
         assert booking is not None
         sequence = inv.ics_sequence + (1 if updated or inv.cancelled_at else 0)
+        inv.sms_phone, inv.sms_consent_hint = booking_consent(self.settings, inv, booking)  # the booking form's
         pending = self._apply_booking(replace(inv, extra=dict(inv.extra), state=State.BOOKED), booking)
-        if self.texts is not None:
-            self.texts.on_booking(self, pending, booking)
         context = self._base_context(pending) | {"updated": updated}
         self._reach(pending, action.key, "confirmation", context)
         ics = self._ics(pending, "REQUEST", sequence, booking.start, booking.end)

@@ -128,7 +128,6 @@ SENTENCES = {
     "sms_failed": "text to {recipient} not delivered: {detail}; email carries the messages",
     "sms_deferred": "text held for the candidate's quiet hours: {detail}",
     "sms_skipped": "no text: {detail}",
-    "sms_unusable": "no texts to this candidate: {detail}",
     "consent_granted": "consent to texts recorded for {recipient} ({detail})",
     "consent_revoked": "consent to texts withdrawn for {recipient} ({detail})",
 }

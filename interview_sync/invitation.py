@@ -105,6 +105,7 @@ class Invitation:
     # text messages and language (issue 14)
     sms_phone: str | None = None  # the candidate's mobile in E.164, when one was on record
     locale: str | None = None  # en | es: the language candidate-facing messages use
+    sms_consent_hint: str | None = None  # where the ATS says the candidate agreed to texts (read at enrichment)
 
     # bookkeeping
     attention_reason: str | None = None

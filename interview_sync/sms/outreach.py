@@ -9,8 +9,9 @@ email, is sent at most once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import alerts
 from .. import locale as loc
@@ -26,10 +27,10 @@ from .phone import is_landline, masked, to_e164
 from .text import gsm_fold
 from .twilio import outcome_of
 
-if TYPE_CHECKING:
-    from ..executor import Executor
 
 SMS_KINDS = ("invite", "relink", "followup", "confirmation", "reminder_candidate")
+BOOKING_FORM = "booking form: "  # consent hint prefix; the rest is the question the candidate answered
+Host = Any  # what Texts works through: the old Executor, or sms/host.PlannedHost under the planner
 CURSOR = "sms"
 # Carrier keywords the provider answers itself (and then blocks the number); any other
 # opt-out wording gets our one confirmation text.
@@ -40,6 +41,38 @@ def channels(route: Any) -> list[str]:
     return list(getattr(route, "channels", None) or ["email"])
 
 
+def booking_consent(settings: Any, inv: Invitation, booking: Booking) -> tuple[str | None, str | None]:
+    """(number, consent hint) after a booking: a yes to ``sms.consent_question`` on the booking
+    form counts for the number given there (else the one on record). Pure, like enrichment."""
+    question = settings.sms.consent_question.strip()
+    if settings.sms.provider == "none" or not question:
+        return inv.sms_phone, inv.sms_consent_hint
+    answer = next((a for q, a in booking.form_answers if q.strip().casefold() == question.casefold()), None)
+    phone = to_e164(booking.invitee_phone, settings.sms.region) or inv.sms_phone
+    if answer is None or answer.strip().casefold() not in ledger.TRUTHY or phone is None or is_landline(phone):
+        return inv.sms_phone, inv.sms_consent_hint
+    return phone, f"{BOOKING_FORM}{question}"
+
+
+def text_fields(settings: Any, app: Application, candidate: Candidate, route: Any,
+                has_tag: Callable[[Application, str], bool] | None) -> tuple[str | None, str | None]:
+    """Enrichment's part (reads only): the candidate's mobile in E.164, and where the ATS says
+    they agreed to texts (``sms.consent_field``: a custom field saying yes, or a tag), for a
+    route that texts; (None, None) otherwise. Landlines and unparsable numbers give None."""
+    if settings.sms.provider == "none" or "sms" not in channels(route):
+        return None, None
+    phone = to_e164(candidate.phone, settings.sms.region)
+    if phone is None or is_landline(phone):
+        return None, None
+    field = settings.sms.consent_field
+    if field.startswith("tag:"):
+        name = field[4:].strip()
+        return phone, (f"ATS tag {name}" if has_tag is not None and has_tag(app, name) else None)
+    value = loc.field_value(app.custom, field) if field else None
+    agreed = isinstance(value, str) and value.strip().casefold() in ledger.TRUTHY
+    return phone, (f"ATS field {field}" if agreed else None)
+
+
 class Texts:
     def __init__(self, channel: SmsChannel, settings: Any) -> None:
         self.channel = channel
@@ -48,53 +81,27 @@ class Texts:
 
     # --- enrichment -----------------------------------------------------------------
 
-    def prepare(self, ex: Executor, inv: Invitation, app: Application, candidate: Candidate, route: Any) -> None:
-        """The number we may text (E.164, mobile-capable) and consent from the ATS field."""
-        inv.sms_phone = None
-        if "sms" not in channels(route):
+    def grant_hint(self, ex: Host, inv: Invitation) -> None:
+        """Consent the ATS or the booking form stated, recorded in the ledger (with its audit
+        event) before the first text; never over a number the ledger already knows (a
+        revoke holds until START)."""
+        hint = inv.sms_consent_hint
+        if not (inv.sms_phone and hint) or ledger.state(ex.db, inv.sms_phone) is not None:
             return
-        phone = to_e164(candidate.phone, self.settings.sms.region)
-        if phone is None or is_landline(phone):
-            ex._audit(inv, "sms_unusable", channel="sms",
-                      detail="no mobile number on record" if phone is None else "the number is a landline")
-            return
-        inv.sms_phone = phone
-        field = self.settings.sms.consent_field
-        if not field:
-            return
-        if field.startswith("tag:"):  # one ATS read, only for numbers the ledger has never seen
-            has_tag = getattr(ex.ctx.ats, "has_tag", None)
-            tagged = ledger.state(ex.db, phone) is None and has_tag is not None and has_tag(app, field[4:].strip())
-            value: str | None = "yes" if tagged else None
-        else:
-            value = loc.field_value(app.custom, field)
-        ledger.grant_from_ats(ex.db, phone, value, field=field, text_shown=self.settings.sms.consent_text,
-                              at=ex.now, actor=ex.ctx.actor, candidate_id=inv.candidate_id, ref=inv.ref,
-                              application_id=inv.application_id)
-
-    def on_booking(self, ex: Executor, inv: Invitation, booking: Booking) -> None:
-        """Consent given on the booking form (``sms.consent_question``), for the number given
-        there or the one on record; like the ATS field, it never re-opens a revoked number."""
-        question = self.settings.sms.consent_question.strip().casefold()
-        if not question or "sms" not in channels(ex._route(inv)):
-            return
-        answer = next((a for q, a in booking.form_answers if q.strip().casefold() == question), None)
-        phone = to_e164(booking.invitee_phone, self.settings.sms.region) or inv.sms_phone
-        if answer is None or phone is None or is_landline(phone):
-            return
-        if ledger.grant_from_ats(ex.db, phone, answer, field=f"booking form: {self.settings.sms.consent_question}",
-                                 text_shown=self.settings.sms.consent_question, at=ex.now, actor=ex.ctx.actor,
-                                 candidate_id=inv.candidate_id, ref=inv.ref, application_id=inv.application_id):
-            inv.sms_phone = phone
+        shown = hint.removeprefix(BOOKING_FORM) if hint.startswith(BOOKING_FORM) else self.settings.sms.consent_text
+        ledger.change(ex.db, inv.sms_phone, consent.GRANTED, source=hint, at=ex.now, actor=ex.ctx.actor,
+                      text_shown=shown, candidate_id=inv.candidate_id, ref=inv.ref,
+                      application_id=inv.application_id)
 
     # --- sending --------------------------------------------------------------------
 
-    def deliver(self, ex: Executor, inv: Invitation, kind: str, key: str, context: dict[str, Any],
+    def deliver(self, ex: Host, inv: Invitation, kind: str, key: str, context: dict[str, Any],
                 template_set: str) -> bool:
         """True when the candidate is reached by text (sent now, or waiting for their
         quiet hours to end); False means email must carry this message."""
         if kind not in SMS_KINDS or not inv.sms_phone or ex.db.unusable(inv.sms_phone):
             return False
+        self.grant_hint(ex, inv)
         if ex.db.outbox_state(f"{key}:sms") in ("sent", "unknown"):
             return True
         verdict = consent.may_text(consent=ledger.state(ex.db, inv.sms_phone), in_stage=inv.is_open,
@@ -111,7 +118,7 @@ class Texts:
             return False
         return self._send(ex, inv, kind, key, context, template_set)
 
-    def _body(self, ex: Executor, inv: Invitation, kind: str, context: dict[str, Any], template_set: str) -> str:
+    def _body(self, ex: Host, inv: Invitation, kind: str, context: dict[str, Any], template_set: str) -> str:
         zone = ex._zone(inv, "candidate")
         language = inv.locale or "en"
         short = {"deadline_short": loc.format_short(inv.deadline_at, zone, language) if inv.deadline_at else None,
@@ -119,7 +126,7 @@ class Texts:
                  if inv.interview_start else None}
         return gsm_fold(ex.ctx.renderer.render_sms(kind, context | short, template_set, language))
 
-    def _send(self, ex: Executor, inv: Invitation, kind: str, key: str, context: dict[str, Any],
+    def _send(self, ex: Host, inv: Invitation, kind: str, key: str, context: dict[str, Any],
               template_set: str) -> bool:
         phone = inv.sms_phone or ""
         sms_key = f"{key}:sms"
@@ -150,7 +157,7 @@ class Texts:
         ex.report.outcomes.append(_outcome(inv, kind, "sent", masked(phone)))
         return True
 
-    def _refused(self, ex: Executor, inv: Invitation, code: int | None, outcome: str) -> None:
+    def _refused(self, ex: Host, inv: Invitation, code: int | None, outcome: str) -> None:
         phone = inv.sms_phone or ""
         if outcome == OPTED_OUT:
             ledger.revoke(ex.db, phone, source=f"{self.channel.name} error {code} (unsubscribed)", at=ex.now,
@@ -160,7 +167,7 @@ class Texts:
             ex.db.mark_unusable(phone, str(code), ex.now)
         ex._audit(inv, "sms_failed", channel="sms", recipient=phone, detail=f"error {code} ({outcome})")
 
-    def flush(self, ex: Executor) -> None:
+    def flush(self, ex: Host) -> None:
         """Send the texts that waited for quiet hours to end, unless they no longer apply."""
         for row in ex.db.texts_due(ex.now):
             ex.db.release_text(row["ref"])
@@ -168,7 +175,7 @@ class Texts:
             if inv is not None and inv.is_open:
                 self._flush_one(ex, inv, row["kind"], row["key"])
 
-    def _flush_one(self, ex: Executor, inv: Invitation, kind: str, key: str) -> None:
+    def _flush_one(self, ex: Host, inv: Invitation, kind: str, key: str) -> None:
         if kind in ("invite", "relink", "followup"):  # a link is news only until they book
             stale = inv.state not in (State.INVITED, State.FOLLOWED_UP)
         else:  # a confirmation or reminder is news only before the interview starts
@@ -182,7 +189,7 @@ class Texts:
 
     # --- reading --------------------------------------------------------------------
 
-    def read(self, ex: Executor) -> None:
+    def read(self, ex: Host) -> None:
         """Delivery status of our texts and replies to them, since the last poll."""
         saved = ex.db.get_cursor(CURSOR)
         started = ex.ctx.read_clock.now()  # the provider's time, like every vendor read window
@@ -202,7 +209,7 @@ class Texts:
                 self._final(ex, row, message.status, message.error_code)
         ex.db.set_cursor(CURSOR, iso(started))
 
-    def _final(self, ex: Executor, row: dict[str, Any], status: str, code: int | None) -> None:
+    def _final(self, ex: Host, row: dict[str, Any], status: str, code: int | None) -> None:
         inv = ex.db.get_invitation(row["ref"]) if row["ref"] else None
         if inv is None:
             return
@@ -216,7 +223,7 @@ class Texts:
             ex._send(inv, row["key"], row["kind"], inv.candidate_name, inv.candidate_email or "",
                      ex._base_context(inv), template_set=ex._template_set(inv), locale=inv.locale or "en")
 
-    def _reply(self, ex: Executor, phone: str, body: str, sid: str) -> None:
+    def _reply(self, ex: Host, phone: str, body: str, sid: str) -> None:
         ref = ex.db.latest_ref_for_phone(phone)
         inv = ex.db.get_invitation(ref) if ref else None
         where: dict[str, Any] = {"candidate_id": inv.candidate_id, "ref": inv.ref,
@@ -236,7 +243,7 @@ class Texts:
         else:
             ex.report.notices.append(f"a text from {masked(phone)} matched no invitation; not shown")
 
-    def _confirm_opt_out(self, ex: Executor, inv: Invitation | None, phone: str, sid: str) -> None:
+    def _confirm_opt_out(self, ex: Host, inv: Invitation | None, phone: str, sid: str) -> None:
         """The one text an opt-out allows, for wording the provider does not act on itself."""
         language = (inv.locale if inv else None) or self.settings.locale.default
         body = gsm_fold(ex.ctx.renderer.render_sms("opt_out", {"org_name": ex._org_name()}, "default", language))
