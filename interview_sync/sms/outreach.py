@@ -1,7 +1,7 @@
 """Texts inside a poll: send (or wait for the candidate's waking hours), read delivery
 status and replies, fall back to email when a number cannot take a text.
 
-The executor calls :meth:`Texts.deliver` beside each candidate email; the poll calls
+The run calls :meth:`Texts.deliver` before each candidate email; the poll calls
 :meth:`Texts.flush` for texts waiting out quiet hours and :meth:`Texts.read` once per
 cycle. Every text claims an outbox key (``<email key>:sms``) first, so a text, like an
 email, is sent at most once.
@@ -79,7 +79,7 @@ class Texts:
         self.settings = settings
         self.window = parse_quiet_hours(settings.sms.quiet_hours)
 
-    # --- enrichment -----------------------------------------------------------------
+    # --- consent ----------------------------------------------------------------------
 
     def grant_hint(self, ex: Host, inv: Invitation) -> None:
         """Consent the ATS or the booking form stated, recorded in the ledger (with its audit
@@ -106,8 +106,7 @@ class Texts:
             return True
         verdict = consent.may_text(consent=ledger.state(ex.db, inv.sms_phone), in_stage=inv.is_open,
                                    sent=ex.db.texts_sent(inv.ref), limit=self.settings.sms.max_per_invitation,
-                                   now=ex.now,
-                                   zone=ex._zone(inv, "candidate"), window=self.window)
+                                   now=ex.now, zone=ex._zone(inv, "candidate"), window=self.window)
         if verdict.not_before is not None:
             ex.db.hold_text(inv.ref, kind, key, verdict.not_before)
             ex._audit(inv, "sms_deferred", channel="sms", detail=f"{kind} until {iso(verdict.not_before)} "
