@@ -20,8 +20,9 @@ from . import locale as loc
 from . import workflow as wf
 from .alerts import AlertText
 from .context import Context
-from .errors import DeliveryError, InterviewSyncError, VendorError
-from .ics import build_ics
+from .candidate_invite import candidate_attachments
+from .errors import AuthRefused, DeliveryError, InterviewSyncError, VendorError
+from .ics import build_ics, event_uid
 from .invitation import Invitation, State
 from .mail.message import Attachment, build_message, make_message_id, validate_address
 from .manager_notes import note_lines, phone_text
@@ -83,6 +84,7 @@ class Executor:
         self._hosts: dict[str, Any] = {}
         self._event_types: dict[tuple[str, str], Any] = {}
         self._availability: dict[tuple[str, int], bool] = {}
+        self._candidate_cancel: dict[str, list[Attachment]] = {}  # ref -> CANCEL .ics for the relink email
         self.texts = _texts(ctx)
 
     @property
@@ -106,6 +108,8 @@ class Executor:
             if exc.permanent:
                 return self.do_alert(inv, wf.alert_of(inv, alerts.address_refused(inv.application_id, str(exc)),
                                                       park=True))
+            if isinstance(exc, AuthRefused) and exc.repeated:
+                return inv  # the same refused login was reported once this poll; retried next poll
             self._error(inv, action, f"email delivery failed, will retry next poll: {exc}")
             return inv
         except VendorError as exc:
@@ -219,7 +223,8 @@ class Executor:
         sender_name, _ = parseaddr(self.settings.email.from_)
         return self.settings.email.org_name or sender_name or "our team"
 
-    def _reach(self, inv: Invitation, key: str, kind: str, context: dict[str, Any]) -> bool:
+    def _reach(self, inv: Invitation, key: str, kind: str, context: dict[str, Any],
+               attachments: list[Attachment] | None = None) -> bool:
         """A candidate message on the route's channels: a text where the route asks for one
         and the rules allow it, an email unless the route is text-only and the text
         reached them (or waits for their quiet hours to end). A confirmation or reminder
@@ -232,7 +237,7 @@ class Executor:
             self.texts.deliver(self, inv, kind, key, context, template_set)
         if "email" in wanted or not texted or kind in ("confirmation", "reminder_candidate"):
             return self._send(inv, key, kind, inv.candidate_name, inv.candidate_email or "", context,
-                              template_set=template_set, locale=inv.locale or "en")
+                              attachments=attachments, template_set=template_set, locale=inv.locale or "en")
         return True
 
     def _texted(self, inv: Invitation, key: str) -> bool:
@@ -321,7 +326,7 @@ class Executor:
             f"Application in the ATS: {link}" if link else f"Application: {inv.application_id}",
             f"Reference: {inv.ref}",
         ) if line)
-        data = build_ics(method=method, uid=f"{inv.ref}@interview-sync", sequence=sequence, start=start, end=end,
+        data = build_ics(method=method, uid=event_uid(inv.ref, sender_email), sequence=sequence, start=start, end=end,
                          dtstamp=self.now, summary=f"Interview: {inv.candidate_name} – {inv.job_name}",
                          description=description, location=inv.join_url or inv.location,
                          organizer=(sender_name or "interview-sync", sender_email),
@@ -340,7 +345,8 @@ class Executor:
                 inv = self._prepare_link(self._enrich(inv))
             pending = replace(inv, deadline_at=self.now + timedelta(
                 hours=self.settings.policy.booking_deadline_hours))
-            self._reach(pending, action.key, kind, self._base_context(pending))
+            self._reach(pending, action.key, kind, self._base_context(pending),
+                        attachments=self._candidate_cancel.pop(inv.ref, None))
         delivered = "sent" if self._texted(inv, action.key) else self.db.outbox_state(action.key)
         if delivered not in ("sent", "unknown"):
             return inv  # refused for good: the alert has parked the invitation
@@ -537,7 +543,8 @@ class Executor:
         inv.sms_phone, inv.sms_consent_hint = booking_consent(self.settings, inv, booking)  # the booking form's
         pending = self._apply_booking(replace(inv, extra=dict(inv.extra), state=State.BOOKED), booking)
         context = self._base_context(pending) | {"updated": updated}
-        self._reach(pending, action.key, "confirmation", context)
+        self._reach(pending, action.key, "confirmation", context, attachments=candidate_attachments(
+            self.settings, pending, "REQUEST", sequence, booking.start, booking.end, self.now))
         ics = self._ics(pending, "REQUEST", sequence, booking.start, booking.end)
         self._send(pending, f"{inv.ref}:hm-ics:{booking.uri}", "hm_booking", inv.hm_name, inv.hm_email or "",
                    self._base_context(pending, "hm") | {"updated": updated}, attachments=[ics],
@@ -564,6 +571,8 @@ class Executor:
         assert booking is not None and inv.interview_start and inv.interview_end
         sequence = inv.ics_sequence + 1
         ics = self._ics(inv, "CANCEL", sequence, inv.interview_start, inv.interview_end)
+        self._candidate_cancel[inv.ref] = candidate_attachments(self.settings, inv, "CANCEL", sequence,
+                                                                inv.interview_start, inv.interview_end, self.now)
         self._send(inv, f"{inv.ref}:hm-cancel:{booking.uri}", "hm_cancel", inv.hm_name, inv.hm_email or "",
                    self._base_context(inv, "hm"), attachments=[ics], template_set=self._template_set(inv))
         self._ats_write(inv, f"{inv.ref}:note:cancel:{booking.uri}", "cancel note",

@@ -8,7 +8,7 @@ import typer
 
 from ..errors import ConfigError
 from . import render
-from .app import app, handles_errors, settings
+from .base import app, handles_errors, settings
 
 consent_app = typer.Typer(no_args_is_help=True, help="The SMS consent ledger: who may be texted, and why.")
 app.add_typer(consent_app, name="consent")
