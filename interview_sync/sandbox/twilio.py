@@ -16,8 +16,10 @@ import base64
 import re
 from datetime import datetime, timedelta
 from email.utils import format_datetime
+from functools import partial
 from typing import Any
 
+from .common import mount_routes
 from .server import Request, Response, SandboxApp, World
 
 STEP = timedelta(minutes=1)
@@ -81,99 +83,107 @@ def _new(world: World, **fields: Any) -> dict[str, Any]:
     return message
 
 
+def _create(world: World, request: Request) -> Response:
+    if not _authorised(request):
+        return _twilio_error(20003, "Authenticate", 401)
+    form = request.form()
+    to, body = form.get("To", ""), form.get("Body", "")
+    sender, service = form.get("From"), form.get("MessagingServiceSid")
+    if not sender and not service:
+        return _twilio_error(21603, "A 'From' or 'MessagingServiceSid' parameter is required")
+    if not body:
+        return _twilio_error(21602, "Message body is required")
+    if not _E164.match(to):
+        return _twilio_error(21211, f"The 'To' number {to} is not a valid phone number")
+    with world.lock:
+        tw = _tw(world)
+        if to in tw["opted_out"]:
+            return _twilio_error(21610, "Attempt to send to unsubscribed recipient")
+        message = _new(world, to=to, **{"from": sender or "+15005550006"}, service=service, body=body,
+                       direction="outbound-api", landline=to in tw["landlines"])
+        return Response(201, _render(message, world.now(), request.params["account"]))
+
+
+def _listing(world: World, request: Request) -> Response:
+    """Newest first, filtered by ``DateSent>`` (a day), ``To`` and ``From``; paged by ``next_page_uri``."""
+    if not _authorised(request):
+        return _twilio_error(20003, "Authenticate", 401)
+    account = request.params["account"]
+    size = max(1, min(int(request.arg("PageSize") or 50), 1000))
+    page = int(request.arg("Page") or 0)
+    since = request.arg("DateSent>")
+    with world.lock:
+        now = world.now()
+        rows = []
+        for message in reversed(_tw(world)["messages"]):
+            sent = _status(message, now)[2]
+            if since and (sent is None or sent.date().isoformat() < since):
+                continue
+            if request.arg("To") and message["to"] != request.arg("To"):
+                continue
+            if request.arg("From") and message["from"] != request.arg("From"):
+                continue
+            rows.append(_render(message, now, account))
+    chunk = rows[page * size:(page + 1) * size]
+    base = f"/2010-04-01/Accounts/{account}/Messages.json"
+    keep = "".join(f"&{k}={v[-1]}" for k, v in request.query.items() if k not in ("Page", "PageSize", "PageToken"))
+    following = (f"{base}?PageSize={size}&Page={page + 1}&PageToken=PA{page + 1}{keep}"
+                 if (page + 1) * size < len(rows) else None)
+    return Response(200, {"messages": chunk, "page": page, "page_size": size, "start": page * size,
+                          "end": page * size + len(chunk) - 1, "uri": request.raw_target,
+                          "first_page_uri": f"{base}?PageSize={size}&Page=0", "next_page_uri": following,
+                          "previous_page_uri": None})
+
+
+def _inbound(world: World, request: Request) -> Response:
+    """``{"from": "+19165550102", "body": "STOP", "to": "+19165550100"}``: a candidate replies."""
+    body = request.json()
+    sender, text = str(body.get("from", "")), str(body.get("body", ""))
+    with world.lock:
+        tw = _tw(world)
+        to = str(body.get("to") or next((m["from"] for m in reversed(tw["messages"])
+                                         if m["direction"] != "inbound" and m["to"] == sender), "+15005550006"))
+        word = text.strip().casefold()
+        if word in _STOP:
+            tw["opted_out"].add(sender)
+        elif word in _START:
+            tw["opted_out"].discard(sender)
+        message = _new(world, to=to, **{"from": sender}, service=None, body=text, direction="inbound",
+                       landline=False)
+        return Response(201, {"sid": message["sid"]})
+
+
+def _landline(world: World, request: Request) -> Response:
+    """``{"phone": "+19165550103"}``: texts to this number end undelivered (30006)."""
+    with world.lock:
+        _tw(world)["landlines"].add(str(request.json().get("phone", "")))
+    return Response(200, {"ok": True})
+
+
+def _opt_out(world: World, request: Request) -> Response:
+    """``{"phone": "+19165550102"}``: the number opted out of this sender elsewhere (another
+    campaign on the same Messaging Service): the next send gets 21610, no reply is listed."""
+    with world.lock:
+        _tw(world)["opted_out"].add(str(request.json().get("phone", "")))
+    return Response(200, {"ok": True})
+
+
+def _all_messages(world: World, request: Request) -> Response:
+    with world.lock:
+        now = world.now()
+        return Response(200, {"messages": [_render(m, now, "sandbox") for m in _tw(world)["messages"]],
+                              "opted_out": sorted(_tw(world)["opted_out"])})
+
+
 def mount(app: SandboxApp) -> None:
+    """The Twilio routes and their admin companions, as a route table."""
     world = app.world
-    router = app.router
     path = "/2010-04-01/Accounts/{account}/Messages.json"
-
-    def create(request: Request) -> Response:
-        if not _authorised(request):
-            return _twilio_error(20003, "Authenticate", 401)
-        form = request.form()
-        to, body = form.get("To", ""), form.get("Body", "")
-        sender, service = form.get("From"), form.get("MessagingServiceSid")
-        if not sender and not service:
-            return _twilio_error(21603, "A 'From' or 'MessagingServiceSid' parameter is required")
-        if not body:
-            return _twilio_error(21602, "Message body is required")
-        if not _E164.match(to):
-            return _twilio_error(21211, f"The 'To' number {to} is not a valid phone number")
-        with world.lock:
-            tw = _tw(world)
-            if to in tw["opted_out"]:
-                return _twilio_error(21610, "Attempt to send to unsubscribed recipient")
-            message = _new(world, to=to, **{"from": sender or "+15005550006"}, service=service, body=body,
-                           direction="outbound-api", landline=to in tw["landlines"])
-            return Response(201, _render(message, world.now(), request.params["account"]))
-
-    def listing(request: Request) -> Response:
-        if not _authorised(request):
-            return _twilio_error(20003, "Authenticate", 401)
-        account = request.params["account"]
-        size = max(1, min(int(request.arg("PageSize") or 50), 1000))
-        page = int(request.arg("Page") or 0)
-        since = request.arg("DateSent>")
-        with world.lock:
-            now = world.now()
-            rows = []
-            for message in reversed(_tw(world)["messages"]):
-                sent = _status(message, now)[2]
-                if since and (sent is None or sent.date().isoformat() < since):
-                    continue
-                if request.arg("To") and message["to"] != request.arg("To"):
-                    continue
-                if request.arg("From") and message["from"] != request.arg("From"):
-                    continue
-                rows.append(_render(message, now, account))
-        chunk = rows[page * size:(page + 1) * size]
-        base = f"/2010-04-01/Accounts/{account}/Messages.json"
-        keep = "".join(f"&{k}={v[-1]}" for k, v in request.query.items() if k not in ("Page", "PageSize", "PageToken"))
-        following = (f"{base}?PageSize={size}&Page={page + 1}&PageToken=PA{page + 1}{keep}"
-                     if (page + 1) * size < len(rows) else None)
-        return Response(200, {"messages": chunk, "page": page, "page_size": size, "start": page * size,
-                              "end": page * size + len(chunk) - 1, "uri": request.raw_target,
-                              "first_page_uri": f"{base}?PageSize={size}&Page=0", "next_page_uri": following,
-                              "previous_page_uri": None})
-
-    def inbound(request: Request) -> Response:
-        """``{"from": "+19165550102", "body": "STOP", "to": "+19165550100"}``: a candidate replies."""
-        body = request.json()
-        sender, text = str(body.get("from", "")), str(body.get("body", ""))
-        with world.lock:
-            tw = _tw(world)
-            to = str(body.get("to") or next((m["from"] for m in reversed(tw["messages"])
-                                             if m["direction"] != "inbound" and m["to"] == sender), "+15005550006"))
-            word = text.strip().casefold()
-            if word in _STOP:
-                tw["opted_out"].add(sender)
-            elif word in _START:
-                tw["opted_out"].discard(sender)
-            message = _new(world, to=to, **{"from": sender}, service=None, body=text, direction="inbound",
-                           landline=False)
-            return Response(201, {"sid": message["sid"]})
-
-    def landline(request: Request) -> Response:
-        """``{"phone": "+19165550103"}``: texts to this number end undelivered (30006)."""
-        with world.lock:
-            _tw(world)["landlines"].add(str(request.json().get("phone", "")))
-        return Response(200, {"ok": True})
-
-    def opt_out(request: Request) -> Response:
-        """``{"phone": "+19165550102"}``: the number opted out of this sender elsewhere (another
-        campaign on the same Messaging Service): the next send gets 21610, no reply is listed."""
-        with world.lock:
-            _tw(world)["opted_out"].add(str(request.json().get("phone", "")))
-        return Response(200, {"ok": True})
-
-    def all_messages(request: Request) -> Response:
-        with world.lock:
-            now = world.now()
-            return Response(200, {"messages": [_render(m, now, "sandbox") for m in _tw(world)["messages"]],
-                                  "opted_out": sorted(_tw(world)["opted_out"])})
-
-    router.add("POST", path, create)
-    router.add("GET", path, listing)
-    router.add("POST", "/_admin/twilio/inbound", inbound)
-    router.add("POST", "/_admin/twilio/landline", landline)
-    router.add("POST", "/_admin/twilio/opt-out", opt_out)
-    router.add("GET", "/_admin/twilio/messages", all_messages)
+    mount_routes(app, [
+        ("POST", path, partial(_create, world)),
+        ("GET", path, partial(_listing, world)),
+        ("POST", "/_admin/twilio/inbound", partial(_inbound, world)),
+        ("POST", "/_admin/twilio/landline", partial(_landline, world)),
+        ("POST", "/_admin/twilio/opt-out", partial(_opt_out, world)),
+        ("GET", "/_admin/twilio/messages", partial(_all_messages, world)),
+    ])
