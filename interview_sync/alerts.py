@@ -165,3 +165,13 @@ def double_booking(scheduler: str | None = None) -> AlertText:
     return AlertText("double-booking", "a second booking arrived while the candidate already has an interview "
                      "booked; the first booking stands",
                      f"cancel the extra event in {product(scheduler)}")
+
+
+def text_reply(body: str) -> AlertText:
+    """A candidate answered a text with words, not a keyword: a person replies. The
+    text is quoted as plain text (one line, capped), never rendered as markup."""
+    from . import sanitize
+
+    quoted = sanitize.cap(sanitize.one_line(body), 300)
+    return AlertText("sms_reply", f"The candidate replied by text: \"{quoted}\"",
+                     "Answer them yourself (call, or text from your own phone); the tool does not reply to texts")

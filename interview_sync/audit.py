@@ -17,6 +17,7 @@ from typing import Any, Literal, TextIO
 
 from .clock import ensure_utc
 from .invitation import PERSONAL_FIELDS, Invitation, State
+from .report_channels import CANDIDATE_KINDS
 from .sanitize import clean
 from .state.db import AUDIT_COLUMNS, GENESIS_HASH, StateDB, pii_digest, row_hash
 
@@ -24,7 +25,10 @@ INVITATION_COLUMNS = ("invitation_ref", "application_id", "candidate_id", "job",
                       "stage_changed_at", "invite_sent_at", "candidate_email", "booking_link",
                       "booking_ref", "followup_sent_at", "booked_at", "interview_start",
                       "interview_end", "interview_format", "reschedules", "cancelled_at",
-                      "flagged_at", "alerts", "state")
+                      "flagged_at", "alerts", "state", "channels", "texts_sent", "sms_consent",
+                      "sms_consent_source", "locale")
+# The last five (issue 14) follow SPEC §5's columns: the channels that carried candidate
+# messages, and the number's consent state and source at export time (TCPA record).
 
 # states whose personal data may be purged once old enough (never an open invitation)
 PURGEABLE_STATES = (State.CLOSED.value, State.FLAGGED.value, State.NEEDS_ATTENTION.value)
@@ -146,6 +150,20 @@ def invitation_record(inv: Invitation) -> dict[str, Any]:
     }
 
 
+def channel_columns(inv: Invitation, consents: dict[str, dict[str, Any]], emailed: set[str],
+                    texts: dict[str, int]) -> dict[str, Any]:
+    """The channels that carried candidate messages and the number's consent (``consents``
+    by phone, ``emailed`` refs and ``texts`` per ref are read once per export, not per row)."""
+    consent = consents.get(inv.sms_phone or "")
+    sent = texts.get(inv.ref, 0)
+    used = [name for name, on in (("email", inv.ref in emailed), ("sms", sent > 0)) if on]
+    return {
+        "channels": "+".join(used), "texts_sent": sent,
+        "sms_consent": consent["state"] if consent else ("none" if inv.sms_phone else ""),
+        "sms_consent_source": consent["source"] if consent else "", "locale": inv.locale or "",
+    }
+
+
 def _records(db: StateDB, kind: str, since: datetime | None,
              until: datetime | None) -> tuple[tuple[str, ...], Iterator[dict[str, Any]]]:
     if kind == "events":
@@ -153,7 +171,10 @@ def _records(db: StateDB, kind: str, since: datetime | None,
         return AUDIT_COLUMNS, ({c: row[c] for c in AUDIT_COLUMNS}
                                for row in db.iter_audit(since, until))
     if kind == "invitations":
-        return INVITATION_COLUMNS, (invitation_record(inv)
+        consents = {row["phone"]: row for row in db.consents()}
+        emailed = db.refs_emailed(CANDIDATE_KINDS)
+        texts = db.texts_sent_by_ref()
+        return INVITATION_COLUMNS, (invitation_record(inv) | channel_columns(inv, consents, emailed, texts)
                                     for inv in db.iter_invitations(since, until))
     raise ValueError(f"unknown export kind {kind!r}; use events or invitations")
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
+from . import locale as loc
 from . import zones
 from .config import Settings
 from .ics import build_ics, event_uid
@@ -50,15 +51,15 @@ class Composer:
     def _base_context(self, inv: Invitation, reader: str = "candidate") -> dict[str, Any]:
         """What a template may say to ``reader``: times in their zone; the ATS link, phone
         and application notes only for the hiring manager and recruiters (staff)."""
-        sender_name, _ = parseaddr(self.settings.email.from_)
         zone = self._zone(inv, reader)
         route = self._route(inv)
         staff = reader != "candidate"
+        language = "en" if staff else inv.locale or "en"
         when = None
         if inv.interview_start and inv.interview_end:
-            when = format_range(inv.interview_start, inv.interview_end, zone)
+            when = loc.format_range(inv.interview_start, inv.interview_end, zone, language)
         return {
-            "org_name": self.settings.email.org_name or sender_name or "our team",
+            "org_name": self._org_name(),
             "candidate_name": inv.candidate_name or "",
             "candidate_first_name": (inv.candidate_name or "").split(" ")[0],
             "job_name": inv.job_name or "",
@@ -67,10 +68,10 @@ class Composer:
             "interview_format": inv.interview_format or "phone",
             "duration_minutes": inv.duration_minutes or 30,
             "link": inv.link_url,
-            "deadline": format_local(inv.deadline_at, zone) if inv.deadline_at else None,
+            "deadline": loc.format_local(inv.deadline_at, zone, language) if inv.deadline_at else None,
             "fallback_contact": self.settings.email.fallback_contact,
-            "start": format_local(inv.interview_start, zone) if inv.interview_start else None,
-            "end": format_local(inv.interview_end, zone) if inv.interview_end else None,
+            "start": loc.format_local(inv.interview_start, zone, language) if inv.interview_start else None,
+            "end": loc.format_local(inv.interview_end, zone, language) if inv.interview_end else None,
             "timezone": zone,
             "location": inv.location,
             "join_url": inv.join_url,
@@ -90,6 +91,10 @@ class Composer:
             "manager_notes": (inv.manager_notes or "").splitlines() if reader == "hm" else [],
             "command": None,
         }
+
+    def _org_name(self) -> str:
+        sender_name, _ = parseaddr(self.settings.email.from_)
+        return self.settings.email.org_name or sender_name or "our team"
 
     def _route(self, inv: Invitation) -> Any:
         if inv.route_index is None or inv.route_index >= len(self.settings.routes):

@@ -193,6 +193,75 @@ class AlertsConfig(Section):
 
 
 
+_QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def parse_quiet_hours(value: str) -> tuple[int, int]:
+    """``"08:00-21:00"`` → minutes after local midnight when texting may start and must stop."""
+    match = _QUIET.match(value.strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a time range: write it as \"08:00-21:00\" (24-hour, local)")
+    start = int(match.group(1)) * 60 + int(match.group(2))
+    end = int(match.group(3)) * 60 + int(match.group(4))
+    if not start < end <= 24 * 60:
+        raise ValueError(f"{value!r}: the start must come before the end within one day")
+    return start, end
+
+
+class SmsConfig(Section):
+    """Text messages (SPEC §8). ``auth_token`` comes from the environment
+    (INTERVIEW_SYNC_SMS__AUTH_TOKEN), never the file."""
+
+    provider: Literal["none", "twilio", "sandbox"] = "none"
+    base_url: str = "https://api.twilio.com"
+    account_sid: str = ""
+    auth_token: SecretStr = SecretStr("")
+    messaging_service_sid: str = ""
+    from_: str = Field(default="", alias="from")
+    consent_field: str = ""  # ATS field ("custom.<field>") or tag ("tag:<name>") that records consent
+    consent_question: str = ""  # booking form question (Calendly) or field (Cal.com) whose yes records consent
+    consent_text: str = ("I agree to receive text messages about my interview from this employer. "
+                         "Msg & data rates may apply. Reply STOP to opt out.")
+    quiet_hours: str = "08:00-21:00"  # candidate's local time
+    max_per_invitation: int = Field(default=4, ge=0, le=50)
+    region: str = "US"  # how numbers written without +country code are read
+
+    _urls = field_validator("base_url")(classmethod(lambda cls, v: check_url(v)))
+
+    @field_validator("consent_field")
+    @classmethod
+    def _consent_source(cls, value: str) -> str:
+        value = value.strip()
+        if value and not ((value.startswith("custom.") and len(value) > 7) or (value.startswith("tag:") and
+                                                                               value[4:].strip())):
+            raise ValueError(f"{value!r}: use \"custom.<field>\" (an application custom field) or \"tag:<name>\"")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _sender(self) -> "SmsConfig":
+        if self.provider == "none":
+            return self
+        if not self.account_sid:
+            raise ValueError("account_sid is empty: set sms.account_sid (Twilio console → Account Info)")
+        if not (self.from_ or self.messaging_service_sid):
+            raise ValueError("set sms.from (an E.164 number) or sms.messaging_service_sid (MG...)")
+        return self
+
+
+LOCALES = ("en", "es")
+
+
+class LocaleConfig(Section):
+    default: Literal["en", "es"] = "en"
+    field: str = ""  # e.g. "custom.preferred_language"
+
+
 class PolicyConfig(Section):
     timezone: str = "America/Chicago"
     booking_deadline_hours: float = Field(default=48, gt=0)
@@ -240,6 +309,15 @@ class Route(Section):
     host: str | None = None
     template: str = "default"
     notes: str | None = None
+    channels: list[Literal["email", "sms"]] = Field(default_factory=lambda: ["email"])
+    locale: Literal["en", "es"] | None = None
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError("use [\"email\"], [\"email\", \"sms\"] or [\"sms\"]")
+        return value
 
     @field_validator("match")
     @classmethod
@@ -278,6 +356,8 @@ class Settings(BaseSettings):
     hosts: dict[str, str] = Field(default_factory=dict)
     offices: dict[str, str] = Field(default_factory=dict)  # office name -> IANA zone, before a booking exists
     manager_notes: ManagerNotesConfig = Field(default_factory=ManagerNotesConfig)
+    sms: SmsConfig = Field(default_factory=SmsConfig)
+    locale: LocaleConfig = Field(default_factory=LocaleConfig)
 
     @field_validator("offices")
     @classmethod

@@ -49,6 +49,7 @@ class Context:
     actor: str = "interview-sync"
     bad_records: list[BadRecord] = field(default_factory=list)
     vendor_clock: Clock | None = None  # read_clock, when it differs from clock
+    sms: Any = None  # an SmsChannel when [sms] is on
 
     @property
     def read_clock(self) -> Clock:
@@ -79,6 +80,22 @@ def build_scheduler(settings: Settings, clock: Clock, on_bad_record: Callable[[B
     adapter: Scheduler = build("scheduler", settings.scheduler, clock=clock, on_bad_record=on_bad_record,
                                sleeper=sleeper)
     return adapter
+
+
+def build_sms(settings: Settings, sleeper: Callable[[float], None] | None = None) -> Any:
+    """The text-message channel, or None with ``sms.provider = "none"``. Checks that the
+    ``[sms]`` extra (phonenumbers) is installed now, not at the first text."""
+    sms = settings.sms
+    if sms.provider == "none":
+        return None
+    from .http import VendorSession
+    from .sms.phone import to_e164
+    from .sms.twilio import TwilioChannel
+
+    to_e164("+12025550100")  # raises the one-line ConfigError naming the extra when it is missing
+    return TwilioChannel(base_url=sms.base_url, account_sid=sms.account_sid,
+                         auth_token=sms.auth_token.get_secret_value(), session=VendorSession("twilio", sleeper=sleeper),
+                         from_number=sms.from_, messaging_service_sid=sms.messaging_service_sid)
 
 
 def build_transport(settings: Settings, clock: Clock | None = None) -> Transport:
@@ -117,4 +134,5 @@ def build_context(settings: Settings, *, clock: Clock | None = None, read_clock:
         actor=overrides.get("actor", "interview-sync"),
         bad_records=bad,
         vendor_clock=None if reads is clock else reads,
+        sms=overrides["sms"] if "sms" in overrides else build_sms(settings, sleeper),
     )

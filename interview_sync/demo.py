@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from .clock import FixedClock
 from .config import load_settings
@@ -38,6 +39,7 @@ class DemoResult:
     config_path: Path
     rows: list[DemoRow] = field(default_factory=list)
     sandbox_url: str = ""
+    conversation: list[str] = field(default_factory=list)  # the demo's text exchange, one line per text
 
 
 def run_demo(directory: Path, *, say: Callable[[str], None] = print, start: datetime = DEMO_START,
@@ -60,7 +62,11 @@ def run_demo(directory: Path, *, say: Callable[[str], None] = print, start: date
 def _script(directory: Path, url: str, start: datetime, say: Callable[[str], None], ats: str,
             scheduler: str) -> DemoResult:
     config_path = directory / "interview-sync.toml"
-    write_config(config_path, sandbox_config(url, ats=ats, scheduler=scheduler))
+    config = sandbox_config(url, ats=ats, scheduler=scheduler)
+    texting = _texting_available() and ats == "greenhouse"  # the sandbox fills custom fields there
+    if texting:
+        config = with_texts(config, url)
+    write_config(config_path, config)
     settings = load_settings(config_path)
     clock = FixedClock(start)
     sandbox = SandboxClient(url)
@@ -79,12 +85,19 @@ def _script(directory: Path, url: str, start: datetime, say: Callable[[str], Non
     try:
         at(0)
         poll("first run records a baseline and sends nothing")
+        if texting:  # José agreed to texts on his application and reads Spanish first
+            sandbox.custom_field("17002", "sms_consent", "Yes")
+            sandbox.custom_field("17002", "preferred_language", "Español")
         at(0.1)
         for application_id, stage in (("17001", "Phone Screen"), ("17002", "Phone Screen"),
                                       ("17003", "First Interview"), ("17004", "First Interview"),
                                       ("17006", "Phone Screen")):
             sandbox.move(application_id, stage)
         poll("five applications entered interview stages")
+        if texting:
+            at(2)
+            sandbox.text_from(JOSE_PHONE, "¿Puedo llevar mi certificado en el teléfono?")
+            poll("José answered the text with a question: the recruiter gets it")
         at(6)
         sandbox.book("17001", at=start + timedelta(days=2, hours=1))
         sandbox.book("17002", at=start + timedelta(days=1, hours=5))
@@ -99,6 +112,50 @@ def _script(directory: Path, url: str, start: datetime, say: Callable[[str], Non
         poll("a late booking after the follow-up")
         at(76)
         poll("no booking after the follow-up: flagged for a recruiter")
+        if texting:
+            sandbox.text_from(JOSE_PHONE, "para")
+            at(77)
+            poll("José texted 'para' (stop): no more texts to him, one confirmation")
+            result.conversation = conversation(sandbox.texts()["messages"], JOSE_PHONE)
+            say("text conversation with José (Spanish, consent from the ATS):")
+            for line in result.conversation:
+                say(f"  {line}")
+        else:
+            say("texts skipped: the text conversation needs the [sms] extra (pip install 'interview-sync[sms]') "
+                "and the greenhouse sandbox flavour")
     finally:
         ctx.close()
     return result
+
+
+JOSE_PHONE = "+19165550102"
+
+
+def _texting_available() -> bool:
+    try:
+        import phonenumbers  # noqa: F401 - the [sms] extra
+    except ImportError:
+        return False
+    return True
+
+
+def with_texts(config: dict[str, Any], url: str) -> dict[str, Any]:
+    """The sandbox config with the sandbox's Twilio flavour on and every route on email and text."""
+    config = dict(config)
+    config["sms"] = {"provider": "sandbox", "base_url": url, "account_sid": "AC" + "0" * 32,
+                     "auth_token": "sandbox", "from": "+19165550100", "consent_field": "custom.sms_consent"}
+    config["locale"] = {"default": "en", "field": "custom.preferred_language"}
+    config["routes"] = [dict(route, channels=["email", "sms"]) for route in config["routes"]]
+    return config
+
+
+def conversation(messages: list[dict[str, Any]], phone: str) -> list[str]:
+    """``→`` our texts, ``←`` theirs, oldest first, with the provider's last status."""
+    lines = []
+    for message in messages:
+        if phone not in (message["to"], message["from"]):
+            continue
+        inbound = message["direction"] == "inbound"
+        status = "" if inbound else f"  [{message['status']}]"
+        lines.append(f"{'←' if inbound else '→'} {message['body']}{status}")
+    return lines

@@ -349,7 +349,38 @@ class Doctor:
                                 f"all {len(KINDS)} kinds render with a sample ({where})" if not problems
                                 else f"{len(problems)} of {len(KINDS)} kinds fail: " + "; ".join(problems[:3]),
                                 "" if not problems else "fix the template named (Jinja syntax, known keys)"))
+            if self._languages_or_texts():
+                checks.append(self._localised_templates(renderer, template_set))
         return checks
+
+    def _languages_or_texts(self) -> bool:
+        cfg = self.settings
+        return cfg.sms.provider != "none" or bool(cfg.locale.field) or cfg.locale.default != "en" or \
+            any(route.locale not in (None, "en") for route in cfg.routes)
+
+    def _localised_templates(self, renderer: TemplateRenderer, template_set: str) -> Check:
+        """Spanish emails and every text, in both languages, with a sample (issue 14)."""
+        from .mail.render import SMS_KINDS
+
+        problems, rendered = [], 0
+        texts = {"deadline_short": "Fri Nov 27, 9:00 AM PST", "start_short": "Thu Dec 3, 8:00 AM PST"}
+        for kind in KINDS:
+            try:
+                renderer.render(kind, SAMPLE_CONTEXT[kind], template_set, "es")
+                rendered += 1
+            except Exception as exc:  # noqa: BLE001 - report every broken kind, not just the first
+                problems.append(getattr(exc, "message", None) or str(exc))
+        for language in ("en", "es"):
+            for kind in SMS_KINDS:
+                try:
+                    renderer.render_sms(kind, SAMPLE_CONTEXT["confirmation"] | texts, template_set, language)
+                    rendered += 1
+                except Exception as exc:  # noqa: BLE001
+                    problems.append(getattr(exc, "message", None) or str(exc))
+        return Check(f"text and Spanish templates {template_set!r}", not problems,
+                     f"{rendered} render with a sample" if not problems
+                     else f"{len(problems)} fail: " + "; ".join(problems[:3]),
+                     "" if not problems else "fix the template named (Jinja syntax, known keys)")
 
     def state_db(self) -> list[Check]:
         path = Path(self.settings.state.path)

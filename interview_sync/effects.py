@@ -39,7 +39,7 @@ class VendorEffects:
 
     def send_email(self, step: Step, email: Email, now: datetime) -> tuple[str, str | None]:
         settings = self.ctx.settings
-        rendered = self.ctx.renderer.render(email.kind, email.context, email.template_set)
+        rendered = self.ctx.renderer.render(email.kind, email.context, email.template_set, email.locale)
         domain = parseaddr(settings.email.from_)[1].rpartition("@")[2] or "interview-sync.local"
         message_id = make_message_id(step.inv.ref, step.key, domain)
         message = build_message(sender=settings.email.from_, to_name=email.to_name, to_email=email.to_email,

@@ -23,7 +23,9 @@ from .invitation import Invitation
 from .mail.message import validate_address
 from .manager_notes import note_lines, phone_text
 from .models import Application, AppStatus, EventType, Job
+from .locale import pick_locale
 from .routing import pick_route
+from .sms.outreach import text_fields
 from .scheduler.base import Scheduler
 from .state import StateDB
 from .workflow import Policy
@@ -137,6 +139,9 @@ class Enricher:
         inv.interview_format = route.format
         inv.duration_minutes = route.duration_minutes
         inv.location = route.location
+        inv.locale = pick_locale(app.custom, self.settings.locale.field, route.locale, self.settings.locale.default)
+        inv.sms_phone, inv.sms_consent_hint = text_fields(self.settings, app, candidate, route,
+                                                          getattr(self.ats, "has_tag", None))
         # the candidate's number is for the interviewer to call: kept for phone routes only
         inv.candidate_phone = phone_text(candidate.phone) if route.format == "phone" else None
         hm_email, hm_name, hm_title = hiring_manager(self.settings.hosts, route.host, job)

@@ -24,7 +24,8 @@ from .clock import Clock
 from .effects import Effects
 from .errors import AuthRefused, DeliveryError, InterviewSyncError, VendorError
 from .state import StateDB
-from .steps import AtsWrite, Audit, CreateLink, Email, Performed, Report, Result, RevokeLink, Save, Settle, Step
+from .steps import (AtsWrite, Audit, CreateLink, Email, Performed, Report, Result, RevokeLink, Save, Settle, Step,
+                    Text)
 
 
 @dataclass
@@ -62,7 +63,10 @@ class Executor:
         self.handlers: dict[str, Callable[[Step, Any], Result]] = {
             "email": self._email, "ats": self._ats, "link": self._link, "revoke": self._revoke,
             "save": self._save, "audit": self._audit_step, "settle": self._settle, "report": self._report,
+            "text": self._text,
         }
+        # texts (issue 14): set by the poll when [sms] is on; without it every text is skipped
+        self.texts: Callable[[Step, Text], Result] | None = None
 
     @property
     def now(self) -> datetime:
@@ -173,6 +177,9 @@ class Executor:
             self.db.mark_sent(step.key)
             self._audit(step, "ats_tag" if write.tag is not None else "ats_note", channel="ats", detail=write.what)
         return Result()
+
+    def _text(self, step: Step, text: Text) -> Result:
+        return Result("skipped") if self.texts is None else self.texts(step, text)
 
     def _link(self, step: Step, request: CreateLink) -> Result:
         try:

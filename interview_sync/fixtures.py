@@ -53,12 +53,15 @@ class Step:
     by: str = "invitee"  # cancel: invitee | host
     host_email: str | None = None  # block
     days: int = 30  # block
-    fields: tuple[tuple[str, Any], ...] = ()  # set_candidate: ATS candidate fields to overwrite
+    fields: tuple[tuple[str, Any], ...] = ()  # set_candidate: ATS candidate fields; set_field: custom fields
+    body: str | None = None  # text: what the candidate texts back
 
     def describe(self) -> str:
         who = self.application_id or self.host_email or ""
         extra = {"move": self.stage, "set_status": self.status, "cancel": f"by {self.by}",
                  "block": f"{self.days} days", "set_candidate": ", ".join(f"{k}={v}" for k, v in self.fields),
+                 "set_field": ", ".join(f"{k}={v}" for k, v in self.fields),
+                 "text": repr(self.body),
                  "book": f"at +{self.when}h" if self.when is not None else "first free slot",
                  "reschedule": f"to +{self.when}h"}.get(self.action)
         return " ".join(part for part in (f"{self.at}h" if isinstance(self.at, float) else str(self.at),
@@ -79,6 +82,9 @@ class Expected:
     reminder_emails: Mapping[str, int] = field(default_factory=dict)
     # added when [feedback] url is configured
     feedback_emails: Mapping[str, int] = field(default_factory=dict)
+    texts: Mapping[str, int] = field(default_factory=dict)  # "17002 invite" -> texts sent (texting scenarios)
+    consent: Mapping[str, str] = field(default_factory=dict)  # application -> granted | revoked
+    languages: Mapping[str, str] = field(default_factory=dict)  # application -> lang of its candidate emails
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class Scenario:
     expected: Expected
     anchor: str  # the application whose invitation resolves anchored step times
     bounce: tuple[str, ...] = ()  # applications whose candidate address the mail server refuses (550)
+    texting: bool = False  # runs with the sandbox's Twilio flavour and every route on ["email", "sms"]
 
     @property
     def applications(self) -> tuple[str, ...]:
@@ -247,6 +254,47 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 
 
+# Text and language scenarios (issue 14). ``$consent`` / ``$locale`` stand for the configured
+# ATS fields (sms.consent_field / locale.field; selftest supplies one when the config has none).
+TEXTING_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "text-consent-stop-start",
+        "José agreed to texts in the ATS: the invite goes by email and text; he texts STOP, so the "
+        "follow-up goes by email only; he texts START and his booking confirmation is texted again.",
+        (Step("set_field", 0.05, application_id="17002", fields=(("$consent", "Yes"),)),
+         move(0.1, "17002", "Phone Screen"), poll(0.1),
+         Step("text", 1.0, application_id="17002", body="STOP"), poll(1.0), poll("deadline+0.1"),
+         Step("text", "deadline+0.5", application_id="17002", body="START"), poll("deadline+0.5"),
+         Step("book", "deadline+1", application_id="17002"), poll("deadline+1")),
+        Expected(_emails(a17002="candidate invite, candidate followup, candidate confirmation, hm hm_booking"),
+                 {"17002": "booked"}, texts={"17002 invite": 1, "17002 confirmation": 1},
+                 consent={"17002": "granted"}),
+        anchor="17002", texting=True),
+    Scenario(
+        "text-question-to-recruiter",
+        "Fatima agreed to texts and replies to her invite with a question: the recruiter gets it as an "
+        "alert; her consent stands.",
+        (Step("set_field", 0.05, application_id="17007", fields=(("$consent", "yes"),)),
+         move(0.1, "17007", "Phone Screen"), poll(0.1),
+         Step("text", 1.0, application_id="17007", body="Is there parking at the hospital?"), poll(1.0)),
+        Expected(_emails(a17007="candidate invite, recruiter recruiter_alert"), {"17007": "invited"},
+                 alerts={"17007": ("sms_reply",)}, texts={"17007 invite": 1}, consent={"17007": "granted"}),
+        anchor="17007", texting=True),
+    Scenario(
+        "spanish-candidate",
+        "José prefers Spanish (ATS field), Zoë has no preference: José's invite and confirmation are in "
+        "Spanish with Spanish dates, Zoë's in English.",
+        (Step("set_field", 0.05, application_id="17002", fields=(("$locale", "Español"),)),
+         move(0.1, "17002", "Phone Screen"), move(0.1, "17001", "Phone Screen"), poll(0.1),
+         Step("book", 2.0, application_id="17002", when=THURSDAY_0800), poll(2.0)),
+        Expected(_emails(a17002="candidate invite, candidate confirmation, hm hm_booking",
+                         a17001="candidate invite"), {"17002": "booked", "17001": "invited"},
+                 languages={"17002": "es", "17001": "en"}),
+        anchor="17002"),
+)
+SCENARIOS = SCENARIOS + TEXTING_SCENARIOS
+
+
 def by_name(name: str) -> Scenario:
     for scenario in SCENARIOS:
         if scenario.name == name:
@@ -299,6 +347,13 @@ def apply_step(client: SandboxClient, step: Step, *, world: Any = None) -> str:
         client.reschedule(app, at_time(step.when or 0.0))
     elif step.action == "block":
         client.block(step.host_email or "", days=step.days)
+    elif step.action == "set_field":
+        for key, value in step.fields:
+            client.custom_field(app, key, str(value))
+    elif step.action == "text":
+        from .sms.phone import to_e164
+
+        client.text_from(to_e164(candidate_of(app)["phone"]) or "", step.body or "")
     elif step.action == "set_candidate":
         if world is None:
             return f"skipped: {step.describe()} (needs a private sandbox; selftest does it)"

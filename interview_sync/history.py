@@ -123,6 +123,13 @@ SENTENCES = {
     "manual_invite": "invited by hand: {detail}",
     "manual_resend": "invitation sent again by hand: {detail}",
     "purge": "personal data removed ({detail})",
+    "sms_sent": "text sent to {recipient} ({detail})",
+    "sms_delivered": "text delivered ({detail})",
+    "sms_failed": "text to {recipient} not delivered: {detail}; email carries the messages",
+    "sms_deferred": "text held for the candidate's quiet hours: {detail}",
+    "sms_skipped": "no text: {detail}",
+    "consent_granted": "consent to texts recorded for {recipient} ({detail})",
+    "consent_revoked": "consent to texts withdrawn for {recipient} ({detail})",
 }
 
 # After a purge a row keeps its event, time and actor; its recipient and detail are gone.
@@ -133,7 +140,9 @@ PURGED = {
     "ats_tag": "tag added in the ATS", "invited": "link sent", "relinked": "new link sent",
     "followed_up": "follow-up sent", "link_created": "single-use booking link created",
     "enriched": "details read from the ATS", "booked": "interview booked", "rescheduled": "interview moved",
-    "cancelled": "interview cancelled", "closed": "invitation closed",
+    "cancelled": "interview cancelled", "closed": "invitation closed", "sms_sent": "text sent",
+    "sms_failed": "text not delivered", "consent_granted": "consent to texts recorded",
+    "consent_revoked": "consent to texts withdrawn",
 }
 
 

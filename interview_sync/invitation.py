@@ -28,7 +28,7 @@ WAITING_STATES = frozenset({State.INVITED, State.FOLLOWED_UP})
 
 PERSONAL_FIELDS = ("candidate_name", "candidate_email", "link_url", "hm_name", "hm_email",
                    "join_url", "location", "cancel_url", "reschedule_url", "booking_notes",
-                   "candidate_phone", "manager_notes")
+                   "candidate_phone", "manager_notes", "sms_phone")
 
 
 def invitation_ref(application_id: str, stage_id: str) -> str:
@@ -101,6 +101,11 @@ class Invitation:
     reminder_sent_at: datetime | None = None
     feedback_sent_at: datetime | None = None
     no_show: bool = False
+
+    # text messages and language (issue 14)
+    sms_phone: str | None = None  # the candidate's mobile in E.164, when one was on record
+    locale: str | None = None  # en | es: the language candidate-facing messages use
+    sms_consent_hint: str | None = None  # where the ATS says the candidate agreed to texts (read at enrichment)
 
     # bookkeeping
     attention_reason: str | None = None

@@ -154,6 +154,7 @@ class Booking:
     event_type_uri: str | None = None
     invitee_timezone: str | None = None  # the zone the candidate booked in (IANA), to render times in
     invitee_phone: str | None = None  # from the booking form, where the event type asks for one
+    form_answers: tuple[tuple[str, str], ...] = ()  # booking form (question or field, answer): SMS consent
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", BookingStatus(self.status))

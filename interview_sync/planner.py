@@ -27,13 +27,15 @@ from .compose import ApplicationUrl, Composer
 from .config import Settings
 from .enrich import SCHEDULER_PHASE, Enriched, Enrichment, NeedsPerson
 from .invitation import Invitation, State
+from .sms.outreach import booking_consent
 from .mail.message import Attachment
-from .steps import AtsWrite, Audit, CreateLink, Email, Report, Result, RevokeLink, Save, Settle, Step
+from .steps import AtsWrite, Audit, CreateLink, Email, Report, Result, RevokeLink, Save, Settle, Step, Text
 
 if TYPE_CHECKING:
     from .state import AppSnapshot  # a type only: the pure core does not load the store
 
 MAX_VENDOR_FAILURES = 3
+TEXT_KINDS = frozenset({"invite", "relink", "followup", "confirmation", "reminder_candidate"})
 
 Flow = Generator[Step, Result, Invitation]
 
@@ -155,8 +157,29 @@ class Planner:
                reader: str = "candidate") -> Generator[Step, Result, tuple[Result, Invitation]]:
         """An email about ``about`` (the invitation as the message describes it) to ``reader``."""
         context = self.compose._base_context(about, reader) | (extra or {})
-        email = Email(kind, to_name, to_email or "", context, attachments, self.compose._template_set(inv))
+        language = (about.locale or "en") if reader == "candidate" else "en"
+        email = Email(kind, to_name, to_email or "", context, attachments, self.compose._template_set(inv),
+                      locale=language)
         return (yield from self._effect(Step(about, key, email), inv))
+
+    def _candidate(self, inv: Invitation, key: str, kind: str, about: Invitation,
+                   extra: dict[str, object] | None = None, attachments: tuple[Attachment, ...] = (),
+                   ) -> Generator[Step, Result, tuple[Result, Invitation]]:
+        """A candidate message on the route's channels: a text first where the route asks for
+        one (the ``text`` step says whether consent and the candidate's hours allowed it),
+        then the email unless the route is text-only and the text reached them. A
+        confirmation or reminder is always emailed: its text points to the email's details."""
+        route = self.compose._route(inv)
+        channels = list(getattr(route, "channels", None) or ["email"])
+        texted = False
+        if "sms" in channels and kind in TEXT_KINDS:
+            context = self.compose._base_context(about, "candidate") | (extra or {})
+            text = Text(kind, context, self.compose._template_set(inv))
+            texted = (yield Step(about, key, text)).status == "ok"
+        if "email" in channels or not texted or kind in ("confirmation", "reminder_candidate"):
+            return (yield from self._email(inv, key, kind, about, inv.candidate_name, inv.candidate_email, extra,
+                                           attachments))
+        return Result(), inv
 
     def _note(self, inv: Invitation, key: str, what: str, headline: str,
               about: Invitation | None = None) -> Generator[Step, Result, tuple[Result, Invitation]]:
@@ -211,8 +234,7 @@ class Planner:
                 if not linked:
                     return inv
             pending = tr.with_deadline(inv, self.now + self.policy.booking_deadline)
-            result, inv = yield from self._email(inv, key, kind, pending, inv.candidate_name, inv.candidate_email,
-                                                 None, attachments)
+            result, inv = yield from self._candidate(inv, key, kind, pending, None, attachments)
             delivered = {"ok": "sent", "unknown": "unknown"}.get(result.status, delivered)
         if delivered not in ("sent", "unknown"):
             return inv  # refused for good earlier: the alert then parked the invitation
@@ -263,8 +285,7 @@ class Planner:
 
     def _followup(self, inv: Invitation, action: wf.Action) -> Flow:
         pending = tr.with_deadline(inv, self.now + self.policy.followup_deadline)
-        _, inv = yield from self._email(inv, action.key, "followup", pending, inv.candidate_name,
-                                        inv.candidate_email)
+        _, inv = yield from self._candidate(inv, action.key, "followup", pending)
         inv = tr.followed_up(inv, self.now, self.policy)
         deadline = inv.followup_deadline_at.isoformat() if inv.followup_deadline_at else ""
         yield Step(inv, f"{inv.ref}:followed_up", Save("followed_up", detail=f"new deadline {deadline}"))
@@ -284,12 +305,13 @@ class Planner:
         booking = action.booking
         assert booking is not None
         sequence = inv.ics_sequence + (1 if updated or inv.cancelled_at else 0)
+        phone, hint = booking_consent(self.settings, inv, booking)  # consent given on the booking form
+        inv = tr.copy(inv, sms_phone=phone, sms_consent_hint=hint)
         pending = tr.with_booking(inv, booking)
         ics = self.compose._ics(pending, "REQUEST", sequence, booking.start, booking.end, self.now)
         mine = tuple(candidate_attachments(self.settings, pending, "REQUEST", sequence, booking.start, booking.end,
                                            self.now))
-        _, inv = yield from self._email(inv, action.key, "confirmation", pending, inv.candidate_name,
-                                        inv.candidate_email, {"updated": updated}, mine)
+        _, inv = yield from self._candidate(inv, action.key, "confirmation", pending, {"updated": updated}, mine)
         _, inv = yield from self._email(inv, f"{inv.ref}:hm-ics:{booking.uri}", "hm_booking", pending, inv.hm_name,
                                         inv.hm_email, {"updated": updated}, (ics,), reader="hm")
         _, inv = yield from self._note(inv, f"{inv.ref}:note:booked:{booking.uri}", "booking note",
@@ -324,8 +346,7 @@ class Planner:
 
     def _reminder(self, inv: Invitation, action: wf.Action) -> Flow:
         if action.who == "candidate":
-            _, inv = yield from self._email(inv, action.key, "reminder_candidate", inv, inv.candidate_name,
-                                            inv.candidate_email)
+            _, inv = yield from self._candidate(inv, action.key, "reminder_candidate", inv)
             return inv
         _, inv = yield from self._email(inv, action.key, "reminder_hm", inv, inv.hm_name, inv.hm_email, reader="hm")
         inv = tr.reminded(inv, self.now)

@@ -48,6 +48,7 @@ from .lock import RunLock
 from .models import Application, Booking, BookingStatus
 from .paging import Paging
 from .planner import InviteReads, Planner, drive, invite_target
+from .sms.host import PlannedHost, texted, texts_for
 from .state import AppSnapshot, StateDB
 from .steps import Performed
 
@@ -116,6 +117,11 @@ class PollCycle:
                                  self.apps)
         effects = RecordingEffects() if dry_run else VendorEffects(ctx, self.apps)
         self.executor = Executor(self.db, ctx.clock, effects, self.report, ctx.actor)
+        # texts (issue 14): off in a dry run, whose plan then shows the email each text falls back to
+        self.texts = texts_for(ctx) if not dry_run else None
+        self.text_host = PlannedHost(ctx, self.db, self.executor, self.planner)
+        if self.texts is not None:
+            self.executor.texts = self.text_host.text_handler(self.texts)
         self.read_at = ctx.read_clock.now()  # vendor read windows and cursors
         self.stages = ctx.settings.ats.interview_stages
         self.acted: set[str] = set()  # refs already acted on in this cycle
@@ -137,6 +143,8 @@ class PollCycle:
         if target is None:
             return None
         prior = self.db.outbox_state(target.key)
+        if prior not in ("sent", "unknown") and texted(self.db, inv.ref, target.key):
+            prior = "sent"  # a text-only route reached the candidate (or holds the text for their morning)
         if prior in ("sent", "unknown") or not target.needs_link:
             return InviteReads(prior)
         return InviteReads(prior, self.enricher.read(inv))
@@ -202,6 +210,8 @@ class PollCycle:
         self._recover_stranded()
         ats = self._read_ats()
         sched = self._read_scheduler() if self._go_on("reading the scheduler") else Listing()
+        if self.texts is not None and self._go_on("reading text messages"):
+            self._read_texts()  # before any timer fires: a STOP read now holds back this poll's texts
         if self._go_on("firing due timers"):
             self._fire_timers()
         for bad in self.ctx.bad_records:
@@ -311,6 +321,16 @@ class PollCycle:
             if inv.state is State.PENDING and inv.ref in self.acted:
                 continue  # its invite just failed in this cycle: the retry belongs to the next poll
             self.act(inv, wf.due(inv, self.now, self.planner.policy))
+        if self.texts is not None:
+            self.texts.flush(self.text_host)  # texts that waited out quiet hours
+
+    def _read_texts(self) -> None:
+        """Delivery status and replies; a provider outage is reported and retried next poll."""
+        assert self.texts is not None
+        try:
+            self.texts.read(self.text_host)
+        except VendorError as exc:
+            self.report.errors.append(f"reading text messages failed: {exc}")
 
 
 def run_poll(ctx: Context, *, dry_run: bool = False, backfill: bool = False,

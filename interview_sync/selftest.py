@@ -22,7 +22,7 @@ import email.policy
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
@@ -44,6 +44,7 @@ from .workflow import Policy
 
 REF_HEADER = "X-Interview-Sync-Ref"
 _REF_APP = re.compile(r"^is-(.+)-[0-9a-f]{10}$")
+_LANG = re.compile(r'<html lang="([a-z-]+)"')
 _ANCHOR = re.compile(r"^(?P<name>[a-z_]+)(?:(?P<sign>[+-])(?P<hours>\d+(?:\.\d+)?))?$")
 
 
@@ -64,8 +65,12 @@ class ScenarioResult:
 
 # --- settings for one scenario -------------------------------------------------------------------
 
-def scenario_settings(user: Settings, sandbox_url: str, directory: Path) -> Settings:
-    """The user's routes, templates, policy and sender; sandbox vendors; state and mail in ``directory``."""
+SELFTEST_FIELDS = {"$consent": "custom.sms_consent", "$locale": "custom.preferred_language"}
+
+
+def scenario_settings(user: Settings, sandbox_url: str, directory: Path, texting: bool = False) -> Settings:
+    """The user's routes, templates, policy and sender; sandbox vendors; state and mail in ``directory``.
+    A texting scenario also gets the sandbox's Twilio flavour and every route on email and text."""
     vendors = sandbox_settings(sandbox_url)
     ats = {**vendors["ats"], "interview_stages": list(user.ats.interview_stages), "flag_tag": user.ats.flag_tag}
     mail = {"transport": "file", "from": user.email.from_, "reply_to": user.email.reply_to,
@@ -81,7 +86,14 @@ def scenario_settings(user: Settings, sandbox_url: str, directory: Path) -> Sett
         "policy": user.policy.model_dump(),
         "feedback": user.feedback.model_dump(),
         "report": user.report.model_dump(),
-        "routes": [route.model_dump(exclude={"host"}) for route in user.routes],
+        "routes": [route.model_dump(exclude={"host"}) | ({"channels": ["email", "sms"]} if texting else {})
+                   for route in user.routes],
+        "locale": {"default": user.locale.default, "field": user.locale.field or SELFTEST_FIELDS["$locale"]},
+        "sms": {**user.sms.model_dump(by_alias=True, exclude={"auth_token"}), "provider": "sandbox",
+                "base_url": sandbox_url, "account_sid": user.sms.account_sid or "AC" + "0" * 32,
+                "auth_token": "selftest", "from": user.sms.from_ or "+19165550100",
+                "consent_field": user.sms.consent_field or SELFTEST_FIELDS["$consent"]}
+        if texting else {"provider": "none"},
     })
     settings.hosts = {}
     return settings
@@ -111,6 +123,9 @@ def expected_for(scenario: Scenario, settings: Settings) -> dict[str, Any]:
     if exp.intact_names:
         expected["recipients"] = {app: [f"{_seed_name(app)} <{candidate_of(app)['email']}>"]
                                   for app in exp.intact_names}
+    for name in ("texts", "consent", "languages"):
+        if getattr(exp, name):
+            expected[name] = dict(sorted(getattr(exp, name).items()))
     return expected
 
 
@@ -178,7 +193,7 @@ class _Run:
         self.world.fixed_now = START - timedelta(hours=1)
         self.server = SandboxServer(build_app(self.world)).start()
         self.client = SandboxClient(self.server.url)
-        self.settings = scenario_settings(user, self.server.url, directory)
+        self.settings = scenario_settings(user, self.server.url, directory, texting=scenario.texting)
         self.clock = FixedClock(START)
         self.hours = 0.0
         self.errors: list[str] = []
@@ -217,6 +232,9 @@ class _Run:
         if step.action == "poll":
             self._poll()
             return
+        if step.action == "set_field":  # the configured ATS field names
+            fields = {"$consent": self.settings.sms.consent_field, "$locale": self.settings.locale.field}
+            step = replace(step, fields=tuple((fields.get(k, k).removeprefix("custom."), v) for k, v in step.fields))
         try:
             apply_step(self.client, step, world=self.world)
         except Exception as exc:  # noqa: BLE001 - a refused step is an observation, not a crash
@@ -274,6 +292,7 @@ class _Run:
         assert self.ctx is not None
         emails: dict[str, int] = {}
         recipients: dict[str, set[str]] = {}
+        languages: dict[str, set[str]] = {}
         for message in read_outbox(self.settings.email.outbox_dir):
             app = application_of(str(message.get(REF_HEADER, "")))
             kind = str(message.get(KIND_HEADER, "?"))
@@ -284,6 +303,9 @@ class _Run:
             emails[key] = emails.get(key, 0) + 1
             if role == "candidate":
                 recipients.setdefault(app, set()).add(str(to))
+                html = message.get_body(("html",))
+                lang = _LANG.search(html.get_content()) if html is not None else None
+                languages.setdefault(app, set()).add(lang.group(1) if lang else "?")
         invitations = self.ctx.db.invitations()
         states: dict[str, str] = {}
         for inv in sorted(invitations, key=lambda i: i.created_at):
@@ -307,7 +329,28 @@ class _Run:
             observed["tags"] = {app: self._tags(app) for app in exp.flagged}
         if exp.intact_names:
             observed["recipients"] = {app: sorted(recipients.get(app, set())) for app in exp.intact_names}
+        if exp.languages:
+            observed["languages"] = {app: "/".join(sorted(languages.get(app, set()))) or None
+                                     for app in sorted(exp.languages)}
+        if exp.texts or exp.consent:
+            observed.update(self._texts(invitations))
         return observed
+
+    def _texts(self, invitations: list[Invitation]) -> dict[str, Any]:
+        """Texts the sandbox provider accepted, by application and kind, and each number's consent."""
+        assert self.ctx is not None
+        apps = {inv.ref: inv.application_id for inv in invitations}
+        texts: dict[str, int] = {}
+        for row in self.ctx.db.sms_rows():
+            if row["direction"] != "inbound" and row["ref"] in apps:
+                key = f"{apps[row['ref']]} {row['kind']}"
+                texts[key] = texts.get(key, 0) + 1
+        consent: dict[str, str] = {}
+        for inv in invitations:
+            if inv.sms_phone:
+                row = self.ctx.db.get_consent(inv.sms_phone)
+                consent[inv.application_id] = row["state"] if row else "none"
+        return {"texts": dict(sorted(texts.items())), "consent": dict(sorted(consent.items()))}
 
     def _tags(self, application_id: str) -> list[str]:
         candidate_id = candidate_of(application_id)["id"]
@@ -408,7 +451,7 @@ def summary(section: dict[str, Any]) -> str:
         parts.append("state: " + ", ".join(f"{k} {v}" for k, v in section["states"].items()))
     if section.get("alerts"):
         parts.append("alerts: " + ", ".join(f"{k} {'/'.join(v)}" for k, v in section["alerts"].items()))
-    for extra in ("event_types", "tags", "recipients"):
+    for extra in ("event_types", "tags", "recipients", "texts", "consent", "languages"):
         if section.get(extra):
             parts.append(f"{extra}: " + ", ".join(f"{k} {_show(v)}" for k, v in section[extra].items()))
     if section.get("errors"):

@@ -33,10 +33,25 @@ class Email:
     attachments: tuple[Attachment, ...] = ()
     template_set: str = "default"
     alert: str | None = None
+    locale: str = "en"  # the reader's language (candidate messages; staff read English)
     kind_name = "email"
 
     def describe(self, inv: Invitation) -> str:
         return f"{self.kind} → {self.to_email}" + (f": {self.alert}" if self.alert else "")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text message to the candidate, tried before (or instead of) the email with the same
+    key; the handler decides whether consent and the candidate's hours allow it now."""
+
+    kind: str
+    context: dict[str, Any]
+    template_set: str = "default"
+    kind_name = "text"
+
+    def describe(self, inv: Invitation) -> str:
+        return f"{self.kind} text (if consent, hours and channel allow)"
 
 
 @dataclass(frozen=True)
@@ -126,7 +141,7 @@ class Report:
         return self.message
 
 
-Effect = Email | AtsWrite | CreateLink | RevokeLink | Save | Audit | Settle | Report
+Effect = Email | Text | AtsWrite | CreateLink | RevokeLink | Save | Audit | Settle | Report
 
 
 @dataclass(frozen=True)

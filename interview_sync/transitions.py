@@ -31,7 +31,7 @@ def copy(inv: Invitation, **changes: Any) -> Invitation:
 ENRICHED_FIELDS = ("candidate_name", "candidate_email", "candidate_timezone", "candidate_phone", "job_name",
                    "department", "office", "recruiter_email", "route_index", "event_type", "interview_format",
                    "duration_minutes", "location", "hm_email", "hm_name", "hm_title", "hm_timezone",
-                   "manager_notes")
+                   "manager_notes", "locale", "sms_phone", "sms_consent_hint")
 
 
 def enriched(inv: Invitation, found: Invitation) -> Invitation:

@@ -236,7 +236,8 @@ def test_invitations_export(db: StateDB) -> None:
         "booked_at": "2026-11-24T12:00:00+00:00", "interview_start": "2026-11-26T09:00:00+00:00",
         "interview_end": "2026-11-26T09:30:00+00:00", "interview_format": "video",
         "reschedules": "1", "cancelled_at": "", "flagged_at": "", "alerts": "2",
-        "state": "booked"}
+        "state": "booked", "channels": "", "texts_sent": "0", "sms_consent": "", "sms_consent_source": "",
+        "locale": ""}
     out = io.StringIO()
     assert export(db, kind="invitations", fmt="jsonl", out=out) == 2
     first = json.loads(out.getvalue().splitlines()[0])

@@ -57,3 +57,14 @@ def test_init_without_sandbox_writes_the_annotated_example(tmp_path: Path) -> No
     assert runner.invoke(app, ["--config", str(path), "init"]).exit_code == 0
     example = (Path(__file__).resolve().parents[1] / "config.example.toml").read_text(encoding="utf-8")
     assert path.read_text(encoding="utf-8") == example
+
+
+def test_demo_shows_a_text_conversation(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    conversation = result.output.split("text conversation with José", 1)[1]
+    lines = [line.strip() for line in conversation.splitlines()[1:] if line.strip().startswith(("→", "←"))]
+    assert lines[0].startswith("→ Mercy Valley Health: Reserve su entrevista") and lines[0].endswith("[delivered]")
+    assert lines[1] == "← ¿Puedo llevar mi certificado en el teléfono?"
+    assert "← para" in lines and "Ya no le enviaremos mensajes" in lines[-1]
+    assert sum(line.startswith("→") for line in lines) == 5  # 4 texts (the cap) + the one opt-out confirmation

@@ -35,3 +35,16 @@ def test_readme_has_the_two_setup_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "pip install . && interview-sync demo" in readme
     assert "pip install -e '.[test]' && pytest" in readme
+
+
+def test_readme_covers_texts_consent_opt_out_and_limits() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Text messages and languages", 1)[1].split("\n## ", 1)[0]
+    for heading in ("### Twilio set-up", "### Consent sources", "### Opt-out handling", "### Languages",
+                    "### What the tool does not cover"):
+        assert heading in section, heading
+    for fact in ("INTERVIEW_SYNC_SMS__AUTH_TOKEN", "interview-sync[sms]", "not legal advice", "10DLC",
+                 "consent revoke", "START"):
+        assert fact in section, fact
+    for command in ("consent list", "consent show", "consent revoke"):
+        assert f"### `interview-sync {command}`" in readme, command

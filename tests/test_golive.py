@@ -80,6 +80,11 @@ def test_selftest_passes_every_scenario_with_the_example_config(tmp_path: Path) 
                                                                    "17004": "leadership-video-60"}
     assert by["special-characters"].observed["recipients"] == {"17001": ["Zoë O'Brien-Nguyễn <zoe+nurse@example.org>"]}
     assert by["reschedule"].observed["emails"]["17004 hm hm_booking"] == 2
+    # issue 14: texts with consent, STOP then START, a reply to the recruiter, a Spanish reader
+    assert by["text-consent-stop-start"].observed["texts"] == {"17002 confirmation": 1, "17002 invite": 1}
+    assert by["text-consent-stop-start"].observed["consent"] == {"17002": "granted"}
+    assert by["text-question-to-recruiter"].observed["alerts"] == {"17007": ["sms_reply"]}
+    assert by["spanish-candidate"].observed["languages"] == {"17001": "en", "17002": "es"}
     # mail stayed in the private outboxes
     assert list((tmp_path / "runs" / "standard-booking" / "outbox").glob("*.eml"))
 
@@ -139,7 +144,8 @@ def test_fixtures_cover_the_issue_list_and_use_the_seed_applications() -> None:
     assert names == {"standard-booking", "hm-fully-blocked", "special-characters", "no-response-followup-flag",
                      "cancel-after-booking", "missing-hiring-manager", "duplicate-trigger", "reschedule",
                      "stage-exit-after-booking", "leadership-vs-clinical", "no-email-or-opted-out",
-                     "bounced-address"}
+                     "bounced-address", "text-consent-stop-start", "text-question-to-recruiter",
+                     "spanish-candidate"}
     for scenario in SCENARIOS:
         assert scenario.anchor in scenario.applications
         assert all(17001 <= int(a) <= 17010 for a in scenario.applications)

@@ -144,11 +144,12 @@ def test_history_tells_an_event_newer_than_this_code(harness: Harness) -> None:
     h = harness
     _story(h)
     inv = h.invitation(SIOBHAN)
-    h.ctx.db.audit("sms_sent", at=h.at(80), ref=inv.ref, application_id=inv.application_id,
-                   candidate_id=inv.candidate_id, channel="sms", recipient="+15555550123", detail="reminder",
+    h.ctx.db.audit("whatsapp_sent", at=h.at(80), ref=inv.ref, application_id=inv.application_id,
+                   candidate_id=inv.candidate_id, channel="whatsapp", recipient="+15555550123", detail="reminder",
                    actor="user:dana")
     last = load_history(h.ctx.db, h.settings, SIOBHAN).entries[-1]
-    assert (last.local, last.text) == ("Thu 03 Dec 16:00 PST", "sms sent: reminder (+15555550123) (by user:dana)")
+    assert (last.local, last.text) == ("Thu 03 Dec 16:00 PST",
+                                       "whatsapp sent: reminder (+15555550123) (by user:dana)")
 
 
 def test_status_names_the_candidate_and_the_job(harness: Harness) -> None:

@@ -16,6 +16,7 @@ one line on stderr.
 - ``history_cmd``, ``replay_cmd``, ``report_cmd``: history, replay, report
 - ``run_cmd``: run (the long-running mode)
 - ``sandbox_cmd``: sandbox serve / move / book / cancel / reschedule / block / no-show
+- ``consent_cmd``: consent list / show / revoke (the SMS consent ledger)
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import typer
 
 from . import (  # noqa: F401 - each registers its commands on import, in this order
     poll_cmd, invite_cmd, status_cmd, setup_cmd, audit_cmd, golive_cmd, history_cmd, replay_cmd, report_cmd,
-    run_cmd, sandbox_cmd,
+    run_cmd, sandbox_cmd, consent_cmd,
 )
 from .base import G, app
 

@@ -46,6 +46,7 @@ def report(
 ) -> None:
     """Outcome metrics per ISO week and overall, with the targets beside them."""
     from ..report import WEEKLY_COLUMNS, compute_report, fmt_mark, summary_rows, weekly_rows, window_start
+    from ..report_channels import COLUMNS, channel_figures, channel_rows
 
     cfg = settings()
     tz = ZoneInfo(cfg.policy.timezone)
@@ -57,6 +58,9 @@ def report(
         result = compute_report(db.iter_invitations(since=start), now=at, since=since_at, weeks=weeks,
                                 manual_minutes=cfg.report.manual_minutes_per_schedule,
                                 alert_minutes=cfg.report.minutes_per_alert, tz=tz)
+        channels = channel_figures((i for i in db.iter_invitations(since=start) if start is None
+                                    or i.stage_changed_at >= start), db.outbox_rows(), db.sms_rows(),
+                                   {r["phone"] for r in db.consents() if r["state"] == "revoked"}, at)
     finally:
         db.close()
     if html is not None:
@@ -69,7 +73,7 @@ def report(
         if not G.quiet:
             render.notice(f"report page written to {html}")
     if json_out:
-        render.emit_json(result.to_dict())
+        render.emit_json(result.to_dict() | {"channels": [f.to_dict() for f in channels]})
         return
     if G.quiet:
         return
@@ -77,3 +81,4 @@ def report(
                  [[r.label, r.value, r.target, fmt_mark(r.passed) if r.has_target else ""]
                   for r in summary_rows(result)])
     render.table("Per ISO week of the stage change", list(WEEKLY_COLUMNS), weekly_rows(result))
+    render.table("Per channel (candidates reached on it)", list(COLUMNS), channel_rows(channels))

@@ -36,6 +36,9 @@ KINDS: tuple[str, ...] = (
 
 PARTS: tuple[str, ...] = ("subject", "txt", "html")
 
+# Text-message kinds: one plain part each, under ``<set>/sms/`` (``<set>/<locale>/sms/``).
+SMS_KINDS: tuple[str, ...] = ("invite", "relink", "followup", "confirmation", "reminder_candidate", "opt_out")
+
 # Every key a caller may pass; templates may use any of them. Missing optional
 # values are passed as None, never omitted.
 CONTEXT_KEYS: tuple[str, ...] = (
@@ -47,6 +50,7 @@ CONTEXT_KEYS: tuple[str, ...] = (
 )
 
 _FORMAT_LABELS = {"phone": "phone call", "video": "video call", "in_person": "in-person interview"}
+_FORMAT_LABELS_ES = {"phone": "llamada telefónica", "video": "videollamada", "in_person": "entrevista presencial"}
 SUBJECT_LIMIT = 150  # characters: mail clients show about 60; a vendor's very long job name is cut
 _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
@@ -74,6 +78,14 @@ def format_label(value: str) -> str:
     """``video`` → ``video call``; an unknown format is a route bug, so fail loudly."""
     try:
         return _FORMAT_LABELS[value]
+    except KeyError:
+        raise ValueError(f"unknown interview_format {value!r}; use phone, video or in_person") from None
+
+
+def format_label_es(value: str) -> str:
+    """``video`` → ``videollamada`` (Spanish templates)."""
+    try:
+        return _FORMAT_LABELS_ES[value]
     except KeyError:
         raise ValueError(f"unknown interview_format {value!r}; use phone, video or in_person") from None
 
@@ -108,18 +120,31 @@ class TemplateRenderer:
             keep_trailing_newline=False,
         )
         self.env.filters["format_label"] = format_label
+        self.env.filters["format_label_es"] = format_label_es
         self.env.filters["http_url"] = http_url
 
-    def render(self, kind: str, context: dict[str, Any], template_set: str = "default") -> Rendered:
+    def render(self, kind: str, context: dict[str, Any], template_set: str = "default",
+               locale: str = "en") -> Rendered:
+        """One email; ``locale`` other than English looks in ``<set>/<locale>/`` first,
+        and a kind nobody translated falls back to the English file."""
         if kind not in KINDS:
             raise ConfigError(f"unknown email kind {kind!r}", f"use one of: {', '.join(KINDS)}")
-        subject = sanitize.cap(one_line(self._render_part(kind, "subject", context, template_set)), SUBJECT_LIMIT)
-        text = _BLANK_RUNS.sub("\n\n", _lf(self._render_part(kind, "txt", context, template_set))).strip() + "\n"
-        html = _lf(self._render_part(kind, "html", context, template_set)).strip() + "\n"
+        subject = sanitize.cap(one_line(self._render_part(kind, "subject", context, template_set, locale)),
+                               SUBJECT_LIMIT)
+        text = _BLANK_RUNS.sub("\n\n", _lf(self._render_part(kind, "txt", context, template_set, locale))).strip() \
+            + "\n"
+        html = _lf(self._render_part(kind, "html", context, template_set, locale)).strip() + "\n"
         if not subject:
             raise ConfigError(f"{self._name(template_set, kind, 'subject')} rendered an empty subject",
                               "put a one-line subject in that template")
         return Rendered(subject=subject, text=text, html=html, kind=kind)
+
+    def render_sms(self, kind: str, context: dict[str, Any], template_set: str = "default",
+                   locale: str = "en") -> str:
+        """One text message body: whitespace collapsed to single spaces (a text has no layout)."""
+        if kind not in SMS_KINDS:
+            raise ConfigError(f"unknown text kind {kind!r}", f"use one of: {', '.join(SMS_KINDS)}")
+        return " ".join(self._render_part(f"sms/{kind}", "txt", context, template_set, locale).split())
 
     def keys(self, kind: str, template_set: str = "default") -> set[str]:
         """Context keys the templates of one kind read (for doctor and the docs)."""
@@ -150,24 +175,26 @@ class TemplateRenderer:
     def _where(self) -> str:
         return f"{self.template_dir} or the packaged templates" if self.template_dir else "the packaged templates"
 
-    def _load(self, kind: str, part: str, template_set: str) -> jinja2.Template:
+    def _load(self, kind: str, part: str, template_set: str, locale: str = "en") -> jinja2.Template:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", template_set) or template_set.startswith("."):
             raise ConfigError(f"template set {template_set!r} is not a plain directory name",
                               "use letters, digits, '-', '_' (e.g. template = \"nursing\")")
-        names = [self._name(template_set, kind, part)]
-        if template_set != "default":
-            names.append(self._name("default", kind, part))
+        sets = [template_set] + (["default"] if template_set != "default" else [])
+        names = [self._name(f"{name}/{locale}", kind, part) for name in sets if locale != "en"]
+        names += [self._name(name, kind, part) for name in sets]
+        first = self._name(template_set, kind, part)
         try:
             return self.env.select_template(names)
         except jinja2.TemplateSyntaxError as err:
-            raise ConfigError(f"template {err.name or names[0]} line {err.lineno}: {err.message}",
+            raise ConfigError(f"template {err.name or first} line {err.lineno}: {err.message}",
                               "fix the Jinja syntax in that file, then run `interview-sync doctor`") from None
         except jinja2.TemplatesNotFound:
-            raise ConfigError(f"template {names[0]} not found in {self._where()}",
-                              f"create {names[0]} (copy it from the packaged default set)") from None
+            raise ConfigError(f"template {first} not found in {self._where()}",
+                              f"create {first} (copy it from the packaged default set)") from None
 
-    def _render_part(self, kind: str, part: str, context: dict[str, Any], template_set: str) -> str:
-        template = self._load(kind, part, template_set)
+    def _render_part(self, kind: str, part: str, context: dict[str, Any], template_set: str,
+                     locale: str = "en") -> str:
+        template = self._load(kind, part, template_set, locale)
         try:
             return template.render(context)
         except jinja2.TemplateSyntaxError as err:  # in a layout pulled in at render time

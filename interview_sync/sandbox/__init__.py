@@ -31,6 +31,7 @@ def build_app(world: World | None = None, *, ats: str = "greenhouse", scheduler:
     admin.mount(app)
     webhooks.mount(app)
     graph.mount(app)  # Microsoft 365 mail (Entra tokens, Graph sendMail/messages) beside every flavour pair
+    import_module(".twilio", __name__).mount(app)  # texts: one flavour, mounted beside every pair
     app.world.data["flavours"] = {"ats": ats, "scheduler": scheduler}
     return app
 

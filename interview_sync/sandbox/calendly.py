@@ -202,7 +202,8 @@ def _invitee_json(request: Request, state: dict[str, Any], invitee: dict[str, An
         "new_invitee": _invitee_uri(request, state, invitee.get("new_invitee")),
         "cancel_url": f"{request.base_url}/cancellations/{invitee['id']}",
         "reschedule_url": f"{request.base_url}/reschedulings/{invitee['id']}",
-        "routing_form_submission": None, "payment": None, "questions_and_answers": [],
+        "routing_form_submission": None, "payment": None,
+        "questions_and_answers": invitee.get("questions_and_answers") or [],
         "cancellation": _cancellation_json(invitee.get("cancellation")),
         "no_show": None if no_show is None else {
             "uri": _uri(request, "invitee_no_shows", no_show["id"]), "created_at": _ts(no_show["created_at"])},

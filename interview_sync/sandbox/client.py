@@ -67,6 +67,22 @@ class SandboxClient:
     def reschedule(self, application_id: str, at: datetime) -> dict[str, Any]:
         return self._post("/_admin/reschedule", {"application_id": application_id, "at": iso(at)})
 
+    def custom_field(self, application_id: str, key: str, value: str) -> dict[str, Any]:
+        return self._post("/_admin/greenhouse/custom-field", {"application_id": application_id, "key": key,
+                                                              "value": value})
+
+    def text_from(self, phone: str, body: str) -> dict[str, Any]:
+        """A candidate's text to our number (Twilio flavour)."""
+        return self._post("/_admin/twilio/inbound", {"from": phone, "body": body})
+
+    def landline(self, phone: str) -> dict[str, Any]:
+        return self._post("/_admin/twilio/landline", {"phone": phone})
+
+    def texts(self) -> dict[str, Any]:
+        response = requests.get(f"{self.url}/_admin/twilio/messages", timeout=self.timeout)
+        response.raise_for_status()
+        return dict(response.json())
+
     def block(self, host_email: str, days: int = 30) -> dict[str, Any]:
         return self._post("/_admin/block", {"host_email": host_email, "days": days})
 

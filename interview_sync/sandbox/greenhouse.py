@@ -240,6 +240,7 @@ def mount(app: SandboxApp) -> None:
         ("POST", "/_admin/greenhouse/revoke", partial(_admin_revoke, world)),
         ("POST", "/_admin/greenhouse/candidate-email", partial(_admin_candidate_email, world)),
         ("POST", "/_admin/greenhouse/restore", partial(_admin_restore, world)),
+        ("POST", "/_admin/greenhouse/custom-field", partial(_admin_custom_field, world)),
         ("POST", "/_admin/greenhouse/rate_limit", partial(_admin_rate_limit, world)),
         ("GET", "/_admin/greenhouse/applications/{id}", partial(_admin_application, world)),
     ])
@@ -627,6 +628,21 @@ def _admin_candidate_email(world: World, request: Request) -> Response:
         _touch_applications(world, [a for a in gh["applications"].values()
                                     if a["candidate_id"] == application["candidate_id"]])
         return Response(200, {"candidate_id": candidate["id"]})
+
+
+def _admin_custom_field(world: World, request: Request) -> Response:
+    """``{"application_id": 17002, "key": "preferred_language", "value": "Español"}``: a
+    recruiter fills an application custom field (language, consent to texts)."""
+    body = request.json()
+    with world.lock:
+        application = _gh(world)["applications"].get(_as_int(body.get("application_id")))
+        if application is None:
+            return error(404, f"application {body.get('application_id')!r} not found")
+        key = str(body.get("key", ""))
+        application["custom_fields"][key] = {"name": key.replace("_", " ").capitalize(), "type": "short_text",
+                                             "value": body.get("value")}
+        _touch_applications(world, [application])
+        return Response(200, {"custom_fields": application["custom_fields"]})
 
 
 def _admin_revoke(world: World, request: Request) -> Response:

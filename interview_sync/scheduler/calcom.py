@@ -465,6 +465,9 @@ def _booking(item: dict[str, Any], web_base: str) -> Booking:
         no_show=bool(candidate.get("absent")),
         event_type_uri=str(event_type_id) if event_type_id is not None else None,
         invitee_timezone=_text(candidate.get("timeZone")), invitee_phone=_phone(item, candidate),
+        form_answers=tuple((str(k), str(v)) for k, v in (item.get("bookingFieldsResponses") or {}).items()
+                           if isinstance(v, (str, bool, int))) if isinstance(item.get("bookingFieldsResponses"),
+                                                                              dict) else (),
     )
 
 

@@ -346,6 +346,8 @@ def _booking(event: dict[str, Any], invitee: dict[str, Any], host_email: str | N
         no_show=bool(invitee.get("no_show")),
         event_type_uri=event.get("event_type"),
         invitee_timezone=_text(invitee.get("timezone")), invitee_phone=_phone(invitee, location),
+        form_answers=tuple((str(qa.get("question")), str(qa.get("answer"))) for qa in
+                           invitee.get("questions_and_answers") or [] if isinstance(qa, dict)),
     )
 
 

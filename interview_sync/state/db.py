@@ -257,7 +257,24 @@ def _m2_outbox_state_index(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["state"], if_not_exists=True)
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial, _m2_outbox_state_index)
+def _m3_sms(db: sqlite_utils.Database) -> None:
+    """The consent ledger (one row per number: its current state and where it came
+    from; the history is in the audit log) and the texts we sent or received, so each
+    poll can read delivery status and match replies to an invitation."""
+    db["consent"].create({"phone": str, "state": str, "source": str, "text_shown": str, "candidate_id": str,
+                          "at": str, "updated_at": str}, pk="phone", not_null={"state"})
+    db["sms_messages"].create({"sid": str, "key": str, "ref": str, "phone": str, "direction": str,
+                               "kind": str, "status": str, "error_code": int, "at": str, "updated_at": str},
+                              pk="sid")
+    db["sms_messages"].create_index(["ref"])
+    db["sms_messages"].create_index(["status"])
+    # a text waiting out the candidate's quiet hours (one per invitation: the latest wins)
+    db["sms_pending"].create({"ref": str, "kind": str, "key": str, "not_before": str}, pk="ref")
+    # numbers that cannot take a text (invalid, landline, unreachable): email carries on
+    db["sms_unusable"].create({"phone": str, "code": str, "at": str}, pk="phone")
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial, _m2_outbox_state_index, _m3_sms)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -695,6 +712,104 @@ class StateDB:
             self.conn.execute("UPDATE outbox SET key = ?, state = ?, updated_at = ? WHERE key = ?",
                               [f"{key}#superseded-{taken + 1}", SUPERSEDED, self._now(), key])
             return True
+
+    # -- SMS consent ledger and messages -------------------------------------------------
+
+    def get_consent(self, phone: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM consent WHERE phone = ?", [phone]).fetchone()
+        if row is None:
+            return None
+        names = [d[0] for d in self.conn.execute("SELECT * FROM consent LIMIT 0").description]
+        return dict(zip(names, row))
+
+    def consents(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM consent ORDER BY updated_at DESC, phone"))
+
+    def put_consent(self, phone: str, *, state: str, source: str, text_shown: str | None,
+                    candidate_id: str | None, at: datetime) -> None:
+        """Insert or replace one number's consent state (callers audit the change)."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO consent (phone, state, source, text_shown, candidate_id, at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (phone) DO UPDATE SET state = excluded.state, "
+                "source = excluded.source, text_shown = COALESCE(excluded.text_shown, consent.text_shown), "
+                "candidate_id = COALESCE(excluded.candidate_id, consent.candidate_id), "
+                "at = excluded.at, updated_at = excluded.updated_at",
+                [phone, state, source, text_shown, candidate_id, encode_instant(at), self._now()])
+
+    def record_sms(self, sid: str, *, key: str | None, ref: str | None, phone: str, direction: str,
+                   kind: str | None, status: str, error_code: int | None, at: datetime) -> bool:
+        """Remember one message; False when its sid was already known (a re-read listing)."""
+        with self.transaction():
+            cursor = self.conn.execute(
+                "INSERT INTO sms_messages (sid, key, ref, phone, direction, kind, status, error_code, at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sid) DO NOTHING",
+                [sid, key, ref, phone, direction, kind, status, error_code, encode_instant(at), self._now()])
+            return cursor.rowcount == 1
+
+    def sms_message(self, sid: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM sms_messages WHERE sid = ?", [sid]))
+        return rows[0] if rows else None
+
+    def update_sms_status(self, sid: str, status: str, error_code: int | None) -> None:
+        with self.transaction():
+            self.conn.execute("UPDATE sms_messages SET status = ?, error_code = ?, updated_at = ? WHERE sid = ?",
+                              [status, error_code, self._now(), sid])
+
+    def sms_rows(self, ref: str | None = None) -> list[dict[str, Any]]:
+        if ref is None:
+            return list(self.db.query("SELECT * FROM sms_messages ORDER BY at"))
+        return list(self.db.query("SELECT * FROM sms_messages WHERE ref = ? ORDER BY at", [ref]))
+
+    def refs_emailed(self, kinds: frozenset[str]) -> set[str]:
+        """Invitations that had at least one of these email kinds sent (one query, for exports)."""
+        marks = ", ".join("?" for _ in kinds)
+        return {row[0] for row in self.conn.execute(
+            f"SELECT DISTINCT ref FROM outbox WHERE channel = 'email' AND state = 'sent' AND kind IN ({marks})",
+            sorted(kinds))}
+
+    def texts_sent(self, ref: str) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM sms_messages WHERE ref = ? AND direction != 'inbound' "
+                                     "AND kind != 'opt_out'", [ref]).fetchone()[0])
+
+    def texts_sent_by_ref(self) -> dict[str, int]:
+        """Texts per invitation, in one query (for exports)."""
+        return {ref: count for ref, count in self.conn.execute(
+            "SELECT ref, COUNT(*) FROM sms_messages WHERE direction != 'inbound' AND ref IS NOT NULL "
+            "GROUP BY ref")}
+
+    def hold_text(self, ref: str, kind: str, key: str, not_before: datetime) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT INTO sms_pending (ref, kind, key, not_before) VALUES (?, ?, ?, ?) "
+                              "ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind, key = excluded.key, "
+                              "not_before = excluded.not_before", [ref, kind, key, encode_instant(not_before)])
+
+    def held_text(self, ref: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM sms_pending WHERE ref = ?", [ref]))
+        return rows[0] if rows else None
+
+    def texts_due(self, now: datetime) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM sms_pending WHERE not_before <= ? ORDER BY not_before",
+                                  [encode_instant(now)]))
+
+    def release_text(self, ref: str) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM sms_pending WHERE ref = ?", [ref])
+
+    def mark_unusable(self, phone: str, code: str, at: datetime) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT INTO sms_unusable (phone, code, at) VALUES (?, ?, ?) ON CONFLICT (phone) "
+                              "DO UPDATE SET code = excluded.code, at = excluded.at", [phone, code, encode_instant(at)])
+
+    def unusable(self, phone: str) -> str | None:
+        row = self.conn.execute("SELECT code FROM sms_unusable WHERE phone = ?", [phone]).fetchone()
+        return str(row[0]) if row else None
+
+    def latest_ref_for_phone(self, phone: str) -> str | None:
+        """The invitation that last texted ``phone`` (a reply belongs to it)."""
+        row = self.conn.execute("SELECT ref FROM sms_messages WHERE phone = ? AND direction != 'inbound' "
+                                "AND ref IS NOT NULL ORDER BY at DESC LIMIT 1", [phone]).fetchone()
+        return row[0] if row else None
 
     # -- audit --------------------------------------------------------------------------
 

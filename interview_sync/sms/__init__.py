@@ -1,0 +1,1 @@
+"""Text messages: a channel Protocol, the Twilio adapter, numbers, consent and segments."""
