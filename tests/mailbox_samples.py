@@ -1,0 +1,118 @@
+"""Real-world-shaped messages a recruiting mailbox receives back, built around our Message-IDs.
+
+Each builder returns the RFC 5322 bytes a mail server would store: an RFC 3464
+delivery status notification, a qmail-style bounce (no report structure at
+all), a candidate's reply, an out-of-office auto-reply and a hiring manager's
+iTIP REPLY declining the calendar invitation.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.policy import SMTP
+
+SERVER = "mx.hospital.example"
+
+
+def _base(subject: str, sender: str, to: str, message_id: str) -> EmailMessage:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = "Mon, 30 Nov 2026 18:00:00 +0000"
+    msg["Message-ID"] = message_id
+    return msg
+
+
+def dsn(original_id: str, ref: str, recipient: str, *, status: str = "5.1.1",
+        diagnostic: str = "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown",
+        message_id: str = "<dsn-1@mx.hospital.example>") -> bytes:
+    """A multipart/report; report-type=delivery-status, as Postfix writes one."""
+    action = "failed" if status.startswith("5") else "delayed"
+    status_fields = (
+        f"Reporting-MTA: dns; {SERVER}\nArrival-Date: Mon, 30 Nov 2026 17:59:00 +0000\n\n"
+        f"Final-Recipient: rfc822; {recipient}\nOriginal-Recipient: rfc822;{recipient}\nAction: {action}\n"
+        f"Status: {status}\nRemote-MTA: dns; mail.candidate.example\n"
+        f"Diagnostic-Code: smtp; {diagnostic.format(rcpt=recipient)}\n")
+    headers = (f"From: Talent Acquisition <talent@example.org>\nTo: {recipient}\n"
+               f"Subject: Schedule your interview\nMessage-ID: {original_id}\nX-Interview-Sync-Ref: {ref}\n")
+    # Build the report by hand: the stdlib has no DSN writer, and the part order is the standard.
+    boundary = "dsn-boundary-0001"
+    return (
+        f"From: MAILER-DAEMON@{SERVER} (Mail Delivery System)\r\nTo: talent@example.org\r\n"
+        f"Subject: Undelivered Mail Returned to Sender\r\nDate: Mon, 30 Nov 2026 18:00:00 +0000\r\n"
+        f"Message-ID: {message_id}\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: multipart/report; report-type=delivery-status; boundary=\"{boundary}\"\r\n\r\n"
+        f"--{boundary}\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        f"Your message could not be delivered to {recipient}.\r\n\r\n"
+        f"--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n"
+        + status_fields.replace("\n", "\r\n") +
+        f"\r\n--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        + headers.replace("\n", "\r\n") +
+        f"\r\n--{boundary}--\r\n"
+    ).encode()
+
+
+def qmail_bounce(original_id: str, ref: str, recipient: str,
+                 message_id: str = "<qmail-1@mail.oldhost.example>") -> bytes:
+    """qmail-send's plain-text failure notice: no report structure, the original quoted."""
+    msg = _base("failure notice", "MAILER-DAEMON@mail.oldhost.example", "talent@example.org", message_id)
+    msg.set_content(
+        "Hi. This is the qmail-send program at mail.oldhost.example.\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+        f"<{recipient}>:\nSorry, no mailbox here by that name. (#5.1.1)\n\n"
+        "--- Below this line is a copy of the message.\n\n"
+        "Return-Path: <talent@example.org>\n"
+        f"Message-ID: {original_id}\nX-Interview-Sync-Ref: {ref}\nSubject: Schedule your interview\n\n"
+        "Hello, please book a time for your interview.\n")
+    return msg.as_bytes()
+
+
+def reply(original_id: str, sender: str, text: str = "None of these times work for me, I am on night "
+          "shifts until Friday. Could we do next week?",
+          message_id: str = "<reply-1@mail.candidate.example>", html_only: bool = False) -> bytes:
+    msg = _base("Re: Schedule your interview", sender, "talent@example.org", message_id)
+    msg["In-Reply-To"] = original_id
+    msg["References"] = original_id
+    body = f"{text}\n\nOn Mon, Nov 30, 2026 at 8:00 AM Talent Acquisition <talent@example.org> wrote:\n" \
+           "> Hello, please book a time for your interview.\n"
+    if html_only:
+        msg.set_content(f"<p>{text}</p><script>alert(1)</script>", subtype="html")
+    else:
+        msg.set_content(body)
+        msg.add_alternative(f"<p>{text}</p><img src='https://tracker.example/x.gif'>", subtype="html")
+    msg.add_attachment(b"%PDF-1.4 resume", maintype="application", subtype="pdf", filename="resume.pdf")
+    return msg.as_bytes()
+
+
+def auto_reply(original_id: str, sender: str, message_id: str = "<oof-1@mail.candidate.example>") -> bytes:
+    msg = _base("Automatic reply: Schedule your interview", sender, "talent@example.org", message_id)
+    msg["In-Reply-To"] = original_id
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content("I am out of the office until December 7 with limited access to email.\n")
+    return msg.as_bytes()
+
+
+def declined(original_id: str, uid: str, attendee: str,
+             message_id: str = "<decline-1@mail.hospital.example>") -> bytes:
+    """Outlook's answer when the hiring manager presses Decline on our REQUEST."""
+    msg = _base("Declined: Interview: Zoë O'Brien – Registered Nurse", attendee, "talent@example.org",
+                message_id)
+    msg["In-Reply-To"] = original_id
+    msg.set_content("I'm in theatre all afternoon.\n")
+    ics = ("BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nPRODID:Microsoft Exchange Server 2010\r\nVERSION:2.0\r\n"
+           "BEGIN:VEVENT\r\n"
+           f"ATTENDEE;PARTSTAT=DECLINED;CN=Hiring Manager:mailto:{attendee}\r\n"
+           f"UID:{uid}\r\nSEQUENCE:0\r\nDTSTAMP:20261130T180000Z\r\n"
+           "DTSTART:20261202T170000Z\r\nDTEND:20261202T173000Z\r\n"
+           "SUMMARY:Declined: Interview\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    msg.add_alternative(ics, subtype="calendar", params={"method": "REPLY"})
+    return msg.as_bytes()
+
+
+def newsletter(message_id: str = "<news-1@vendor.example>") -> bytes:
+    msg = _base("Our spring webinar series", "news@vendor.example", "talent@example.org", message_id)
+    msg.set_content("Register now.\n")
+    return msg.as_bytes()

@@ -1,0 +1,170 @@
+"""The mailbox readers and the classifier on their own: IMAP over a real socket, Graph over
+its documented wire format, and every kind of message a recruiting mailbox gets back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import mailbox_samples as samples
+import pytest
+import responses
+from imap_server import ImapServer
+from mailbox_rigs import CLIENT_ID, CLIENT_SECRET, GRAPH, LOGIN, TENANT, GraphMailbox
+
+from interview_sync.clock import FixedClock
+from interview_sync.errors import ConfigError, ForeignOrigin, VendorAuthError
+from interview_sync.http import VendorSession
+from interview_sync.mailbox.classify import AUTO_REPLY, BOUNCE, DECLINED, OTHER, REPLY, classify
+from interview_sync.mailbox.graph import GraphReader
+from interview_sync.mailbox.imap import ImapReader
+from interview_sync.mailbox.tokens import GRAPH_SCOPE, ClientCredentials
+
+NOW = datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc)
+OURS = "<is-17001-abc.0123456789abcdef0123@mercyvalley.example>"
+REF = "is-17001-abc"
+
+
+# --- classifier ---------------------------------------------------------------------------
+
+def test_rfc3464_hard_and_soft_bounces() -> None:
+    hard = classify(samples.dsn(OURS, REF, "zoe@example.org"))
+    assert (hard.kind, hard.hard, hard.address, hard.points_at, hard.ref_hint) == \
+        (BOUNCE, True, "zoe@example.org", (OURS,), REF)
+    assert hard.reason.startswith("5.1.1") and "User unknown" in hard.reason
+    soft = classify(samples.dsn(OURS, REF, "zoe@example.org", status="4.2.2", diagnostic="452 4.2.2 full"))
+    assert soft.kind == BOUNCE and soft.hard is False and soft.reason.startswith("4.2.2")
+
+
+def test_non_standard_bounce_through_flufl() -> None:
+    found = classify(samples.qmail_bounce(OURS, REF, "jose@example.com"))
+    assert (found.kind, found.hard, found.address, found.points_at, found.ref_hint) == \
+        (BOUNCE, True, "jose@example.com", (OURS,), REF)
+    assert "5.1.1" in (found.reason or "")
+
+
+def test_reply_excerpt_is_plain_capped_and_without_the_quote() -> None:
+    found = classify(samples.reply(OURS, "Siobhán <s@example.net>", text="Thanks!\u202e exe.txt " + "x" * 600))
+    assert found.kind == REPLY and found.points_at == (OURS,)
+    assert found.excerpt is not None and len(found.excerpt) <= 280 and found.excerpt.endswith("…")
+    assert "\u202e" not in found.excerpt and "wrote" not in found.excerpt
+    html_only = classify(samples.reply(OURS, "s@example.net", html_only=True))
+    assert html_only.kind == REPLY and html_only.excerpt is None  # HTML is never parsed
+
+
+@pytest.mark.parametrize("header", [("Auto-Submitted", "auto-replied"), ("X-Autoreply", "yes"),
+                                    ("Precedence", "auto_reply"), ("Subject", "Out of Office: Re: your interview")])
+def test_auto_replies_by_header_or_subject(header: tuple[str, str]) -> None:
+    raw = samples.reply(OURS, "k@example.org").replace(b"Subject: Re: Schedule your interview",
+                                                      f"{header[0]}: {header[1]}".encode()
+                                                      if header[0] == "Subject" else
+                                                      f"Subject: Re: x\r\n{header[0]}: {header[1]}".encode())
+    assert classify(raw).kind == AUTO_REPLY
+    assert classify(samples.auto_reply(OURS, "k@example.org")).kind == AUTO_REPLY
+
+
+def test_declined_itip_reply_and_other_mail() -> None:
+    found = classify(samples.declined(OURS, f"{REF}@interview-sync", "maria@example.org"))
+    assert (found.kind, found.ref_hint, found.address) == (DECLINED, REF, "maria@example.org")
+    accepted = samples.declined(OURS, f"{REF}@interview-sync", "maria@example.org").replace(
+        b"PARTSTAT=DECLINED", b"PARTSTAT=ACCEPTED")
+    assert classify(accepted).kind == REPLY  # an acceptance is just a reply to a person
+    assert classify(samples.newsletter()).kind == OTHER
+
+
+def test_hostile_bytes_never_raise() -> None:
+    for raw in (b"", b"\x00\xff" * 50, b"Content-Type: multipart/report; report-type=delivery-status\r\n\r\n--",
+                b"Content-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\nMETHOD:REPLY\r\n"):
+        assert classify(raw).kind in (OTHER, BOUNCE, REPLY, AUTO_REPLY, DECLINED)
+
+
+# --- IMAP ----------------------------------------------------------------------------------
+
+def _imap(server: ImapServer, **kw: object) -> ImapReader:
+    args = {"host": "127.0.0.1", "port": server.port, "username": server.mailbox.username, "security": "none",
+            "password": server.mailbox.password} | kw
+    return ImapReader(**args)  # type: ignore[arg-type]
+
+
+def test_imap_cursor_reads_only_new_messages_and_never_writes() -> None:
+    with ImapServer() as server:
+        server.mailbox.add(samples.newsletter(), NOW - timedelta(days=5))  # older than the first look-back
+        server.mailbox.add(samples.reply(OURS, "a@example.org"), NOW)
+        reader = _imap(server)
+        first = reader.read(None, NOW)
+        assert [m.server_id for m in first.mails] == ["7001:2"] and first.cursor == "7001:2"
+        again = reader.read(first.cursor, NOW)
+        assert again.mails == [] and again.cursor == "7001:2"  # "3:*" still answers UID 2; not re-read
+        server.mailbox.add(samples.auto_reply(OURS, "a@example.org"), NOW)
+        third = reader.read(again.cursor, NOW)
+        assert [m.server_id for m in third.mails] == ["7001:3"]
+        assert not {"STORE", "UID STORE", "EXPUNGE", "SELECT"} & set(server.mailbox.commands)
+
+
+def test_imap_new_uidvalidity_starts_over_with_the_lookback() -> None:
+    with ImapServer() as server:
+        server.mailbox.add(samples.reply(OURS, "a@example.org"), NOW)
+        reader = _imap(server)
+        cursor = reader.read(None, NOW).cursor
+        server.mailbox.renumber()
+        batch = reader.read(cursor, NOW)
+        assert [m.server_id for m in batch.mails] == ["7002:1"] and batch.cursor == "7002:1"
+
+
+def test_imap_xoauth2_and_refusals() -> None:
+    with ImapServer() as server:
+        server.mailbox.add(samples.reply(OURS, "a@example.org"), NOW)
+        tokens = iter(["imap-token"])
+        assert len(_imap(server, password=None, token=lambda: next(tokens)).read(None, NOW).mails) == 1
+        assert "AUTHENTICATE" in server.mailbox.commands
+        with pytest.raises(VendorAuthError, match="refused the XOAUTH2 token"):
+            _imap(server, password=None, token=lambda: "stale").read(None, NOW)
+        with pytest.raises(VendorAuthError) as refused:
+            _imap(server, password="wrong-secret-value").read(None, NOW)
+        assert "wrong-secret-value" not in str(refused.value)
+    with pytest.raises(ConfigError):
+        ImapReader(host="h", port=1, username="u")
+
+
+# --- Graph ---------------------------------------------------------------------------------
+
+def _graph(clock: FixedClock, page_size: int = 2) -> GraphReader:
+    tokens = ClientCredentials(session=VendorSession("entra"), authority_url=LOGIN, tenant_id=TENANT,
+                               client_id=CLIENT_ID, client_secret=CLIENT_SECRET, scope=GRAPH_SCOPE, clock=clock)
+    return GraphReader(session=VendorSession("graph", retries=0), graph_url=GRAPH, mailbox="talent@example.org",
+                       tokens=tokens, page_size=page_size)
+
+
+@responses.activate
+def test_graph_pages_through_next_links_and_moves_the_cursor_with_overlap() -> None:
+    clock = FixedClock(NOW - timedelta(minutes=30))
+    fake = GraphMailbox(responses.mock, "talent@example.org", clock.now)
+    for n in range(5):
+        fake.add(samples.reply(OURS, "a@example.org", message_id=f"<r{n}@example.org>"))
+    clock.set(NOW)
+    reader = _graph(clock)
+    batch = reader.read(None, NOW)
+    assert [m.server_id for m in batch.mails] == [f"AAMkAD{n:06d}=" for n in range(1, 6)]
+    assert batch.mails[0].raw.startswith(b"From:") or b"Message-ID" in batch.mails[0].raw
+    listings = [u for u in fake.requests if "mailFolders/inbox/messages" in u]
+    assert len(listings) == 3 and "receivedDateTime+ge+2026-11-28T18%3A00%3A00Z" in listings[0].replace(" ", "+")
+    clock.set(NOW + timedelta(minutes=20))
+    fake.add(samples.auto_reply(OURS, "a@example.org"))
+    later = reader.read(batch.cursor, clock.now())
+    # read again from the cursor (this read's start) less the 10-minute overlap: only the new one
+    assert [m.server_id for m in later.mails] == ["AAMkAD000006="]
+    token_calls = [c for c in responses.calls if c.request.url.endswith("/oauth2/v2.0/token")]
+    assert len(token_calls) == 1  # cached across requests and reads (refreshed 5 minutes before expiry)
+    clock.set(NOW + timedelta(minutes=56))
+    reader.read(later.cursor, clock.now())
+    assert len([c for c in responses.calls if c.request.url.endswith("/oauth2/v2.0/token")]) == 2
+
+
+@responses.activate
+def test_graph_follows_no_next_link_off_the_configured_origin() -> None:
+    responses.add(responses.GET, f"{GRAPH}/users/talent@example.org/mailFolders/inbox/messages",
+                  json={"value": [], "@odata.nextLink": "https://evil.example/steal"})
+    reader = GraphReader(session=VendorSession("graph", retries=0), graph_url=GRAPH, mailbox="talent@example.org",
+                         tokens=lambda: "secret-token")
+    with pytest.raises(ForeignOrigin):
+        reader.read(None, NOW)
+    assert all("evil.example" not in call.request.url for call in responses.calls)
