@@ -165,3 +165,40 @@ def double_booking(scheduler: str | None = None) -> AlertText:
     return AlertText("double-booking", "a second booking arrived while the candidate already has an interview "
                      "booked; the first booking stands",
                      f"cancel the extra event in {product(scheduler)}")
+
+
+# --- what came back to the mailbox (bounces, replies, calendar answers) ------------------
+
+_READERS = {"hm": "the hiring manager", "recruiter": "the recruiting team", "candidate": "the candidate"}
+
+
+def bounced(application_id: str, candidate: str | None, address: str | None, reason: str | None,
+            reader: str, retried: bool) -> AlertText:
+    """A delivery failure came back for one of our emails (a hard bounce, or a soft one twice)."""
+    who = (candidate or "the candidate") if reader == "candidate" else _READERS.get(reader, "the recipient")
+    again = " after one retry" if retried else ""
+    command = resend_command(application_id, "email address corrected") if reader == "candidate" else None
+    return AlertText("bounce", f"the email to {who} at {address or 'their address'} bounced{again} "
+                     f"({reason or 'no reason given'}); nothing more is sent to that address",
+                     "check the address in the ATS (or call them), correct it, then send the invitation again "
+                     "with the command below" if command else
+                     "check the address in the ATS or the settings and let them know by another route", command)
+
+
+def replied(application_id: str, who: str, excerpt: str | None, held: bool) -> AlertText:
+    """Someone answered one of our emails (``who``: the candidate's name, or "the hiring
+    manager ..."): a person reads it; the tool never answers by itself."""
+    quoted = f': "{excerpt}"' if excerpt else " (no plain-text part; read it in the mailbox)"
+    hold = "; the follow-up is held until you act" if held else ""
+    return AlertText("reply", f"{who} replied to our email{quoted}{hold}",
+                     "read the whole reply in the recruiting mailbox and answer by hand"
+                     + ("; if a new booking link is needed, use the command below" if held else ""),
+                     resend_command(application_id, "candidate replied") if held else None)
+
+
+def invite_declined(manager: str | None, candidate: str | None, when: str | None) -> AlertText:
+    """The hiring manager declined the calendar invitation for a booked interview."""
+    return AlertText("declined", f"{manager or 'The hiring manager'} declined the calendar invitation for the "
+                     f"interview with {candidate or 'the candidate'}" + (f" ({when})" if when else ""),
+                     "ask the hiring manager whether the time still works; to move it, reschedule or cancel the "
+                     "event in the scheduler (interview-sync then sends the candidate a new link)")

@@ -143,6 +143,55 @@ class EmailConfig(Section):
         return self
 
 
+class MailboxConfig(Section):
+    """Where bounces and replies come back (SPEC §8): read on every poll."""
+
+    provider: Literal["none", "graph", "imap"] = "none"
+    # imap
+    host: str = ""
+    port: int = Field(default=993, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "ssl"  # none: loopback only
+    username: str = ""  # default: the address of email.from
+    auth: Literal["password", "xoauth2"] = "password"
+    password: SecretStr = SecretStr("")
+    folder: str = "INBOX"
+    # graph, and xoauth2 on Exchange Online: a Microsoft app registration (client credentials)
+    mailbox: str = ""  # the mailbox to read; default: the address of email.from
+    tenant_id: str = ""
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    authority_url: str = "https://login.microsoftonline.com"
+    # both
+    lookback_hours: float = Field(default=48, gt=0, le=24 * 30)  # how far back the very first read looks
+    overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)  # graph: re-read this much before the cursor
+    max_messages: int = Field(default=200, ge=1, le=10_000)  # per poll; the next poll continues
+
+    _urls = field_validator("graph_url", "authority_url")(classmethod(lambda cls, v: _check_url(v)))
+
+    @model_validator(mode="after")
+    def _complete(self) -> "MailboxConfig":
+        if self.provider == "imap":
+            if not self.host:
+                raise ValueError("host is empty while provider = \"imap\": set mailbox.host (e.g. "
+                                 "outlook.office365.com or imap.gmail.com)")
+            if self.security == "none" and not is_loopback(self.host):
+                raise ValueError("security = \"none\" is allowed only for a loopback host: use ssl or starttls")
+            if self.auth == "password" and not self.password.get_secret_value():
+                raise ValueError("password is empty while auth = \"password\": set "
+                                 "INTERVIEW_SYNC_MAILBOX__PASSWORD, or auth = \"xoauth2\"")
+        oauth = self.provider == "graph" or (self.provider == "imap" and self.auth == "xoauth2")
+        if oauth:
+            missing = [key for key in ("tenant_id", "client_id") if not getattr(self, key).strip()]
+            if not self.client_secret.get_secret_value():
+                missing.append("client_secret")
+            if missing:
+                raise ValueError(f"{', '.join(missing)} empty while the mailbox is read with a Microsoft "
+                                 "app token: set them from the app registration; the secret goes in "
+                                 "INTERVIEW_SYNC_MAILBOX__CLIENT_SECRET")
+        return self
+
+
 class AlertsConfig(Section):
     recruiter_email: str = "recruiting-alerts@example.org"
 
@@ -223,6 +272,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     poll: PollConfig = Field(default_factory=PollConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
+    mailbox: MailboxConfig = Field(default_factory=MailboxConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)

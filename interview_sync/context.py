@@ -19,6 +19,7 @@ from .errors import BadRecord, ConfigError
 from .http import VendorSession
 from .mail.render import TemplateRenderer
 from .mail.transport import FileTransport, SmtpTransport, Transport
+from .mailbox import MailboxReader, build_reader
 from .scheduler.base import Scheduler
 from .state import StateDB
 
@@ -47,6 +48,7 @@ class Context:
     actor: str = "interview-sync"
     bad_records: list[BadRecord] = field(default_factory=list)
     vendor_clock: Clock | None = None  # read_clock, when it differs from clock
+    mailbox: MailboxReader | None = None  # where bounces and replies come back; None: not read
 
     @property
     def read_clock(self) -> Clock:
@@ -54,6 +56,8 @@ class Context:
 
     def close(self) -> None:
         self.transport.close()
+        if self.mailbox is not None:
+            self.mailbox.close()
         self.db.close()
 
 
@@ -130,4 +134,5 @@ def build_context(settings: Settings, *, clock: Clock | None = None, read_clock:
         actor=overrides.get("actor", "interview-sync"),
         bad_records=bad,
         vendor_clock=None if reads is clock else reads,
+        mailbox=overrides["mailbox"] if "mailbox" in overrides else build_reader(settings, reads),
     )

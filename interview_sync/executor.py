@@ -23,6 +23,7 @@ from .errors import DeliveryError, InterviewSyncError, VendorError
 from .ics import build_ics
 from .invitation import Invitation, State
 from .mail.message import Attachment, build_message, make_message_id, validate_address
+from .mailbox.handlers import HANDLERS as MAIL_HANDLERS
 from .manager_notes import note_lines, phone_text
 from .models import Application, Booking, Candidate, Job
 from .routing import pick_route
@@ -94,9 +95,11 @@ class Executor:
         return inv
 
     def _run_one(self, inv: Invitation, action: wf.Action) -> Invitation:
-        handler = getattr(self, f"do_{action.kind}")
+        mail_handler = MAIL_HANDLERS.get(action.kind)
         try:
-            return handler(inv, action)
+            if mail_handler is not None:
+                return mail_handler(self, inv, action)
+            return getattr(self, f"do_{action.kind}")(inv, action)
         except NeedsPerson as need:
             return self.do_alert(inv, wf.alert_of(inv, need.text, park=True))
         except DeliveryError as exc:

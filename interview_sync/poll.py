@@ -36,12 +36,15 @@ from .errors import LocalIOError, RetryTooLate, VendorError
 from .executor import Executor, Outcome, RunReport
 from .invitation import Invitation, State, invitation_ref
 from .lock import RunLock
+from .mailbox import intake
+from .mailbox.plan import on_mail
 from .models import Application, Booking
 from .paging import Paging
 from .state import AppSnapshot
 
 ATS_CURSOR = "ats"
 SCHEDULER_CURSOR = "scheduler"
+MAILBOX_CURSOR = "mailbox"
 RESUME = ":resume"
 STARTED = ":started"
 
@@ -180,6 +183,7 @@ class PollCycle:
             self.executor.recover_stranded()
         ats = self._read_ats()
         sched = self._read_scheduler() if self._go_on("reading the scheduler") else Listing()
+        mail_cursor = self._read_mailbox() if self.ctx.mailbox and self._go_on("reading the mailbox") else None
         if self._go_on("firing due timers"):
             self._fire_timers()
         for bad in self.ctx.bad_records:
@@ -192,6 +196,8 @@ class PollCycle:
                     if self.first_run:
                         self.report.baseline = self.read
                 self._settle(SCHEDULER_CURSOR, sched)
+                if mail_cursor:
+                    self.db.set_cursor(MAILBOX_CURSOR, mail_cursor)
         return self.report
 
     def _read_ats(self) -> Listing:
@@ -290,6 +296,27 @@ class PollCycle:
             if candidates:
                 return max(candidates, key=lambda i: i.created_at)
         return None
+
+    def _read_mailbox(self) -> str | None:
+        """Bounces and replies since the mailbox cursor, each matched to our own Message-IDs
+        and acted on once (keys per message). Before the timers, so a reply read now holds
+        a follow-up that is due now. Returns the cursor to store, or None to read the same
+        messages again next poll (a read or a handler failed)."""
+        assert self.ctx.mailbox is not None
+        try:
+            batch = self.ctx.mailbox.read(self.db.get_cursor(MAILBOX_CURSOR), self.read_at)
+        except VendorError as exc:
+            self.report.errors.append(f"reading the mailbox stopped: {exc}")
+            return None
+        errors = len(self.report.errors)
+        for item in batch.mails:
+            if not self._go_on("handling every message read from the mailbox"):
+                return None
+            matched = intake.match(self.db, item.raw)
+            if matched is not None:
+                inv, event = matched
+                self._act(inv, on_mail(inv, event))
+        return batch.cursor if len(self.report.errors) == errors else None
 
     def _fire_timers(self) -> None:
         for inv in self.db.open_invitations():

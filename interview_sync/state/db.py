@@ -673,6 +673,17 @@ class StateDB:
         return list(self.db.query("SELECT * FROM outbox WHERE ref = ? ORDER BY created_at, key",
                                   [ref]))
 
+    def sent_with_message_id(self, message_ids: list[str]) -> dict[str, Any] | None:
+        """The outbox row of the first of ``message_ids`` that we generated ourselves (a reply's
+        In-Reply-To/References, a bounce's returned original), or None: the only way a message
+        read back from the mailbox is tied to an invitation."""
+        for message_id in message_ids:
+            row = self.conn.execute("SELECT key, ref, kind, recipient FROM outbox WHERE message_id = ? "
+                                    "ORDER BY created_at LIMIT 1", [message_id]).fetchone()
+            if row is not None:
+                return {"key": row[0], "ref": row[1], "kind": row[2], "recipient": row[3]}
+        return None
+
     def stranded_rows(self) -> list[dict[str, Any]]:
         """Rows left in ``sending`` by a run that died between claim and record.
 
