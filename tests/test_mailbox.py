@@ -8,6 +8,7 @@ repeated polls, for both mailbox providers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -157,6 +158,13 @@ def test_each_message_has_exactly_its_outcome_once_across_polls(rig: Rig) -> Non
     assert len(h.emails_to(EMAILS[KWAME], "followup")) == 1
     assert h.emails_to(EMAILS[SIOBHAN], "followup") == []
     assert h.emails_to(EMAILS[ZOE], "followup") == []
+
+    # `report` counts them per week of the stage change: two bounces, one reply (auto-replies are not replies)
+    result = h.cli("report", "--json", "--now", "2026-12-02T18:00:00Z")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["overall"]["bounces"], data["overall"]["replies"]) == (2, 1)
+    assert [(w["bounces"], w["replies"]) for w in data["weeks"] if w["invitations"]] == [(2, 1)]
 
 
 def test_soft_bounce_is_retried_once_then_alerted(rig: Rig) -> None:

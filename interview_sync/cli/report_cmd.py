@@ -67,7 +67,7 @@ def report(
         start = window_start(now=at, since=since_at, weeks=weeks, tz=tz)
         result = compute_report(db.iter_invitations(since=start), now=at, since=since_at, weeks=weeks,
                                 manual_minutes=cfg.report.manual_minutes_per_schedule,
-                                alert_minutes=cfg.report.minutes_per_alert, tz=tz)
+                                alert_minutes=cfg.report.minutes_per_alert, tz=tz, mail_counts=db.mail_counts())
     finally:
         db.close()
     if html is not None:

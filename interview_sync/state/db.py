@@ -744,6 +744,14 @@ class StateDB:
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         return self.db.query(f"SELECT * FROM audit {where} ORDER BY seq", params)
 
+    def mail_counts(self) -> dict[str, tuple[int, int]]:
+        """Invitation reference → (bounces, replies) read back from the mailbox, from the audit log."""
+        rows = self.conn.execute(
+            "SELECT invitation_ref, SUM(event IN ('mail_bounced', 'mail_soft_bounce')), SUM(event = 'mail_reply') "
+            "FROM audit WHERE event IN ('mail_bounced', 'mail_soft_bounce', 'mail_reply') "
+            "AND invitation_ref IS NOT NULL GROUP BY invitation_ref").fetchall()
+        return {ref: (int(bounces), int(replies)) for ref, bounces, replies in rows}
+
     def audit_rows(self, refs: list[str]) -> list[dict[str, Any]]:
         """The audit rows of these invitations in seq order (one candidate's story: a
         few dozen rows, found through the invitation_ref index)."""
