@@ -168,3 +168,20 @@ def test_graph_follows_no_next_link_off_the_configured_origin() -> None:
     with pytest.raises(ForeignOrigin):
         reader.read(None, NOW)
     assert all("evil.example" not in call.request.url for call in responses.calls)
+
+
+def test_doctor_signs_in_to_the_mailbox_without_reading_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from interview_sync.config import MailboxConfig, Settings
+    from interview_sync.doctor import Doctor, _guard
+
+    with ImapServer() as server:
+        server.mailbox.add(samples.reply(OURS, "a@example.org"), NOW)
+        settings = Settings(mailbox=MailboxConfig(provider="imap", host="127.0.0.1", port=server.port,
+                                                  security="none", username=server.mailbox.username,
+                                                  password=server.mailbox.password))
+        [check] = Doctor(settings, clock=FixedClock(NOW)).mailbox()
+        assert check.ok and "1 message(s)" in check.detail and "read-only" in check.detail
+        assert "UID FETCH" not in server.mailbox.commands
+        settings.mailbox.password = type(settings.mailbox.password)("nope")
+        [failed] = _guard("mailbox", "check the [mailbox] section", Doctor(settings, clock=FixedClock(NOW)).mailbox)
+        assert not failed.ok and "refused the password" in failed.detail and "nope" not in failed.detail

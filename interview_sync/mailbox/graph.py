@@ -47,6 +47,11 @@ class GraphReader:
         headers = {"Authorization": f"Bearer {self.tokens()}", **kwargs.pop("headers", {})}
         return self.session.request("GET", url, headers=headers, **kwargs)
 
+    def probe(self) -> str:
+        user = quote(self.mailbox, safe="@")
+        self._json(f"{self.graph_url}/users/{user}/mailFolders/inbox/messages", {"$top": 1, "$select": "id"})
+        return f"token accepted; the inbox of {self.mailbox} is readable through Graph"
+
     def read(self, cursor: str | None, now: datetime) -> Batch:
         since = parse_instant(cursor) - self.overlap if cursor else now - self.lookback
         user = quote(self.mailbox, safe="@")

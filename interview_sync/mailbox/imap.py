@@ -81,6 +81,20 @@ class ImapReader:
                                   "permission for this mailbox)", 401) from None
         return client
 
+    def probe(self) -> str:
+        lib = _imapclient()
+        client = self._connect()
+        try:
+            selected = client.select_folder(self.folder, readonly=True)
+            count = int(selected.get(b"EXISTS", 0))
+        except (OSError, lib.exceptions.IMAPClientError) as exc:
+            raise VendorError("imap", f"cannot open {self.folder} on {self.host} ({type(exc).__name__})",
+                              "check mailbox.folder") from None
+        finally:
+            _quietly(client.logout)
+        how = "XOAUTH2" if self._token is not None else "password"
+        return f"{self.username} signed in to {self.host} ({how}); {self.folder} opened read-only, {count} message(s)"
+
     def read(self, cursor: str | None, now: datetime) -> Batch:
         lib = _imapclient()
         client = self._connect()
