@@ -14,13 +14,13 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import mailbox_samples as samples
 import pytest
 import responses
 from harness import Harness
 from imap_server import ImapServer
 from mailbox_rigs import CLIENT_ID, CLIENT_SECRET, TENANT, GraphMailbox
 
+from interview_sync.sandbox import mailback as samples
 from interview_sync.config import MailboxConfig
 from interview_sync.invitation import State
 from interview_sync.mailbox import build_reader

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import mailbox_samples as samples
 import pytest
 import responses
 from imap_server import ImapServer
@@ -18,6 +17,7 @@ from interview_sync.mailbox.classify import AUTO_REPLY, BOUNCE, DECLINED, OTHER,
 from interview_sync.mailbox.graph import GraphReader
 from interview_sync.mailbox.imap import ImapReader
 from interview_sync.mailbox.tokens import GRAPH_SCOPE, ClientCredentials
+from interview_sync.sandbox import mailback as samples
 
 NOW = datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc)
 OURS = "<is-17001-abc.0123456789abcdef0123@mercyvalley.example>"

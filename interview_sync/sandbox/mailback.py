@@ -1,9 +1,11 @@
-"""Real-world-shaped messages a recruiting mailbox receives back, built around our Message-IDs.
+"""What comes back to a recruiting mailbox, for the sandbox, `demo`, `selftest` and the tests.
 
-Each builder returns the RFC 5322 bytes a mail server would store: an RFC 3464
-delivery status notification, a qmail-style bounce (no report structure at
-all), a candidate's reply, an out-of-office auto-reply and a hiring manager's
-iTIP REPLY declining the calendar invitation.
+Each builder returns the RFC 5322 bytes a mail server would store, shaped like
+the real thing and pointing at one of our Message-IDs: an RFC 3464 delivery
+status notification (as Postfix writes it), a qmail-style failure notice (no
+report structure at all), a candidate's reply (quoted original, HTML
+alternative, an attachment), an out-of-office auto-reply and a hiring
+manager's iTIP REPLY declining the calendar invitation (as Exchange sends it).
 """
 
 from __future__ import annotations
