@@ -315,7 +315,8 @@ class PollCycle:
             matched = intake.match(self.db, item.raw)
             if matched is not None:
                 inv, event = matched
-                self._act(inv, on_mail(inv, event))
+                # re-read in a later poll's window: an action whose key is settled was carried out
+                self._act(inv, [a for a in on_mail(inv, event) if self.db.outbox_state(a.key) in (None, "failed")])
         return batch.cursor if len(self.report.errors) == errors else None
 
     def _fire_timers(self) -> None:

@@ -123,6 +123,7 @@ def test_each_message_has_exactly_its_outcome_once_across_polls(rig: Rig) -> Non
     assert "5.1.1" in zoe.attention_reason and "User unknown" in zoe.attention_reason
     assert len(h.notes(h.app_id(ZOE))) == notes_before[ZOE] + 1 and "bounced" in h.notes(h.app_id(ZOE))[-1]
     assert len(rig.events(ZOE, "mail_bounced")) == 1
+    assert zoe.alerts == 1 and len(rig.events(ZOE, "alert")) == 1
 
     # the non-standard (qmail) bounce: the same outcome through flufl.bounce
     jose = h.invitation(JOSE)
@@ -138,6 +139,7 @@ def test_each_message_has_exactly_its_outcome_once_across_polls(rig: Rig) -> Non
     assert "wrote:" not in body and "tracker.example" not in body  # no quoted original, no HTML
     assert siobhan.state is State.NEEDS_ATTENTION
     assert len(rig.events(SIOBHAN, "mail_reply")) == 1
+    assert siobhan.alerts == 1 and len(rig.events(SIOBHAN, "alert")) == 1
     assert len(h.notes(h.app_id(SIOBHAN))) == notes_before[SIOBHAN] + 1
 
     # the auto-reply: an audit event and nothing else
@@ -151,6 +153,7 @@ def test_each_message_has_exactly_its_outcome_once_across_polls(rig: Rig) -> Non
     [alert] = rig.alerts(EMILY)
     assert "declined the calendar invitation" in alert.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert emily.state is State.BOOKED and len(rig.events(EMILY, "mail_declined")) == 1
+    assert emily.alerts == 1 and len(rig.events(EMILY, "alert")) == 1
 
     # two days on: the follow-up goes to the auto-replier, not to the candidate who wrote back
     h.at(50)
