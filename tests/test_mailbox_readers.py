@@ -185,3 +185,14 @@ def test_doctor_signs_in_to_the_mailbox_without_reading_it(tmp_path) -> None:  #
         settings.mailbox.password = type(settings.mailbox.password)("nope")
         [failed] = _guard("mailbox", "check the [mailbox] section", Doctor(settings, clock=FixedClock(NOW)).mailbox)
         assert not failed.ok and "refused the password" in failed.detail and "nope" not in failed.detail
+
+
+def test_matching_by_message_id_uses_an_index() -> None:
+    """Each message read back is looked up by Message-ID: a scan of a 100k-row outbox took
+    about 20 ms per lookup (4 s for a 200-message poll), the index makes it a seek."""
+    from interview_sync.state import StateDB
+
+    db = StateDB.memory()
+    plan = " ".join(str(row) for row in db.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT key FROM outbox WHERE message_id = ?", ["<x@y>"]).fetchall())
+    assert "USING INDEX" in plan and "message_id" in plan

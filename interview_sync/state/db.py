@@ -257,7 +257,13 @@ def _m2_outbox_state_index(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["state"], if_not_exists=True)
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial, _m2_outbox_state_index)
+def _m3_outbox_message_id_index(db: sqlite_utils.Database) -> None:
+    """Every message read back from the mailbox is matched by the Message-IDs it points at."""
+    db["outbox"].create_index(["message_id"], if_not_exists=True)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial, _m2_outbox_state_index,
+                                                                   _m3_outbox_message_id_index)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
