@@ -210,3 +210,25 @@ def test_messages_that_point_at_nothing_of_ours_change_nothing(rig: Rig) -> None
     h.poll()
     assert h.invitation(ZOE).state is State.INVITED and rig.alerts(ZOE) == []
     assert rig.events(ZOE, "mail_bounced", "mail_reply", "mail_declined", "mail_auto_reply") == []
+
+
+def test_mail_answering_our_own_alerts_never_alerts_again(rig: Rig) -> None:
+    """A recruiter's reply to an alert is not the candidate's; a bounced alert reaches no one,
+    so it is reported once (exit 1), not alerted about."""
+    h = rig.h
+    h.at(0.1)
+    h.sandbox.move("17006", "Phone Screen")  # no hiring manager: one alert to the recruiter
+    h.poll()
+    tom = "tom.becker@mercyvalley.example"
+    [alert] = h.emails_to(tom, "recruiter_alert")
+    h.at(1)
+    rig.deliver(samples.reply(str(alert["Message-ID"]), f"Tom <{tom}>", text="On it, thanks",
+                              message_id="<tom-1@mercyvalley.example>"))
+    rig.deliver(samples.dsn(str(alert["Message-ID"]), rig.ref("17006"), tom, message_id="<dsn-tom@mx.example>"))
+    h.at(1.1)
+    first = h.poll()
+    h.at(1.2)
+    second = h.poll()
+    assert len(h.emails_to(tom, "recruiter_alert")) == 1
+    assert [e for e in first.errors if "recruiter alert to tom.becker" in e] and second.errors == []
+    assert len(rig.events("17006", "mail_bounced")) == 1 and rig.events("17006", "mail_reply") == []

@@ -59,6 +59,10 @@ def bounce(ex: Executor, inv: Invitation, action: wf.Action) -> Invitation:
     severity = "hard" if mail.hard else "soft"
     _record(ex, inv, event, "mail_bounced", f"{severity} bounce of {event.original_kind or 'an email'}: "
             f"{mail.reason}", recipient=address)
+    if event.reader == "recruiter":
+        ex.report.errors.append(f"{inv.application_id}: a recruiter alert to {address} bounced ({mail.reason}); "
+                                "check alerts.recruiter_email and the job's recruiter in the ATS")
+        return inv
     _note(ex, inv, f"{inv.ref}:note:bounce:{mail.digest}", "bounce note",
           f"Email to {address} bounced ({mail.reason}); recruiter alerted")
     text = alerts.bounced(inv.application_id, inv.candidate_name, address, mail.reason, event.reader,

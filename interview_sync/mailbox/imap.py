@@ -11,7 +11,6 @@ tool never marks a message as read or changes the mailbox in any way.
 
 from __future__ import annotations
 
-import socket
 import ssl
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -65,7 +64,7 @@ class ImapReader:
                                     ssl_context=self.ssl_context, timeout=self.timeout)
             if self.security == "starttls":
                 client.starttls(self.ssl_context or ssl.create_default_context())
-        except (OSError, socket.error, lib.exceptions.IMAPClientError) as exc:
+        except (OSError, lib.exceptions.IMAPClientError) as exc:
             raise VendorError("imap", f"cannot connect to {self.host}:{self.port} ({type(exc).__name__})",
                               _FIX) from None
         try:

@@ -16,6 +16,8 @@ overlap window does it once.
   follow-up is held while a person looks.
 - auto-reply → ``mail_auto_reply``: an audit event only.
 - a declined calendar reply → ``mail_declined``: a recruiter alert.
+
+Mail answering one of our recruiter alerts never alerts again (no mail loop).
 """
 
 from __future__ import annotations
@@ -69,6 +71,14 @@ class MailEvent:
 
 def on_mail(inv: Invitation, event: MailEvent) -> list[Action]:
     mail = event.mail
+    if event.reader == "recruiter":
+        # Our own alert came back. A recruiter's answer (or their out-of-office) is not the
+        # candidate's, and alerting about it would answer mail with mail; a bounced alert is
+        # recorded once and reported as work no person received (exit 1).
+        if mail.kind != BOUNCE:
+            return []
+        return [Action(MAIL_BOUNCE, inv.ref, event.record_key(inv.ref), mail=event,
+                       reason=f"a recruiter alert to {mail.address} bounced: {mail.reason}")]
     if mail.kind == BOUNCE:
         if not mail.hard and not event.retried and event.original_kind in RESENDABLE and event.original_key:
             return [Action(MAIL_RETRY, inv.ref, event.original_key + RETRY_SUFFIX, mail=event,
