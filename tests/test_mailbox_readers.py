@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import responses
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from imap_server import ImapServer
 from mailbox_rigs import CLIENT_ID, CLIENT_SECRET, GRAPH, LOGIN, TENANT, GraphMailbox
 
@@ -69,6 +71,18 @@ def test_declined_itip_reply_and_other_mail() -> None:
         b"PARTSTAT=DECLINED", b"PARTSTAT=ACCEPTED")
     assert classify(accepted).kind == REPLY  # an acceptance is just a reply to a person
     assert classify(samples.newsletter()).kind == OTHER
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=2000), st.sampled_from([b"", b"Content-Type: multipart/report; report-type=delivery-status; "
+                                                  b"boundary=b\r\n\r\n--b\r\nContent-Type: message/delivery-status"
+                                                  b"\r\n\r\n", b"In-Reply-To: <a@b>\r\nContent-Type: text/calendar"
+                                                  b"\r\n\r\nBEGIN:VCALENDAR\r\nMETHOD:REPLY\r\n"]))
+def test_classify_never_raises_on_arbitrary_input(tail: bytes, head: bytes) -> None:
+    found = classify(head + tail)
+    assert found.kind in (OTHER, BOUNCE, REPLY, AUTO_REPLY, DECLINED)
+    for text in (found.excerpt, found.reason, found.address):
+        assert text is None or ("\n" not in text and "\r" not in text and len(text) <= 280)
 
 
 def test_hostile_bytes_never_raise() -> None:
