@@ -19,7 +19,8 @@ from .errors import BadRecord, ConfigError
 from .http import VendorSession
 from .mail.render import TemplateRenderer
 from .mail.transport import FileTransport, SmtpTransport, Transport
-from .mailbox import MailboxReader, build_reader
+from .mailbox.base import MailboxReader
+from .mailbox.factory import build_reader
 from .scheduler.base import Scheduler
 from .state import StateDB
 

@@ -336,7 +336,7 @@ class Doctor:
 
     def mailbox(self) -> list[Check]:
         """Where bounces and replies are read back: signed in and the folder opened, nothing read."""
-        from .mailbox import build_reader
+        from .mailbox.factory import build_reader
 
         reader = build_reader(self.settings, self.clock)
         if reader is None:

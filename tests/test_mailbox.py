@@ -23,7 +23,7 @@ from mailbox_rigs import CLIENT_ID, CLIENT_SECRET, TENANT, GraphMailbox
 from interview_sync.sandbox import mailback as samples
 from interview_sync.config import MailboxConfig
 from interview_sync.invitation import State
-from interview_sync.mailbox import build_reader
+from interview_sync.mailbox.factory import build_reader
 
 TALENT = "talent@mercyvalley.example"
 ZOE, JOSE, SIOBHAN, KWAME, EMILY, FATIMA = "17001", "17002", "17003", "17004", "17005", "17007"
