@@ -155,7 +155,8 @@ class MailboxConfig(Section):
     auth: Literal["password", "xoauth2"] = "password"
     password: SecretStr = SecretStr("")
     folder: str = "INBOX"
-    # graph, and xoauth2 on Exchange Online: a Microsoft app registration (client credentials)
+    # graph, and xoauth2 on Exchange Online: a Microsoft app registration (client credentials);
+    # empty: the [email] section's app (the one that sends through Graph), when it has one
     mailbox: str = ""  # the mailbox to read; default: the address of email.from
     tenant_id: str = ""
     client_id: str = ""
@@ -180,15 +181,6 @@ class MailboxConfig(Section):
             if self.auth == "password" and not self.password.get_secret_value():
                 raise ValueError("password is empty while auth = \"password\": set "
                                  "INTERVIEW_SYNC_MAILBOX__PASSWORD, or auth = \"xoauth2\"")
-        oauth = self.provider == "graph" or (self.provider == "imap" and self.auth == "xoauth2")
-        if oauth:
-            missing = [key for key in ("tenant_id", "client_id") if not getattr(self, key).strip()]
-            if not self.client_secret.get_secret_value():
-                missing.append("client_secret")
-            if missing:
-                raise ValueError(f"{', '.join(missing)} empty while the mailbox is read with a Microsoft "
-                                 "app token: set them from the app registration; the secret goes in "
-                                 "INTERVIEW_SYNC_MAILBOX__CLIENT_SECRET")
         return self
 
 
@@ -292,6 +284,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"office {office!r}: unknown time zone {zone!r}: {_FIXES['timezone']}") from None
         return value
 
+    @model_validator(mode="after")
+    def _mailbox_app(self) -> "Settings":
+        box = self.mailbox
+        if box.provider == "graph" or (box.provider == "imap" and box.auth == "xoauth2"):
+            missing = [name for name, value in zip(("tenant_id", "client_id", "client_secret"), microsoft_app(self))
+                       if not value.strip()]
+            if missing:
+                raise ValueError(f"mailbox {', '.join(missing)} empty while the mailbox is read with a Microsoft "
+                                 "app token: set them from the app registration (or in [email] when it sends "
+                                 "through the same app); the secret goes in INTERVIEW_SYNC_MAILBOX__CLIENT_SECRET")
+        return self
+
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],
                                    init_settings: PydanticBaseSettingsSource,
@@ -313,6 +317,14 @@ class Settings(BaseSettings):
         if self.email.template_dir is not None and not self.email.template_dir.is_absolute():
             self.email.template_dir = base / self.email.template_dir
         return self
+
+
+def microsoft_app(settings: Settings) -> tuple[str, str, str]:
+    """(tenant_id, client_id, client_secret) the mailbox is read with: ``[mailbox]``'s own, each
+    falling back to ``[email]``'s (SPEC §8: Graph reading uses the sending app's credentials)."""
+    box, mail = settings.mailbox, settings.email
+    secret = box.client_secret.get_secret_value() or getattr(mail, "client_secret", SecretStr("")).get_secret_value()
+    return (box.tenant_id or getattr(mail, "tenant_id", ""), box.client_id or getattr(mail, "client_id", ""), secret)
 
 
 def config_path(explicit: str | Path | None) -> Path:

@@ -210,3 +210,20 @@ def test_matching_by_message_id_uses_an_index() -> None:
     plan = " ".join(str(row) for row in db.conn.execute(
         "EXPLAIN QUERY PLAN SELECT key FROM outbox WHERE message_id = ?", ["<x@y>"]).fetchall())
     assert "USING INDEX" in plan and "message_id" in plan
+
+
+@pytest.mark.parametrize("section, expected", [
+    ('provider = "graph"\n', "mailbox tenant_id, client_id, client_secret empty"),
+    ('provider = "imap"\n', "set mailbox.host"),
+    ('provider = "imap"\nhost = "imap.example.org"\n', "password is empty"),
+    ('provider = "imap"\nhost = "imap.example.org"\nsecurity = "none"\npassword = "x"\n', "loopback host"),
+    ('provider = "pop3"\n', "mailbox.provider"),
+])
+def test_mailbox_config_errors_are_one_line_naming_the_key(tmp_path, section: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    from interview_sync.config import load_settings
+
+    path = tmp_path / "c.toml"
+    path.write_text("[mailbox]\n" + section, encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(path)
+    assert expected in str(refused.value) and "\n" not in str(refused.value)

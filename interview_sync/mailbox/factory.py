@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from interview_sync.clock import Clock
-from interview_sync.config import Settings
+from interview_sync.config import Settings, microsoft_app
 from interview_sync.http import VendorSession
 from interview_sync.mail.message import parse_mailbox
 from interview_sync.mailbox.base import MailboxReader
@@ -23,10 +23,11 @@ def build_reader(settings: Settings, clock: Clock) -> MailboxReader | None:
     address = box.mailbox or box.username or parse_mailbox(settings.email.from_, "email.from").addr_spec
     lookback = timedelta(hours=box.lookback_hours)
 
+    tenant_id, client_id, client_secret = microsoft_app(settings)
+
     def microsoft_tokens(scope: str) -> ClientCredentials:
-        return ClientCredentials(session=VendorSession("entra"), authority_url=box.authority_url,
-                                 tenant_id=box.tenant_id, client_id=box.client_id,
-                                 client_secret=box.client_secret.get_secret_value(), scope=scope, clock=clock)
+        return ClientCredentials(session=VendorSession("entra"), authority_url=box.authority_url, tenant_id=tenant_id,
+                                 client_id=client_id, client_secret=client_secret, scope=scope, clock=clock)
 
     if box.provider == "graph":
         from interview_sync.mailbox.graph import GraphReader
