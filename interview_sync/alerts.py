@@ -196,9 +196,17 @@ def replied(application_id: str, who: str, excerpt: str | None, held: bool) -> A
                      resend_command(application_id, "candidate replied") if held else None)
 
 
-def invite_declined(manager: str | None, candidate: str | None, when: str | None) -> AlertText:
-    """The hiring manager declined the calendar invitation for a booked interview."""
+def invite_declined(manager: str | None, candidate: str | None, when: str | None,
+                    by_candidate: bool = False) -> AlertText:
+    """The hiring manager (or the candidate, who may get an invite too) declined the calendar
+    invitation for a booked interview."""
+    at = f" ({when})" if when else ""
+    if by_candidate:
+        return AlertText("declined", f"{candidate or 'The candidate'} declined the calendar invitation for their "
+                         f"interview{at}",
+                         "ask the candidate whether the time still works; to move it, reschedule or cancel the event "
+                         "in the scheduler (interview-sync then sends a new link)")
     return AlertText("declined", f"{manager or 'The hiring manager'} declined the calendar invitation for the "
-                     f"interview with {candidate or 'the candidate'}" + (f" ({when})" if when else ""),
+                     f"interview with {candidate or 'the candidate'}{at}",
                      "ask the hiring manager whether the time still works; to move it, reschedule or cancel the "
                      "event in the scheduler (interview-sync then sends the candidate a new link)")

@@ -232,3 +232,20 @@ def test_mail_answering_our_own_alerts_never_alerts_again(rig: Rig) -> None:
     assert len(h.emails_to(tom, "recruiter_alert")) == 1
     assert [e for e in first.errors if "recruiter alert to tom.becker" in e] and second.errors == []
     assert len(rig.events("17006", "mail_bounced")) == 1 and rig.events("17006", "mail_reply") == []
+
+
+def test_a_candidate_declining_a_calendar_invite_is_named_as_the_candidate(rig: Rig) -> None:
+    """The sending half can put a calendar invite in the candidate's confirmation too (same UID)."""
+    h = rig.h
+    _invite_all(rig, EMILY)
+    h.at(2.5)
+    h.sandbox.book(EMILY)
+    h.poll()
+    h.at(3)
+    rig.deliver(samples.declined("<their-client@example.com>", f"{rig.ref(EMILY)}@interview-sync", EMAILS[EMILY],
+                                 message_id="<emily-declines@example.com>"))
+    h.at(3.1)
+    h.poll()
+    [alert] = rig.alerts(EMILY)
+    body = alert.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Emily Chen declined the calendar invitation for their interview" in body

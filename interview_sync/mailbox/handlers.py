@@ -110,8 +110,8 @@ def declined(ex: Executor, inv: Invitation, action: wf.Action) -> Invitation:
     when = None
     if inv.interview_start and inv.interview_end:
         when = format_range(inv.interview_start, inv.interview_end, ex._zone(inv, "recruiter"))
-    return _alert(ex, inv, action, alerts.invite_declined(inv.hm_name or event.mail.address,
-                                                          inv.candidate_name, when))
+    return _alert(ex, inv, action, alerts.invite_declined(inv.hm_name or event.mail.address, inv.candidate_name,
+                                                          when, by_candidate=event.reader == "candidate"))
 
 
 HANDLERS: dict[str, Handler] = {MAIL_BOUNCE: bounce, MAIL_RETRY: retry, MAIL_REPLY: reply,

@@ -32,9 +32,11 @@ def match(db: StateDB, raw: bytes) -> tuple[Invitation, MailEvent] | None:
     if inv is None:
         return None
     address = mail.address.casefold()
-    if mail.kind == DECLINED:
-        return (inv, MailEvent(mail, original_kind="hm_booking", recipient=inv.hm_email)) \
-            if (inv.hm_email or "").casefold() == address else None
+    if mail.kind == DECLINED:  # the hiring manager's invite, or the candidate's where one is sent
+        for kind, invited in (("hm_booking", inv.hm_email), ("confirmation", inv.candidate_email)):
+            if (invited or "").casefold() == address:
+                return inv, MailEvent(mail, original_kind=kind, recipient=invited)
+        return None
     sent = [r for r in db.outbox_rows(inv.ref) if r.get("channel") == "email"
             and (r.get("recipient") or "").casefold() == address]
     if not sent:
