@@ -123,6 +123,11 @@ SENTENCES = {
     "manual_invite": "invited by hand: {detail}",
     "manual_resend": "invitation sent again by hand: {detail}",
     "purge": "personal data removed ({detail})",
+    "mail_bounced": "an email to {recipient} came back undelivered: {detail}",
+    "mail_soft_bounce": "an email to {recipient} was not delivered for now: {detail}",
+    "mail_reply": "an answer came back by email: {detail}",
+    "mail_auto_reply": "an automatic reply came back: {detail}",
+    "mail_declined": "{recipient} declined the calendar invitation",
 }
 
 # After a purge a row keeps its event, time and actor; its recipient and detail are gone.
@@ -134,6 +139,9 @@ PURGED = {
     "followed_up": "follow-up sent", "link_created": "single-use booking link created",
     "enriched": "details read from the ATS", "booked": "interview booked", "rescheduled": "interview moved",
     "cancelled": "interview cancelled", "closed": "invitation closed",
+    "mail_bounced": "an email came back undelivered", "mail_soft_bounce": "an email was not delivered for now",
+    "mail_reply": "an answer came back by email", "mail_auto_reply": "an automatic reply came back",
+    "mail_declined": "the calendar invitation was declined",
 }
 
 

@@ -162,6 +162,12 @@ def test_each_message_has_exactly_its_outcome_once_across_polls(rig: Rig) -> Non
     assert h.emails_to(EMAILS[SIOBHAN], "followup") == []
     assert h.emails_to(EMAILS[ZOE], "followup") == []
 
+    # `history` tells each in words
+    story = h.cli("history", h.app_id(ZOE))
+    assert story.exit_code == 0 and f"an email to {EMAILS[ZOE]} came back undelivered: hard bounce" in story.stdout
+    assert "an answer came back by email: reply to invite: None of these times" in h.cli("history",
+                                                                                       h.app_id(SIOBHAN)).stdout
+
     # `report` counts them per week of the stage change: two bounces, one reply (auto-replies are not replies)
     result = h.cli("report", "--json", "--now", "2026-12-02T18:00:00Z")
     assert result.exit_code == 0, result.output
