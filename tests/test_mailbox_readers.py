@@ -176,7 +176,8 @@ def test_graph_pages_through_next_links_and_moves_the_cursor_with_overlap() -> N
 @responses.activate
 def test_graph_follows_no_next_link_off_the_configured_origin() -> None:
     responses.add(responses.GET, f"{GRAPH}/users/talent@example.org/mailFolders/inbox/messages",
-                  json={"value": [], "@odata.nextLink": "https://evil.example/steal"})
+                  json={"value": [{"id": "AAMk1", "receivedDateTime": "2026-11-30T17:00:00Z"}],
+                        "@odata.nextLink": "https://evil.example/steal"})
     reader = GraphReader(session=VendorSession("graph", retries=0), graph_url=GRAPH, mailbox="talent@example.org",
                          tokens=lambda: "secret-token")
     with pytest.raises(ForeignOrigin):
@@ -227,3 +228,12 @@ def test_mailbox_config_errors_are_one_line_naming_the_key(tmp_path, section: st
     with pytest.raises(ConfigError) as refused:
         load_settings(path)
     assert expected in str(refused.value) and "\n" not in str(refused.value)
+
+
+@responses.activate
+def test_graph_stops_at_an_empty_page_that_links_to_itself() -> None:
+    url = f"{GRAPH}/users/talent@example.org/mailFolders/inbox/messages"
+    responses.add(responses.GET, url, json={"value": [], "@odata.nextLink": url + "?$skip=0"})
+    reader = GraphReader(session=VendorSession("graph", retries=0), graph_url=GRAPH, mailbox="talent@example.org",
+                         tokens=lambda: "t")
+    assert reader.read(None, NOW).mails == [] and len(responses.calls) == 1

@@ -24,6 +24,8 @@ from interview_sync.mailbox.base import MAX_MESSAGE_BYTES, Batch, InboundMail
 
 
 class GraphReader:
+    """The inbox of one mailbox, as the app registration's token may read it."""
+
     name = "graph"
 
     def __init__(self, *, session: VendorSession, graph_url: str, mailbox: str, tokens: Callable[[], str],
@@ -65,8 +67,11 @@ class GraphReader:
         listed: list[dict[str, Any]] = []
         while url and len(listed) < self.max_messages:
             page = self._json(url, params)
-            listed += [item for item in page.get("value", []) if isinstance(item, dict) and item.get("id")]
-            url, params = page.get("@odata.nextLink"), None  # a next link carries every parameter
+            items = [item for item in page.get("value", []) if isinstance(item, dict) and item.get("id")]
+            listed += items
+            next_link = page.get("@odata.nextLink")  # it carries every parameter; followed as given
+            url = next_link if isinstance(next_link, str) and items else None  # an empty page ends the listing
+            params = None
         listed = listed[: self.max_messages]
         mails = []
         newest = since
