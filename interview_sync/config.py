@@ -6,49 +6,28 @@ reported as one line naming the key and the fix (exit 2).
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, ClassVar, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (Discriminator, Field, SecretStr, Tag, ValidationError, create_model, field_validator,
+                      model_validator)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from .config_base import URL_FIX, Section, check_url, is_loopback
 from .errors import ConfigError
+from .providers import SECTIONS, Provider
 
 ENV_PREFIX = "INTERVIEW_SYNC_"
 DEFAULT_CONFIG_NAME = "interview-sync.toml"
 
 _FIXES: dict[str, str] = {
-    "url": "use https://, or http:// only for 127.0.0.1/localhost",
+    "url": URL_FIX,
     "timezone": "use an IANA zone name such as America/Chicago",
     "regex": "fix the regular expression (Python re syntax)",
 }
-
-
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_url(value: str) -> str:
-    if not value:
-        return value
-    parts = urlsplit(value)
-    if parts.scheme == "https" and parts.hostname:
-        return value.rstrip("/")
-    if parts.scheme == "http" and is_loopback(parts.hostname):
-        return value.rstrip("/")
-    raise ValueError(f"{value!r} is not allowed: {_FIXES['url']}")
 
 
 def check_zone(value: str) -> str:
@@ -65,23 +44,14 @@ def check_zone(value: str) -> str:
     return value
 
 
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
 class StateConfig(Section):
     path: Path = Path("interview-sync.db")
 
 
 class ATSConfig(Section):
-    provider: Literal["greenhouse", "lever", "sandbox"] = "greenhouse"
-    base_url: str = "https://harvest.greenhouse.io/v3"
-    token_url: str = "https://auth.greenhouse.io/token"
-    client_id: str = ""
-    client_secret: SecretStr = SecretStr("")
-    user_id: str = ""
-    api_key: SecretStr = SecretStr("")  # lever
-    perform_as: str = ""  # lever
+    """The ``[ats]`` keys every ATS provider has; its vendor's own keys come from the registry."""
+
+    provider: str = "greenhouse"
     interview_stages: list[str] = Field(default_factory=lambda: ["Phone Screen", "First Interview",
                                                                  "Panel Interview"])
     flag_tag: str = "Scheduling: needs recruiter"
@@ -90,33 +60,83 @@ class ATSConfig(Section):
     per_page: int = Field(default=100, ge=1, le=500)
     max_pages: int = Field(default=50, ge=1, le=10_000)  # per poll; the next poll continues the listing
 
-    _urls = field_validator("base_url", "token_url", "web_url")(classmethod(lambda cls, v: _check_url(v)))
+    # its own name: a vendor model's `_urls` must not be shadowed in the merged section model
+    _shared_urls = field_validator("web_url")(classmethod(lambda cls, v: check_url(v)))
 
 
 class SchedulerConfig(Section):
-    provider: Literal["calendly", "calcom", "sandbox"] = "calendly"
-    base_url: str = "https://api.calendly.com"
-    api_token: SecretStr = SecretStr("")
+    """The ``[scheduler]`` keys every scheduler provider has."""
+
+    provider: str = "calendly"
     max_pages: int = Field(default=20, ge=1, le=10_000)  # per poll; the next poll continues the listing
-    # Cal.com: host email -> that host's own API key. Cal.com lets only an event
-    # type's owner create private links on it, and lists a key's own bookings only.
-    host_keys: dict[str, SecretStr] = Field(default_factory=dict)
 
-    _urls = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v)))
 
-    @field_validator("host_keys")
-    @classmethod
-    def _host_keys_by_email(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        for email, key in value.items():
-            if "@" not in email:
-                raise ValueError(f"{email!r} is not an email address: key each API key by its host's Cal.com email")
-            if not key.get_secret_value().strip():
-                raise ValueError(f"the API key for {email} is empty: set it or remove the entry")
-        return {email.strip().casefold(): key for email, key in value.items()}
+def _provider_models(shared: type[Section], providers: dict[str, Provider]) -> dict[str, type[Section]]:
+    """One model per provider: the section's shared keys plus that vendor's own, nothing else,
+    so a key of another vendor is refused with the provider named (see :func:`_one_line`)."""
+    return {name: create_model(f"{name.capitalize()}{shared.__name__}", __base__=(shared, p.config),
+                               __module__=__name__, provider=(Literal[name], name))  # type: ignore[call-overload]
+            for name, p in providers.items()}
+
+
+def _by_provider(default: str) -> Any:
+    def provider_of(value: Any) -> str:
+        return str(value.get("provider", default) if isinstance(value, dict) else getattr(value, "provider", default))
+    return provider_of
+
+
+def _section_type(models: dict[str, type[Section]], default: str) -> Any:
+    """The flat TOML section (SPEC §4) validated by the model its ``provider`` names."""
+    return Annotated[Union[tuple(Annotated[m, Tag(name)] for name, m in models.items())],  # type: ignore[valid-type]
+                     Discriminator(_by_provider(default))]
+
+
+ATS_MODELS = _provider_models(ATSConfig, SECTIONS["ats"])
+SCHEDULER_MODELS = _provider_models(SchedulerConfig, SECTIONS["scheduler"])
+ATSSection = _section_type(ATS_MODELS, "greenhouse")
+SchedulerSection = _section_type(SCHEDULER_MODELS, "calendly")
 
 
 class PollConfig(Section):
     deadline_seconds: float = Field(default=240, gt=0, le=3600)  # a poll stops cleanly after this long
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT`` or ``PORT`` (loopback), ``[::1]:PORT`` → (host, port), or ValueError."""
+    text = value.strip()
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        host, port_text = "", text
+    host = host.strip("[]") or "127.0.0.1"
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"{value!r} is not HOST:PORT: write e.g. 127.0.0.1:8787 (0 picks a free port)")
+    return host, int(port_text)
+
+
+class RunConfig(Section):
+    """`interview-sync run`: the long-running mode (the command line overrides these)."""
+
+    every_seconds: float = Field(default=60, ge=1, le=86_400)  # between cycles, before jitter
+    listen: str = ""  # HOST:PORT for webhooks, /healthz and /metrics; empty = no listener
+    healthy_within_seconds: float = Field(default=900, ge=10)  # /healthz: 503 once the last good cycle is older
+    max_backoff_seconds: float = Field(default=900, ge=5, le=86_400)  # while a vendor is down
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        if value.strip():
+            parse_listen(value)
+        return value.strip()
+
+
+class WebhooksConfig(Section):
+    """Per-vendor webhook secrets: a verified webhook only wakes a cycle (SPEC §8)."""
+
+    greenhouse_secret: SecretStr = SecretStr("")  # the web hook's "Secret key"
+    lever_token: SecretStr = SecretStr("")  # the webhook's signature token
+    calendly_signing_key: SecretStr = SecretStr("")  # the subscription's signing_key
+    calcom_secret: SecretStr = SecretStr("")  # the webhook's secret
+    tolerance_seconds: float = Field(default=180, ge=10, le=3600)  # signed timestamps older than this are stale
 
 
 class EmailConfig(Section):
@@ -260,9 +280,11 @@ class Settings(BaseSettings):
     _toml_path: ClassVar[Path | None] = None
 
     state: StateConfig = Field(default_factory=StateConfig)
-    ats: ATSConfig = Field(default_factory=ATSConfig)
-    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    ats: ATSSection = Field(default_factory=ATS_MODELS["greenhouse"])
+    scheduler: SchedulerSection = Field(default_factory=SCHEDULER_MODELS["calendly"])
     poll: PollConfig = Field(default_factory=PollConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
+    webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
     mailbox: MailboxConfig = Field(default_factory=MailboxConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
@@ -364,13 +386,35 @@ def load_settings(path: str | Path | None = None, *, require_file: bool = True,
 
 def _one_line(exc: ValidationError, path: Path) -> ConfigError:
     first = exc.errors()[0]
-    key = ".".join(str(part) for part in first.get("loc", ()) if part != "__root__") or "(config)"
+    loc, provider = _without_provider_tag(tuple(first.get("loc", ())))
+    key = ".".join(str(part) for part in loc if part != "__root__") or "(config)"
     message = first.get("msg", "invalid value").removeprefix("Value error, ")
     kind = first.get("type", "")
+    if kind == "union_tag_invalid" and loc and loc[0] in SECTIONS:
+        return ConfigError(f"{path}: {loc[0]}.provider {first.get('ctx', {}).get('tag')!r} is not a provider",
+                           f"use one of {', '.join(SECTIONS[str(loc[0])])}")
+    if kind == "extra_forbidden" and provider is not None and _owners(str(loc[0]), str(loc[-1])):
+        env = ENV_PREFIX + "__".join(str(p).upper() for p in loc[:2])
+        return ConfigError(f"{path}: {key} does not apply to {loc[0]}.provider {provider!r}",
+                           f"remove it from the file or {env}, or set {loc[0]}.provider to "
+                           f"{' or '.join(_owners(str(loc[0]), str(loc[-1])))}")
     if kind == "extra_forbidden":
         return ConfigError(f"{path}: unknown key {key!r}", "remove it or check its spelling against config.example.toml")
     if kind == "missing":
         return ConfigError(f"{path}: {key} is required", f"add {key} to the config file")
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    env = ENV_PREFIX + "__".join(str(p).upper() for p in first.get("loc", ())[:2])
+    env = ENV_PREFIX + "__".join(str(p).upper() for p in loc[:2])
     return ConfigError(f"{path}: {key}: {message}{more}", f"fix {key} in the file or {env}")
+
+
+def _without_provider_tag(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], str | None]:
+    """``('ats', 'lever', 'api_key')`` -> ``(('ats', 'api_key'), 'lever')``: the section's
+    union puts the provider in the error location; the file has no such level."""
+    if len(loc) >= 2 and loc[0] in SECTIONS and loc[1] in SECTIONS[str(loc[0])]:
+        return (loc[0], *loc[2:]), str(loc[1])
+    return loc, None
+
+
+def _owners(section: str, key: str) -> list[str]:
+    """The providers of ``section`` that take ``key`` (none: a typo, reported as an unknown key)."""
+    return [name for name, p in SECTIONS[section].items() if key in p.config.model_fields]

@@ -15,12 +15,12 @@ from typing import Any
 from .ats.base import ATS
 from .clock import Clock, SystemClock
 from .config import Settings
-from .errors import BadRecord, ConfigError
-from .http import VendorSession
+from .errors import BadRecord
 from .mail.render import TemplateRenderer
 from .mail.transport import FileTransport, SmtpTransport, Transport
 from .mailbox.base import MailboxReader
 from .mailbox.factory import build_reader
+from .providers import build
 from .scheduler.base import Scheduler
 from .state import StateDB
 
@@ -71,41 +71,17 @@ def os_user() -> str:
 
 def build_ats(settings: Settings, clock: Clock, on_bad_record: Callable[[BadRecord], None],
               sleeper: Callable[[float], None] | None = None) -> ATS:
-    ats = settings.ats
-    if ats.provider in ("greenhouse", "sandbox"):
-        from .ats.greenhouse import GreenhouseATS
-
-        return GreenhouseATS(base_url=ats.base_url, token_url=ats.token_url, client_id=ats.client_id,
-                             client_secret=ats.client_secret.get_secret_value(), user_id=ats.user_id,
-                             session=VendorSession("greenhouse", sleeper=sleeper), clock=clock,
-                             per_page=ats.per_page, on_bad_record=on_bad_record,
-                             interview_stages=ats.interview_stages)
-    if ats.provider == "lever":
-        from .ats.lever import LeverATS
-
-        return LeverATS(base_url=ats.base_url, api_key=ats.api_key.get_secret_value(), perform_as=ats.perform_as,
-                        session=VendorSession("lever", sleeper=sleeper), clock=clock, per_page=ats.per_page,
-                        on_bad_record=on_bad_record)
-    raise ConfigError(f"unknown ats.provider {ats.provider!r}", "use greenhouse, lever or sandbox")
+    """The adapter the registry names for ``ats.provider``, from its own config keys."""
+    adapter: ATS = build("ats", settings.ats, clock=clock, on_bad_record=on_bad_record, sleeper=sleeper)
+    return adapter
 
 
 def build_scheduler(settings: Settings, clock: Clock, on_bad_record: Callable[[BadRecord], None],
                     sleeper: Callable[[float], None] | None = None) -> Scheduler:
-    sched = settings.scheduler
-    if sched.provider in ("calendly", "sandbox"):
-        from .scheduler.calendly import CalendlyScheduler
-
-        return CalendlyScheduler(base_url=sched.base_url, api_token=sched.api_token.get_secret_value(),
-                                 session=VendorSession("calendly", sleeper=sleeper), clock=clock,
-                                 on_bad_record=on_bad_record)
-    if sched.provider == "calcom":
-        from .scheduler.calcom import CalcomScheduler
-
-        return CalcomScheduler(base_url=sched.base_url, api_key=sched.api_token.get_secret_value(),
-                               host_keys={e: k.get_secret_value() for e, k in sched.host_keys.items()},
-                               session=VendorSession("calcom", sleeper=sleeper), clock=clock,
-                               on_bad_record=on_bad_record)
-    raise ConfigError(f"unknown scheduler.provider {sched.provider!r}", "use calendly, calcom or sandbox")
+    """The adapter the registry names for ``scheduler.provider``, from its own config keys."""
+    adapter: Scheduler = build("scheduler", settings.scheduler, clock=clock, on_bad_record=on_bad_record,
+                               sleeper=sleeper)
+    return adapter
 
 
 def build_transport(settings: Settings, clock: Clock | None = None) -> Transport:

@@ -29,6 +29,7 @@ from .mail.render import KINDS, TemplateRenderer
 from .mail.samples import SAMPLE_CONTEXT
 from .mail.transport import SmtpTransport
 from .models import Application, EventType, Host, Job
+from .providers import SECTIONS, secret_keys
 from .routing import pick_route
 from .scheduler.base import Scheduler
 from .state import StateDB
@@ -37,9 +38,8 @@ SAMPLE_SIZE = 10
 REVIEW_CURSOR = "doctor:last_run"
 REVIEW_INTERVAL = timedelta(days=91)  # one quarter
 # (section, key) of every secret the config file can hold
-SECRET_KEYS: tuple[tuple[str, str], ...] = (("ats", "client_secret"), ("ats", "api_key"),
-                                            ("scheduler", "api_token"), ("scheduler", "host_keys"),
-                                            ("email", "smtp_password"))
+SECRET_KEYS: tuple[tuple[str, str], ...] = (
+    *((section, key) for section in SECTIONS for key in secret_keys(section)), ("email", "smtp_password"))
 SECRET_KEYS += (("mailbox", "password"), ("mailbox", "client_secret"))
 
 

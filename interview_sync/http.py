@@ -82,11 +82,13 @@ class CappedRetry(Retry):
 
     max_retry_after: float = 30.0
     sleeper: Callable[[float], None] = staticmethod(time.sleep)
+    observer: Callable[[int], None] | None = None  # told the status of each response that will be retried
 
     def new(self, **kw: Any) -> "CappedRetry":
         new = super().new(**kw)
         new.max_retry_after = self.max_retry_after
         new.sleeper = self.sleeper
+        new.observer = self.observer
         return new
 
     def get_retry_after(self, response: Any) -> float | None:
@@ -99,7 +101,11 @@ class CappedRetry(Retry):
         error = kw.get("error")
         if isinstance(error, ReadTimeoutError):
             raise error  # the vendor accepted and went silent: waiting again only doubles the hang
-        return super().increment(*args, **kw)  # type: ignore[return-value]
+        retry = super().increment(*args, **kw)
+        response = kw.get("response")
+        if response is not None and self.observer is not None:
+            self.observer(response.status)  # a retried answer; the final one is counted by the session
+        return retry  # type: ignore[return-value]
 
     def sleep_for_retry(self, response: Any = None) -> bool:
         asked = Retry.get_retry_after(self, response) if response is not None else None
@@ -242,7 +248,9 @@ class VendorSession:
     """A ``requests.Session`` with our retry/timeout policy and error mapping.
 
     ``calls`` counts requests by "METHOD path" for `poll --verbose` and the
-    benchmark. ``pacer`` spreads requests by the vendor's rate-limit headers;
+    benchmark; ``statuses`` counts every HTTP answer by status, retried ones
+    included (`run`'s metrics report the 429s). ``pacer`` spreads requests by
+    the vendor's rate-limit headers;
     ``clock`` (seconds, default ``time.time``) is what it measures waits with,
     injectable together with ``sleeper`` so a benchmark runs in simulated time.
     ``pin`` (called by each adapter with its configured base URL) restricts the
@@ -258,6 +266,7 @@ class VendorSession:
         self.timeout = timeout
         self.max_retry_after = max_retry_after
         self.calls: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()
         self.sleeper = sleeper or time.sleep
         self.pacer = RatePacer(clock or time.time, self.sleeper, max_wait=max_rate_wait)
         retry = CappedRetry(
@@ -273,6 +282,7 @@ class VendorSession:
         )
         retry.max_retry_after = max_retry_after
         retry.sleeper = self.sleeper
+        retry.observer = self._count_status
         self.origins: set[str] = set()
         self.endpoints: set[tuple[str, str]] = set()
         self.session = _GuardedSession(self.check_origin)
@@ -281,6 +291,9 @@ class VendorSession:
         self.session.mount("http://", adapter)
         self.session.headers["User-Agent"] = user_agent
         self.session.headers["Accept"] = "application/json"
+
+    def _count_status(self, status: int) -> None:
+        self.statuses[status] += 1
 
     def pin(self, base_url: str, *endpoints: str) -> None:
         """Allow only ``base_url``'s origin from now on, plus these exact configured
@@ -333,6 +346,7 @@ class VendorSession:
         except requests.exceptions.ConnectionError as exc:
             raise VendorError(self.vendor, f"cannot connect for {method} {path}",
                               "check base_url and network access; the next poll retries") from exc
+        self._count_status(response.status_code)
         self.pacer.observe(response.headers)
         if response.status_code in expected:
             return response

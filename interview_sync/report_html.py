@@ -111,17 +111,7 @@ def chart_svg(spec: ChartSpec, weeks: Sequence[Period]) -> str:
                  f'y2="{y(max(y0, 0)):.1f}"/>')
     parts.append(f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}"/>')
 
-    # x axis: ISO week and its Monday, thinned out when there are many weeks
-    every = max(1, math.ceil(len(labels) / 12))
-    for i, period in enumerate(weeks):
-        if i % every:
-            continue
-        week = period.label.split("-")[-1]
-        monday = period.start.strftime("%d %b") if period.start else ""
-        parts.append(f'<text class="tick" x="{x(i):.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">'
-                     f"{escape(week)}</text>")
-        parts.append(f'<text class="tick sub" x="{x(i):.1f}" y="{TOP + plot_h + 30}" '
-                     f'text-anchor="middle">{escape(monday)}</text>')
+    parts.extend(_x_axis(weeks, x, TOP + plot_h))
 
     # target line
     if spec.target is not None:
@@ -132,35 +122,64 @@ def chart_svg(spec: ChartSpec, weeks: Sequence[Period]) -> str:
 
     # data
     if spec.kind == "bar":
-        series = spec.series[0]
-        width = min(band * 0.6, 48)
-        base = y(0.0)
-        for i, value in enumerate(series.values):
-            if value is None:
-                continue
-            top, bottom = sorted((y(value), base))
-            parts.append(f'<rect x="{x(i) - width / 2:.1f}" y="{top:.1f}" width="{width:.1f}" '
-                         f'height="{max(bottom - top, 0.5):.1f}" fill="{series.color}">'
-                         f"<title>{escape(labels[i])}: {escape(spec.fmt(value))}</title></rect>")
-            if len(labels) <= 16:
-                label_y = top - 4 if value >= 0 else bottom + 12
-                parts.append(f'<text class="value" x="{x(i):.1f}" y="{label_y:.1f}" '
-                             f'text-anchor="middle">{escape(_num(value))}</text>')
+        parts.extend(_bars(spec, labels, x, y, band))
     else:
         for series in spec.series:
             parts.extend(_line(series, labels, x, y, spec.fmt))
 
-    # legend (only when it tells two series apart)
-    if len(spec.series) > 1:
-        lx = LEFT
-        for series in spec.series:
-            parts.append(f'<line x1="{lx}" x2="{lx + 18}" y1="14" y2="14" stroke="{series.color}" '
-                         'stroke-width="2.5"/>')
-            parts.append(_marker(series, lx + 9, 14, ""))
-            parts.append(f'<text class="legend" x="{lx + 24}" y="18">{escape(series.name)}</text>')
-            lx += 24 + 8 * len(series.name) + 24
+    if len(spec.series) > 1:  # a legend only when it tells two series apart
+        parts.extend(_legend(spec.series))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _x_axis(weeks: Sequence[Period], x: Callable[[int], float], bottom: float) -> list[str]:
+    """ISO week and its Monday under each column, thinned out when there are many weeks."""
+    parts: list[str] = []
+    every = max(1, math.ceil(len(weeks) / 12))
+    for i, period in enumerate(weeks):
+        if i % every:
+            continue
+        week = period.label.split("-")[-1]
+        monday = period.start.strftime("%d %b") if period.start else ""
+        parts.append(f'<text class="tick" x="{x(i):.1f}" y="{bottom + 16}" text-anchor="middle">'
+                     f"{escape(week)}</text>")
+        parts.append(f'<text class="tick sub" x="{x(i):.1f}" y="{bottom + 30}" '
+                     f'text-anchor="middle">{escape(monday)}</text>')
+    return parts
+
+
+def _bars(spec: ChartSpec, labels: Sequence[str], x: Callable[[int], float], y: Callable[[float], float],
+          band: float) -> list[str]:
+    """The first series as bars from zero, each with its value when there is room."""
+    parts: list[str] = []
+    series = spec.series[0]
+    width = min(band * 0.6, 48)
+    base = y(0.0)
+    for i, value in enumerate(series.values):
+        if value is None:
+            continue
+        top, bottom = sorted((y(value), base))
+        parts.append(f'<rect x="{x(i) - width / 2:.1f}" y="{top:.1f}" width="{width:.1f}" '
+                     f'height="{max(bottom - top, 0.5):.1f}" fill="{series.color}">'
+                     f"<title>{escape(labels[i])}: {escape(spec.fmt(value))}</title></rect>")
+        if len(labels) <= 16:
+            label_y = top - 4 if value >= 0 else bottom + 12
+            parts.append(f'<text class="value" x="{x(i):.1f}" y="{label_y:.1f}" '
+                         f'text-anchor="middle">{escape(_num(value))}</text>')
+    return parts
+
+
+def _legend(all_series: Sequence[Series]) -> list[str]:
+    parts: list[str] = []
+    lx = LEFT
+    for series in all_series:
+        parts.append(f'<line x1="{lx}" x2="{lx + 18}" y1="14" y2="14" stroke="{series.color}" '
+                     'stroke-width="2.5"/>')
+        parts.append(_marker(series, lx + 9, 14, ""))
+        parts.append(f'<text class="legend" x="{lx + 24}" y="18">{escape(series.name)}</text>')
+        lx += 24 + 8 * len(series.name) + 24
+    return parts
 
 
 def _line(series: Series, labels: Sequence[str], x: Callable[[int], float],

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from harness import Harness
+from harness import Harness, wall_clock_at
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -23,6 +23,7 @@ from interview_sync import clock as clock_module
 from interview_sync.audit import purge_summary
 from interview_sync.audit import purge as run_purge
 from interview_sync.cli import app as cli_app
+from interview_sync.cli import base as cli_base
 from interview_sync.cli import audit_cmd, logs, sandbox_cmd
 from interview_sync.cli.progress import BaselineProgress
 from interview_sync.clock import FixedClock
@@ -47,14 +48,19 @@ def invoke(*args: str, **kwargs: Any) -> Any:
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, harness: Harness) -> Iterator[Any]:
     """The real CLI in-process on the harness's clock, with no real sleeping between retries."""
-    real = cli_app.build_context
+    real = cli_base.build_context
 
     def on_harness(settings: Any, **kwargs: Any) -> Any:
         kwargs["clock"] = kwargs.get("clock") or harness.clock
         return real(settings, sleeper=lambda s: None, **kwargs)
 
-    monkeypatch.setattr(cli_app, "build_context", on_harness)
-    yield lambda *args: invoke("--config", str(harness.config_path), *args)
+    monkeypatch.setattr(cli_base, "build_context", on_harness)
+
+    def run(*args: str) -> Any:
+        with wall_clock_at(harness.clock.now()):  # the CLI reads vendors on the real clock: the sandbox's
+            return invoke("--config", str(harness.config_path), *args)
+
+    yield run
 
 
 # --- exit codes -------------------------------------------------------------------------

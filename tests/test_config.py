@@ -78,3 +78,49 @@ def test_cli_maps_a_config_error_to_exit_2_with_one_stderr_line(tmp_path: Path) 
 def test_missing_config_file_names_the_fix(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--config", str(tmp_path / "nope.toml"), "poll"])
     assert result.exit_code == 2 and "interview-sync init" in result.stderr
+
+
+def test_lever_keys_from_the_environment_build_lever_with_its_own_defaults(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from interview_sync.ats.lever import LeverATS
+    from interview_sync.clock import FixedClock, parse_instant
+    from interview_sync.context import build_ats
+
+    monkeypatch.setenv("INTERVIEW_SYNC_ATS__PROVIDER", "lever")
+    monkeypatch.setenv("INTERVIEW_SYNC_ATS__API_KEY", "lever-s3cr3t")
+    monkeypatch.setenv("INTERVIEW_SYNC_ATS__PERFORM_AS", "u-1")
+    settings = load_settings(write(tmp_path, '[ats]\nflag_tag = "t"\n'))
+    assert settings.ats.base_url == "https://api.lever.co/v1"  # Lever's root, not Greenhouse's
+    assert settings.ats.flag_tag == "t" and "lever-s3cr3t" not in repr(settings)
+    ats = build_ats(settings, FixedClock(parse_instant("2026-11-30T16:00:00Z")), [].append)
+    assert isinstance(ats, LeverATS) and ats.perform_as == "u-1" and ats.base_url == "https://api.lever.co/v1"
+
+
+@pytest.mark.parametrize("text, names", [
+    ('[ats]\napi_key = "k"\n', ("ats.api_key", "'greenhouse'", "lever")),
+    ('[ats]\nprovider = "lever"\nclient_secret = "s"\n', ("ats.client_secret", "'lever'", "greenhouse")),
+    ('[scheduler]\nprovider = "calendly"\n[scheduler.host_keys]\n"a@b.org" = "k"\n',
+     ("scheduler.host_keys", "'calendly'", "calcom")),
+    ('[ats]\nprovider = "workday"\n', ("ats.provider", "'workday'", "greenhouse, lever, sandbox")),
+    ('[scheduler]\nprovider = "lever"\n', ("scheduler.provider", "calendly, calcom, sandbox")),
+    ('[ats]\nprovider = "lever"\nbase_url = "http://api.lever.co/v1"\n', ("ats.base_url", "https://")),
+    ('[ats]\nprovider = "lever"\napi_kee = "k"\n', ("unknown key 'ats.api_kee'",)),
+])
+def test_a_key_of_another_provider_is_one_line_naming_key_and_provider(tmp_path: Path, text: str,
+                                                                        names: tuple[str, ...]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text))
+    message = str(caught.value)
+    assert "\n" not in message and " — " in message
+    for name in names:
+        assert name in message, message
+    assert '"k"' not in message and "'k'" not in message and "'s'" not in message  # values stay out
+
+
+def test_a_key_of_another_provider_from_the_environment_names_the_variable(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERVIEW_SYNC_ATS__API_KEY", "lever-s3cr3t")
+    result = CliRunner().invoke(app, ["--config", str(write(tmp_path, '[ats]\nprovider = "greenhouse"\n')), "status"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "ats.api_key" in result.stderr and "INTERVIEW_SYNC_ATS__API_KEY" in result.stderr
+    assert "lever-s3cr3t" not in result.stderr

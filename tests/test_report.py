@@ -21,12 +21,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-import interview_sync.cli.report_cmd  # noqa: F401 - registers `report` and `no-show` on the app
 from interview_sync.cli.app import app
-from interview_sync.cli.report_cmd import record_no_show
 from interview_sync.clock import FixedClock
 from interview_sync.context import os_user
 from interview_sync.invitation import Invitation, State
+from interview_sync.no_show import record_no_show
 from interview_sync.report import Report, Targets, compute_report, percentile
 from interview_sync.report_html import render_html
 from interview_sync.state import StateDB

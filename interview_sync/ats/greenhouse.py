@@ -41,8 +41,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
+from pydantic import SecretStr, field_validator
 
 from ..clock import Clock, iso, parse_instant
+from ..config_base import VendorConfig, check_url
 from ..errors import BadRecord, BadRecordLog, NotFound, VendorAuthError, VendorError
 from ..http import VendorSession
 from ..models import Application, Candidate, Job, Person
@@ -59,6 +61,22 @@ MAX_RATE_WAIT = 30.0
 LOOKUP_PAGE = 500  # the documented per_page maximum, so id lookups fit one page
 IDS_PER_FILTER = 50
 BAD_RECORD_FIX = "the record is skipped; check it in Greenhouse (the next poll retries it)"
+
+
+class GreenhouseConfig(VendorConfig):
+    """``[ats]`` keys for Harvest v3: the API root and the OAuth client-credentials grant."""
+
+    base_url: str = "https://harvest.greenhouse.io/v3"
+    token_url: str = "https://auth.greenhouse.io/token"
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    user_id: str = ""  # the Greenhouse user write-backs are recorded under (the token's `sub`)
+
+    _urls = field_validator("base_url", "token_url")(classmethod(lambda cls, v: check_url(v)))
+
+    def adapter_args(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "token_url": self.token_url, "client_id": self.client_id,
+                "client_secret": self.client_secret.get_secret_value(), "user_id": self.user_id}
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,10 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from pydantic import SecretStr, field_validator
 
 from ..clock import Clock
+from ..config_base import VendorConfig, check_url
 from ..errors import BadRecord, BadRecordLog, NotFound, VendorAuthError, VendorError
 from ..http import VendorSession
 from ..models import Application, Candidate, Job, Person
@@ -53,6 +55,19 @@ VENDOR = "lever"
 MAX_LIMIT = 100
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 BAD_RECORD_FIX = "the record is skipped; check it in Lever (the next poll retries it)"
+
+
+class LeverConfig(VendorConfig):
+    """``[ats]`` keys for Lever v1: an API key (Basic auth) and the user write-backs act as."""
+
+    base_url: str = "https://api.lever.co/v1"
+    api_key: SecretStr = SecretStr("")
+    perform_as: str = ""
+
+    _urls = field_validator("base_url")(classmethod(lambda cls, v: check_url(v)))
+
+    def adapter_args(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "api_key": self.api_key.get_secret_value(), "perform_as": self.perform_as}
 
 
 class LeverATS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from ..config import is_loopback
+from ..config_base import is_loopback
 
 
 def segment(value: str) -> str:

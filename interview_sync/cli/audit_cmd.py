@@ -13,7 +13,7 @@ import typer
 from ..errors import ConfigError, ExitStatus, LocalIOError
 from ..private_files import write_private
 from . import render
-from .app import G, app, audit_app, handles_errors, settings
+from .base import G, app, audit_app, handles_errors, settings
 
 MIN_RETENTION_DAYS = 365  # EEOC: keep hiring records at least a year; a shorter purge is confirmed first
 

@@ -12,7 +12,7 @@ from ..config import config_path
 from ..errors import ConfigError, ExitStatus
 from ..sandbox.client import configured_sandbox_url
 from . import render
-from .app import G, app, handles_errors, settings
+from .base import G, app, handles_errors, settings
 
 if TYPE_CHECKING:
     from ..doctor import Check

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import render
-from .app import app, handles_errors, settings
+from .base import app, handles_errors, settings
 
 
 @app.command()

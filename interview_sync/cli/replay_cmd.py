@@ -9,7 +9,7 @@ import typer
 
 from ..errors import ConfigError
 from . import render
-from .app import G, _exit_for, app, handles_errors, settings
+from .base import G, app, exit_for, handles_errors, settings
 
 
 @app.command()
@@ -42,4 +42,4 @@ def replay(
     for p in polls:
         total.alerts += p.report.alerts
         total.errors.extend(p.report.errors)
-    _exit_for(total)
+    exit_for(total)

@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 
 import typer
 
+from ..providers import provider
 from ..sandbox.client import DEFAULT_PORT, SandboxClient, configured_sandbox_url
 from . import render
-from .app import _instant, flavour, handles_errors, sandbox_app, settings
+from .base import flavour, handles_errors, instant, sandbox_app, settings
 
 URL = typer.Option(None, "--url", help="The sandbox to drive (default: the one the config's ats.base_url names).")
 
@@ -61,8 +62,7 @@ def _configured() -> tuple[str, str, int]:
         port = urlsplit(configured_sandbox_url(cfg)).port or DEFAULT_PORT
     except ConfigError:
         port = DEFAULT_PORT
-    return ("lever" if cfg.ats.provider == "lever" else "greenhouse",
-            "calcom" if cfg.scheduler.provider == "calcom" else "calendly", port)
+    return provider("ats", cfg.ats.provider).wire, provider("scheduler", cfg.scheduler.provider).wire, port
 
 
 @sandbox_app.command("move")
@@ -83,7 +83,7 @@ def book(application_id: str, at: Optional[str] = typer.Option(None, "--at", hel
                                                                 "the first free slot."),
          url: Optional[str] = URL) -> None:
     """Book through the application's latest link, as the candidate."""
-    result = _client(url).book(application_id, _instant(at, "--at") if at else None)
+    result = _client(url).book(application_id, instant(at, "--at") if at else None)
     start = result.get("start_time") or (result.get("data") or {}).get("start")  # Calendly / Cal.com flavour
     render.info(f"{application_id} booked: {start}")
 
@@ -101,7 +101,7 @@ def cancel(application_id: str, url: Optional[str] = URL) -> None:
 def reschedule(application_id: str, at: str = typer.Option(..., "--at", help="New ISO 8601 start."),
                url: Optional[str] = URL) -> None:
     """Move the application's booking to another time."""
-    _client(url).reschedule(application_id, _instant(at, "--at"))
+    _client(url).reschedule(application_id, instant(at, "--at"))
     render.info(f"{application_id}: rescheduled to {at}")
 
 

@@ -78,43 +78,44 @@ def probe(adapter: CalcomScheduler, *, sample: int = 10) -> list[Check]:
                              "availability checks read each slot's start; report it to Cal.com")]
 
     checks += _guard("cal.com: slots", _KEYS, slots)
-
-    def bookings() -> list[Check]:
-        rows: list[tuple[str, dict[str, Any]]] = []
-        for key, user in owners.items():
-            listed = adapter.read("/bookings", "bookings", params={"sortUpdatedAt": "desc", "take": sample},
-                                  key=key).get("data") or []
-            rows += [(key, b) for b in listed if isinstance(b, dict)]
-        shape = [str(b.get("uid", "?")) for _, b in rows
-                 if not (b.get("uid") and str(b.get("status", "")).lower() in _STATUS and is_instant(b.get("start"))
-                         and is_instant(b.get("end")) and is_instant(b.get("updatedAt"))
-                         and isinstance(b.get("metadata"), dict))]
-        attendees = [str(b.get("uid", "?")) for _, b in rows
-                     if not (b.get("attendees") and b["attendees"][0].get("email") and b["attendees"][0].get("timeZone"))]
-        hosted = [str(b.get("uid", "?")) for key, b in rows
-                  if not any(str(h.get("email", "")).casefold() == str(owners[key].get("email", "")).casefold()
-                             for h in b.get("hosts") or [] if isinstance(h, dict))
-                  and not any(str(a.get("email", "")).casefold() == str(owners[key].get("email", "")).casefold()
-                              for a in b.get("attendees") or [] if isinstance(a, dict))]
-        chain = [str(b["uid"]) for key, b in rows if b.get("rescheduledFromUid")
-                 and _previous(adapter, key, str(b["rescheduledFromUid"])).get("rescheduledToUid") != b["uid"]]
-        tagged = sum(1 for _, b in rows if str((b.get("metadata") or {}).get("ref") or "").startswith("is-"))
-        return [sample_check("cal.com: bookings have uid, status, start, end, updatedAt and metadata", len(rows),
-                             shape, "changed_bookings skips malformed bookings; report them to Cal.com",
-                             note=f"{tagged} carry an interview-sync reference in metadata.ref"),
-                sample_check("cal.com: first attendee has email and timeZone", len(rows), attendees,
-                             "bookings without an attendee email are skipped; without timeZone times render "
-                             "in policy.timezone"),
-                sample_check("cal.com: a key's bookings are its owner's (hosts[].email)", len(rows), hosted,
-                             "GET /v2/bookings lists the key owner's bookings; check scheduler.host_keys"),
-                sample_check("cal.com: rescheduledFromUid names a booking whose rescheduledToUid points back",
-                             sum(1 for _, b in rows if b.get("rescheduledFromUid")), chain,
-                             "the reschedule is then read as a cancel plus a new booking; report it to Cal.com")]
-
-    checks += _guard("cal.com: bookings", _KEYS, bookings)
+    checks += _guard("cal.com: bookings", _KEYS, lambda: _bookings(adapter, owners, sample))
     return checks
 
 
 def _previous(adapter: CalcomScheduler, key: str, uid: str) -> dict[str, Any]:
     data = adapter.read(f"/bookings/{uid}", "bookings", key=key).get("data")
     return data if isinstance(data, dict) else {}
+
+
+def _bookings(adapter: CalcomScheduler, owners: dict[str, dict[str, Any]], sample: int) -> list[Check]:
+    """Each key's latest bookings: shape, attendee, host (the key's owner) and the reschedule chain."""
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for key, user in owners.items():
+        listed = adapter.read("/bookings", "bookings", params={"sortUpdatedAt": "desc", "take": sample},
+                              key=key).get("data") or []
+        rows += [(key, b) for b in listed if isinstance(b, dict)]
+    shape = [str(b.get("uid", "?")) for _, b in rows
+             if not (b.get("uid") and str(b.get("status", "")).lower() in _STATUS and is_instant(b.get("start"))
+                     and is_instant(b.get("end")) and is_instant(b.get("updatedAt"))
+                     and isinstance(b.get("metadata"), dict))]
+    attendees = [str(b.get("uid", "?")) for _, b in rows
+                 if not (b.get("attendees") and b["attendees"][0].get("email") and b["attendees"][0].get("timeZone"))]
+    hosted = [str(b.get("uid", "?")) for key, b in rows
+              if not any(str(h.get("email", "")).casefold() == str(owners[key].get("email", "")).casefold()
+                         for h in b.get("hosts") or [] if isinstance(h, dict))
+              and not any(str(a.get("email", "")).casefold() == str(owners[key].get("email", "")).casefold()
+                          for a in b.get("attendees") or [] if isinstance(a, dict))]
+    chain = [str(b["uid"]) for key, b in rows if b.get("rescheduledFromUid")
+             and _previous(adapter, key, str(b["rescheduledFromUid"])).get("rescheduledToUid") != b["uid"]]
+    tagged = sum(1 for _, b in rows if str((b.get("metadata") or {}).get("ref") or "").startswith("is-"))
+    return [sample_check("cal.com: bookings have uid, status, start, end, updatedAt and metadata", len(rows),
+                         shape, "changed_bookings skips malformed bookings; report them to Cal.com",
+                         note=f"{tagged} carry an interview-sync reference in metadata.ref"),
+            sample_check("cal.com: first attendee has email and timeZone", len(rows), attendees,
+                         "bookings without an attendee email are skipped; without timeZone times render "
+                         "in policy.timezone"),
+            sample_check("cal.com: a key's bookings are its owner's (hosts[].email)", len(rows), hosted,
+                         "GET /v2/bookings lists the key owner's bookings; check scheduler.host_keys"),
+            sample_check("cal.com: rescheduledFromUid names a booking whose rescheduledToUid points back",
+                         sum(1 for _, b in rows if b.get("rescheduledFromUid")), chain,
+                         "the reschedule is then read as a cancel plus a new booking; report it to Cal.com")]

@@ -60,20 +60,7 @@ def probe(adapter: CalendlyScheduler, *, sample: int = 10) -> list[Check]:
                        "GET /event_types?user=; fix the event type's owner or the route's event_type")]
 
     checks += _guard("calendly: event types", _SCOPES, owned_event_types)
-
-    def available_times() -> list[Check]:
-        active = next((e for e in event_types if e.get("active", True)), None)
-        if active is None:
-            return [Check("calendly: available times in 7-day windows", True, "not checked: no active event type")]
-        start = adapter.clock.now().replace(microsecond=0) + timedelta(minutes=1)
-        body = adapter.read("/event_type_available_times", {"event_type": active["uri"], "start_time": iso(start),
-                                                            "end_time": iso(start + adapter.window)})
-        slots = body.get("collection") or []
-        bad = [str(s)[:60] for s in slots if not is_instant(s.get("start_time"))]
-        return [sample_check(f"calendly: available times in {adapter.window.days}-day windows have start_time",
-                       len(slots), bad, "report it to Calendly; availability checks read start_time")]
-
-    checks += _guard("calendly: available times", _SCOPES, available_times)
+    checks += _guard("calendly: available times", _SCOPES, lambda: _available_times(adapter, event_types))
     events: list[dict[str, Any]] = []
 
     def scheduled_events() -> list[Check]:
@@ -94,25 +81,41 @@ def probe(adapter: CalendlyScheduler, *, sample: int = 10) -> list[Check]:
 
     checks += _guard("calendly: scheduled events", _SCOPES, scheduled_events)
 
-    def invitees() -> list[Check]:
-        rows: list[dict[str, Any]] = []
-        for event in events[:sample]:
-            rows += adapter.read_all(f"/scheduled_events/{_last_segment(str(event['uri']))}/invitees",
-                                     {"count": PAGE_SIZE}, sample)
-        shape = [i.get("uri", "?") for i in rows
-                 if not (i.get("email") and isinstance(i.get("tracking"), dict) and i.get("timezone"))]
-        tagged = sum(1 for i in rows if str((i.get("tracking") or {}).get("utm_content") or "").startswith("is-"))
-        moved = [i.get("uri", "?") for i in rows if i.get("rescheduled") and not i.get("new_invitee")]
-        return [sample_check("calendly: invitees have email, tracking and timezone", len(rows), shape,
-                       "bookings without email are skipped; without tracking they match by email + host",
-                       note=f"{tagged} carry an interview-sync reference in tracking.utm_content"),
-                sample_check("calendly: a rescheduled invitee names its new_invitee", len(rows), moved,
-                       "the reschedule is then read as a cancel plus a new booking; report it to Calendly")]
-
-    checks += _guard("calendly: invitees", _SCOPES, invitees)
+    checks += _guard("calendly: invitees", _SCOPES, lambda: _invitees(adapter, events, sample))
     return checks
 
 
 def _resolves(adapter: CalendlyScheduler, events: list[dict[str, Any]], event_uri: str) -> bool:
     event = next(e for e in events if e.get("uri") == event_uri)
     return any(m.get("user") and adapter.user_email(str(m["user"])) for m in event.get("event_memberships") or [])
+
+
+def _available_times(adapter: CalendlyScheduler, event_types: list[dict[str, Any]]) -> list[Check]:
+    """One window of the first active event type's available times (what availability checks read)."""
+    active = next((e for e in event_types if e.get("active", True)), None)
+    if active is None:
+        return [Check("calendly: available times in 7-day windows", True, "not checked: no active event type")]
+    start = adapter.clock.now().replace(microsecond=0) + timedelta(minutes=1)
+    body = adapter.read("/event_type_available_times", {"event_type": active["uri"], "start_time": iso(start),
+                                                        "end_time": iso(start + adapter.window)})
+    slots = body.get("collection") or []
+    bad = [str(s)[:60] for s in slots if not is_instant(s.get("start_time"))]
+    return [sample_check(f"calendly: available times in {adapter.window.days}-day windows have start_time",
+                         len(slots), bad, "report it to Calendly; availability checks read start_time")]
+
+
+def _invitees(adapter: CalendlyScheduler, events: list[dict[str, Any]], sample: int) -> list[Check]:
+    """The invitees of the sampled events: what a booking is read from, and the reschedule link."""
+    rows: list[dict[str, Any]] = []
+    for event in events[:sample]:
+        rows += adapter.read_all(f"/scheduled_events/{_last_segment(str(event['uri']))}/invitees",
+                                 {"count": PAGE_SIZE}, sample)
+    shape = [i.get("uri", "?") for i in rows
+             if not (i.get("email") and isinstance(i.get("tracking"), dict) and i.get("timezone"))]
+    tagged = sum(1 for i in rows if str((i.get("tracking") or {}).get("utm_content") or "").startswith("is-"))
+    moved = [i.get("uri", "?") for i in rows if i.get("rescheduled") and not i.get("new_invitee")]
+    return [sample_check("calendly: invitees have email, tracking and timezone", len(rows), shape,
+                         "bookings without email are skipped; without tracking they match by email + host",
+                         note=f"{tagged} carry an interview-sync reference in tracking.utm_content"),
+            sample_check("calendly: a rescheduled invitee names its new_invitee", len(rows), moved,
+                         "the reschedule is then read as a cancel plus a new booking; report it to Calendly")]

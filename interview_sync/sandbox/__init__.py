@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from ..providers import ATS_PROVIDERS, SCHEDULER_PROVIDERS
 from .server import SandboxApp, SandboxServer, World
 
-ATS_FLAVOURS = ("greenhouse", "lever")
-SCHEDULER_FLAVOURS = ("calendly", "calcom")
+# One flavour per wire format the provider registry speaks; each is a module here with a `mount`.
+ATS_FLAVOURS = tuple(dict.fromkeys(p.wire for p in ATS_PROVIDERS.values()))
+SCHEDULER_FLAVOURS = tuple(dict.fromkeys(p.wire for p in SCHEDULER_PROVIDERS.values()))
 
 
 def build_app(world: World | None = None, *, ats: str = "greenhouse", scheduler: str = "calendly") -> SandboxApp:
@@ -21,12 +23,13 @@ def build_app(world: World | None = None, *, ats: str = "greenhouse", scheduler:
         raise ValueError(f"sandbox ats flavour {ats!r}: use one of {ATS_FLAVOURS}")
     if scheduler not in SCHEDULER_FLAVOURS:
         raise ValueError(f"sandbox scheduler flavour {scheduler!r}: use one of {SCHEDULER_FLAVOURS}")
-    from . import admin
+    from . import admin, webhooks
 
     app = SandboxApp(world)
     import_module(f".{ats}", __name__).mount(app)
     import_module(f".{scheduler}", __name__).mount(app)
     admin.mount(app)
+    webhooks.mount(app)
     app.world.data["flavours"] = {"ats": ats, "scheduler": scheduler}
     return app
 

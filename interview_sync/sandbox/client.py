@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
+from pydantic import SecretStr
 
 from ..clock import iso
-from ..config import is_loopback
+from ..config_base import is_loopback
 from ..errors import ConfigError, InterviewSyncError
+from ..providers import provider
 from . import seed
 
 if TYPE_CHECKING:
@@ -86,26 +89,52 @@ SANDBOX_CALCOM_HOST_KEYS = {u["email"]: f"cal_sandbox_host_{u['id']}" for u in s
                             if u.get("host") and u["id"] != 4001}
 
 
+def _greenhouse_section(url: str) -> dict[str, Any]:
+    return {"provider": "sandbox", "base_url": f"{url}/v3", "token_url": f"{url}/auth/token",
+            "client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET, "user_id": SANDBOX_USER_ID}
+
+
+def _lever_section(url: str) -> dict[str, Any]:
+    return {"provider": "lever", "base_url": f"{url}/v1", "api_key": SANDBOX_LEVER_KEY,
+            "perform_as": SANDBOX_LEVER_USER}
+
+
+def _calendly_section(url: str) -> dict[str, Any]:
+    return {"provider": "sandbox", "base_url": url, "api_token": SANDBOX_CALENDLY_TOKEN}
+
+
+def _calcom_section(url: str) -> dict[str, Any]:
+    return {"provider": "calcom", "base_url": f"{url}/v2", "api_token": SANDBOX_CALCOM_KEY,
+            "host_keys": dict(SANDBOX_CALCOM_HOST_KEYS)}
+
+
+# Sandbox flavour (a provider's wire format, see interview_sync/providers.py) -> the config
+# section that points its real adapter at a sandbox serving that flavour at a URL.
+SANDBOX_SECTIONS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "greenhouse": _greenhouse_section, "lever": _lever_section,
+    "calendly": _calendly_section, "calcom": _calcom_section,
+}
+
+
 def sandbox_settings(url: str, *, ats: str = "greenhouse", scheduler: str = "calendly") -> dict[str, Any]:
     """The config sections that point interview-sync at a sandbox of the given flavours.
 
     The real adapters are used unchanged; only base URLs and credentials differ.
     """
     url = url.rstrip("/")
-    if ats == "lever":
-        ats_section: dict[str, Any] = {"provider": "lever", "base_url": f"{url}/v1",
-                                       "api_key": SANDBOX_LEVER_KEY, "perform_as": SANDBOX_LEVER_USER}
-    else:
-        ats_section = {"provider": "sandbox", "base_url": f"{url}/v3", "token_url": f"{url}/auth/token",
-                       "client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET,
-                       "user_id": SANDBOX_USER_ID}
-    if scheduler == "calcom":
-        sched_section: dict[str, Any] = {"provider": "calcom", "base_url": f"{url}/v2",
-                                         "api_token": SANDBOX_CALCOM_KEY,
-                                         "host_keys": dict(SANDBOX_CALCOM_HOST_KEYS)}
-    else:
-        sched_section = {"provider": "sandbox", "base_url": url, "api_token": SANDBOX_CALENDLY_TOKEN}
-    return {"ats": ats_section, "scheduler": sched_section}
+    return {"ats": SANDBOX_SECTIONS[ats](url), "scheduler": SANDBOX_SECTIONS[scheduler](url)}
+
+
+def is_sandbox_section(section: Any, wire: str) -> bool:
+    """Whether a loaded ``[ats]``/``[scheduler]`` section is one :func:`sandbox_settings` wrote
+    for the ``wire`` flavour: provider ``sandbox``, or that flavour's sandbox secret (a real
+    vendor's key never equals it)."""
+    expected = SANDBOX_SECTIONS[wire]("http://127.0.0.1")
+    if section.provider == "sandbox":
+        return True
+    secrets = {key: value.get_secret_value() for key, value in vars(section).items() if isinstance(value, SecretStr)}
+    return section.provider == expected["provider"] and bool(secrets) and all(
+        expected.get(key) == value for key, value in secrets.items())
 
 
 def configured_sandbox_url(settings: "Settings", option: str = "--url") -> str:
@@ -117,8 +146,7 @@ def configured_sandbox_url(settings: "Settings", option: str = "--url") -> str:
     """
     ats = settings.ats
     parts = urlsplit(ats.base_url)
-    sandbox_flavour = ats.provider == "sandbox" or ats.api_key.get_secret_value() == SANDBOX_LEVER_KEY
-    if not sandbox_flavour or not is_loopback(parts.hostname):
+    if not is_sandbox_section(ats, provider("ats", ats.provider).wire) or not is_loopback(parts.hostname):
         raise ConfigError(f"the config names no sandbox (ats.provider {ats.provider!r} at {ats.base_url})",
                           f"pass {option} http://127.0.0.1:PORT, or --config a file written by "
                           "`interview-sync init --sandbox`")

@@ -109,6 +109,7 @@ class World:
         self.fixed_now: datetime | None = None
         self.requests: Counter[str] = Counter()  # "GET /v3/applications" -> count
         self.faults: list[dict[str, Any]] = []  # injected failures, consumed in order
+        self.on_change: list[Callable[[Request, Response], None]] = []  # told of every answered request
 
     def now(self) -> datetime:
         return self.fixed_now or self.clock.now()
@@ -129,9 +130,12 @@ class SandboxApp:
         if fault is not None:
             return fault
         try:
-            return self.router.dispatch(request)
+            response = self.router.dispatch(request)
         except (ValueError, KeyError, json.JSONDecodeError) as exc:
             return error(400, f"bad request to {key}: {exc}")
+        for hook in self.world.on_change:  # e.g. sandbox/webhooks.py: tell registered targets
+            hook(request, response)
+        return response
 
     def _take_fault(self, request: Request) -> Response | None:
         """Pop the first injected fault whose ``path`` prefix matches."""

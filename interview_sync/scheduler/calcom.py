@@ -41,7 +41,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from pydantic import Field, SecretStr, field_validator
+
 from ..clock import Clock, parse_instant
+from ..config_base import VendorConfig, check_url
 from ..errors import BadRecord, BadRecordLog, NotFound, VendorError
 from ..http import VendorSession
 from ..models import Booking, EventType, Host
@@ -58,6 +61,34 @@ PAGE_SIZE = 100
 REF_PARAM = "metadata[ref]"
 _LINK_PATH = re.compile(r"/d/([^/]+)(?:/[^/]*)?/?")
 _STATUS = {"accepted": "active", "pending": "pending", "cancelled": "canceled", "rejected": "canceled"}
+
+
+class CalcomConfig(VendorConfig):
+    """``[scheduler]`` keys for Cal.com v2: the main API key, plus one key per other host.
+
+    Cal.com lets only an event type's owner create private links on it, and
+    lists a key's own bookings only (see the module docstring).
+    """
+
+    base_url: str = "https://api.cal.com/v2"
+    api_token: SecretStr = SecretStr("")
+    host_keys: dict[str, SecretStr] = Field(default_factory=dict)  # host email -> that host's own API key
+
+    _urls = field_validator("base_url")(classmethod(lambda cls, v: check_url(v)))
+
+    @field_validator("host_keys")
+    @classmethod
+    def _host_keys_by_email(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for email, key in value.items():
+            if "@" not in email:
+                raise ValueError(f"{email!r} is not an email address: key each API key by its host's Cal.com email")
+            if not key.get_secret_value().strip():
+                raise ValueError(f"the API key for {email} is empty: set it or remove the entry")
+        return {email.strip().casefold(): key for email, key in value.items()}
+
+    def adapter_args(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "api_key": self.api_token.get_secret_value(),
+                "host_keys": {email: key.get_secret_value() for email, key in self.host_keys.items()}}
 
 
 class CalcomScheduler:

@@ -32,13 +32,28 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from pydantic import SecretStr, field_validator
+
 from ..clock import Clock, iso, parse_instant
+from ..config_base import VendorConfig, check_url
 from ..errors import BadRecord, BadRecordLog, NotFound, VendorError
 from ..http import VendorSession
 from ..models import Booking, EventType, Host
 from ..paging import Paging
 
 PAGE_SIZE = 100  # Calendly's maximum ``count``
+
+
+class CalendlyConfig(VendorConfig):
+    """``[scheduler]`` keys for Calendly v2: one personal access token for the organisation."""
+
+    base_url: str = "https://api.calendly.com"
+    api_token: SecretStr = SecretStr("")
+
+    _urls = field_validator("base_url")(classmethod(lambda cls, v: check_url(v)))
+
+    def adapter_args(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "api_token": self.api_token.get_secret_value()}
 
 
 class CalendlyScheduler:
