@@ -140,7 +140,7 @@ class WebhooksConfig(Section):
 
 
 class EmailConfig(Section):
-    transport: Literal["smtp", "file"] = "file"
+    transport: Literal["smtp", "graph", "file"] = "file"
     from_: str = Field(default="Talent Acquisition <talent@example.org>", alias="from")
     reply_to: str = ""
     smtp_host: str = ""
@@ -148,6 +148,15 @@ class EmailConfig(Section):
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
     smtp_username: str = ""
     smtp_password: SecretStr = SecretStr("")
+    # OAuth instead of a password: transport = "graph", or smtp_auth = "xoauth2".
+    smtp_auth: Literal["password", "xoauth2"] = "password"
+    tenant_id: str = ""  # Microsoft: Directory (tenant) ID
+    client_id: str = ""  # Microsoft: Application (client) ID
+    client_secret: SecretStr = SecretStr("")  # Microsoft: the client secret's value
+    service_account_file: Path | None = None  # Google: service account JSON key (domain-wide delegation)
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    authority_url: str = "https://login.microsoftonline.com"
+    candidate_calendar_invite: Literal["auto", "always", "never"] = "auto"
     outbox_dir: Path = Path("outbox")
     fallback_contact: str = "Recruiting desk: (555) 010-0100, recruiting@example.org"
     org_name: str = ""  # shown in emails; defaults to the display name of `from`
@@ -160,7 +169,23 @@ class EmailConfig(Section):
                              "or transport = \"file\" to write .eml files")
         if self.transport == "smtp" and self.smtp_security == "none" and not is_loopback(self.smtp_host):
             raise ValueError("smtp_security = \"none\" is allowed only for a loopback smtp_host: use starttls or ssl")
+        oauth = self.transport == "graph" or (self.transport == "smtp" and self.smtp_auth == "xoauth2")
+        if oauth and not (self.transport == "smtp" and self.service_account_file):
+            missing = [key for key in ("tenant_id", "client_id") if not getattr(self, key).strip()]
+            if not self.client_secret.get_secret_value():
+                missing.append("client_secret")
+            if missing:
+                google = "" if self.transport == "graph" else " (or service_account_file for Google Workspace)"
+                raise ValueError(f"{', '.join(missing)} empty while "
+                                 + ("transport = \"graph\"" if self.transport == "graph" else "smtp_auth = \"xoauth2\"")
+                                 + f": set them from the Microsoft app registration{google}; the secret goes in "
+                                 "INTERVIEW_SYNC_EMAIL__CLIENT_SECRET")
+        if self.transport == "graph" and self.service_account_file:
+            raise ValueError("service_account_file is for Google over SMTP: with transport = \"graph\" remove it, "
+                             "or use transport = \"smtp\" with smtp_auth = \"xoauth2\"")
         return self
+
+    _oauth_urls = field_validator("graph_url", "authority_url")(classmethod(lambda cls, v: check_url(v)))
 
 
 class MailboxConfig(Section):
@@ -338,6 +363,8 @@ class Settings(BaseSettings):
             self.email.outbox_dir = base / self.email.outbox_dir
         if self.email.template_dir is not None and not self.email.template_dir.is_absolute():
             self.email.template_dir = base / self.email.template_dir
+        if self.email.service_account_file is not None and not self.email.service_account_file.is_absolute():
+            self.email.service_account_file = base / self.email.service_account_file
         return self
 
 

@@ -16,6 +16,8 @@ from .ats.base import ATS
 from .clock import Clock, SystemClock
 from .config import Settings
 from .errors import BadRecord
+from .mail.message import parse_mailbox
+from .mail.oauth import EXCHANGE_SMTP_SCOPE, GRAPH_SCOPE, email_tokens
 from .mail.render import TemplateRenderer
 from .mail.transport import FileTransport, SmtpTransport, Transport
 from .mailbox.base import MailboxReader
@@ -88,6 +90,15 @@ def build_transport(settings: Settings, clock: Clock | None = None) -> Transport
     mail = settings.email
     if mail.transport == "file":
         return FileTransport(mail.outbox_dir, clock=clock)
+    mailbox = parse_mailbox(mail.from_, "email.from").addr_spec
+    if mail.transport == "graph":
+        from .mail.graph import GraphTransport
+
+        return GraphTransport(mailbox, email_tokens(mail, GRAPH_SCOPE, mailbox), graph_url=mail.graph_url)
+    if mail.smtp_auth == "xoauth2":
+        user = mail.smtp_username or mailbox
+        return SmtpTransport(mail.smtp_host, mail.smtp_port, mail.smtp_security, user, None,
+                             tokens=email_tokens(mail, EXCHANGE_SMTP_SCOPE, user))
     return SmtpTransport(mail.smtp_host, mail.smtp_port, mail.smtp_security, mail.smtp_username or None,
                          mail.smtp_password.get_secret_value() or None)
 

@@ -16,17 +16,18 @@ import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from .ats.base import ATS
 from .clock import Clock, iso, parse_instant
 from .config import Route, Settings
-from .context import build_ats, build_scheduler
+from .context import build_ats, build_scheduler, build_transport
 from .errors import BadRecord
 from .mail.render import KINDS, TemplateRenderer
 from .mail.samples import SAMPLE_CONTEXT
+from .mail.graph import GraphTransport
 from .mail.transport import SmtpTransport
 from .models import Application, EventType, Host, Job
 from .providers import SECTIONS, secret_keys
@@ -39,7 +40,8 @@ REVIEW_CURSOR = "doctor:last_run"
 REVIEW_INTERVAL = timedelta(days=91)  # one quarter
 # (section, key) of every secret the config file can hold
 SECRET_KEYS: tuple[tuple[str, str], ...] = (
-    *((section, key) for section in SECTIONS for key in secret_keys(section)), ("email", "smtp_password"))
+    *((section, key) for section in SECTIONS for key in secret_keys(section)), ("email", "smtp_password"),
+    ("email", "client_secret"))
 SECRET_KEYS += (("mailbox", "password"), ("mailbox", "client_secret"))
 
 
@@ -49,6 +51,25 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+
+
+EXCHANGE_ONLINE_SMTP = ("smtp.office365.com", "smtp-legacy.office365.com")
+
+
+def basic_auth_warning(host: str, smtp_auth: str, now: datetime) -> Check | None:
+    """A password login to Exchange Online is living on borrowed time (Microsoft message MC786329).
+
+    Informational (ok stays True): it works today, and the fix is a planned change, not an outage.
+    """
+    name = host.strip().lower().rstrip(".")
+    if smtp_auth != "password" or not (name in EXCHANGE_ONLINE_SMTP or name.endswith(".outlook.com")):
+        return None
+    when = ("is disabled by default since the end of December 2026" if now >= datetime(2027, 1, 1, tzinfo=timezone.utc)
+            else "will be disabled by default at the end of December 2026")
+    return Check("smtp password auth", True,
+                 f"warning: {name} is Exchange Online, where Basic authentication for SMTP AUTH {when} "
+                 "(Microsoft 365 message center MC786329)",
+                 "switch to transport = \"graph\" or smtp_auth = \"xoauth2\" (README: Microsoft 365 set-up)")
 
 
 def _failed(name: str, exc: BaseException, fix: str = "") -> Check:
@@ -287,14 +308,23 @@ class Doctor:
 
     def email(self) -> list[Check]:
         mail = self.settings.email
-        if mail.transport == "smtp":
+        if mail.transport == "graph":
             try:
-                transport = SmtpTransport(mail.smtp_host, mail.smtp_port, mail.smtp_security,
-                                          mail.smtp_username or None, mail.smtp_password.get_secret_value() or None,
-                                          timeout=15)
-                return [Check("smtp login", True, transport.login_check())]
+                graph = build_transport(self.settings)
+                assert isinstance(graph, GraphTransport)
+                return [Check("graph sign-in", True, graph.login_check())]
+            except Exception as exc:  # noqa: BLE001 - the Graph line is named, whatever failed
+                return [_failed("graph sign-in", exc, "check email.tenant_id, client_id and the client secret")]
+        if mail.transport == "smtp":
+            warning = basic_auth_warning(mail.smtp_host, mail.smtp_auth, self.now)
+            try:
+                transport = build_transport(self.settings)
+                assert isinstance(transport, SmtpTransport)
+                transport.timeout = 15
+                checks = [Check("smtp login", True, transport.login_check())]
             except Exception as exc:  # noqa: BLE001 - the SMTP line is named, whatever failed
-                return [_failed("smtp login", exc, "check email.smtp_host, smtp_port, smtp_security and the login")]
+                checks = [_failed("smtp login", exc, "check email.smtp_host, smtp_port, smtp_security and the login")]
+            return checks + ([warning] if warning else [])
         target = Path(mail.outbox_dir)
         probe = target
         while not probe.exists() and probe != probe.parent:

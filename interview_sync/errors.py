@@ -137,3 +137,20 @@ class DeliveryError(InterviewSyncError):
     def __init__(self, message: str, fix: str | None = None, permanent: bool = False) -> None:
         self.permanent = permanent
         super().__init__(message, fix)
+
+
+class AuthRefused(DeliveryError):
+    """The mail provider refused our credentials or token: nothing was sent.
+
+    Every later message in the same poll would be refused the same way, so the
+    transport remembers the first refusal and raises it again with
+    ``repeated=True``; the executor reports only the first one and leaves the
+    rest for the next poll (their rows are retried, nothing reached anyone).
+    """
+
+    def __init__(self, message: str, fix: str | None = None, repeated: bool = False) -> None:
+        super().__init__(message, fix, permanent=False)
+        self.repeated = repeated
+
+    def again(self) -> "AuthRefused":
+        return AuthRefused(self.message, self.fix, repeated=True)

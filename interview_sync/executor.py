@@ -19,8 +19,9 @@ from . import alerts, zones
 from . import workflow as wf
 from .alerts import AlertText
 from .context import Context
-from .errors import DeliveryError, InterviewSyncError, VendorError
-from .ics import build_ics
+from .candidate_invite import candidate_attachments
+from .errors import AuthRefused, DeliveryError, InterviewSyncError, VendorError
+from .ics import build_ics, event_uid
 from .invitation import Invitation, State
 from .mail.message import Attachment, build_message, make_message_id, validate_address
 from .mailbox.handlers import HANDLERS as MAIL_HANDLERS
@@ -82,6 +83,7 @@ class Executor:
         self._hosts: dict[str, Any] = {}
         self._event_types: dict[tuple[str, str], Any] = {}
         self._availability: dict[tuple[str, int], bool] = {}
+        self._candidate_cancel: dict[str, list[Attachment]] = {}  # ref -> CANCEL .ics for the relink email
 
     @property
     def now(self) -> datetime:
@@ -106,6 +108,8 @@ class Executor:
             if exc.permanent:
                 return self.do_alert(inv, wf.alert_of(inv, alerts.address_refused(inv.application_id, str(exc)),
                                                       park=True))
+            if isinstance(exc, AuthRefused) and exc.repeated:
+                return inv  # the same refused login was reported once this poll; retried next poll
             self._error(inv, action, f"email delivery failed, will retry next poll: {exc}")
             return inv
         except VendorError as exc:
@@ -296,7 +300,7 @@ class Executor:
             f"Application in the ATS: {link}" if link else f"Application: {inv.application_id}",
             f"Reference: {inv.ref}",
         ) if line)
-        data = build_ics(method=method, uid=f"{inv.ref}@interview-sync", sequence=sequence, start=start, end=end,
+        data = build_ics(method=method, uid=event_uid(inv.ref, sender_email), sequence=sequence, start=start, end=end,
                          dtstamp=self.now, summary=f"Interview: {inv.candidate_name} – {inv.job_name}",
                          description=description, location=inv.join_url or inv.location,
                          organizer=(sender_name or "interview-sync", sender_email),
@@ -316,7 +320,8 @@ class Executor:
             pending = replace(inv, deadline_at=self.now + timedelta(
                 hours=self.settings.policy.booking_deadline_hours))
             self._send(pending, action.key, kind, inv.candidate_name, inv.candidate_email or "",
-                       self._base_context(pending), template_set=self._template_set(inv))
+                       self._base_context(pending), template_set=self._template_set(inv),
+                       attachments=self._candidate_cancel.pop(inv.ref, None))
         delivered = self.db.outbox_state(action.key)
         if delivered not in ("sent", "unknown"):
             return inv  # refused for good: the alert has parked the invitation
@@ -510,7 +515,8 @@ class Executor:
         pending = self._apply_booking(replace(inv, extra=dict(inv.extra), state=State.BOOKED), booking)
         context = self._base_context(pending) | {"updated": updated}
         self._send(pending, action.key, "confirmation", inv.candidate_name, inv.candidate_email or "", context,
-                   template_set=self._template_set(inv))
+                   template_set=self._template_set(inv), attachments=candidate_attachments(
+                       self.settings, pending, "REQUEST", sequence, booking.start, booking.end, self.now))
         ics = self._ics(pending, "REQUEST", sequence, booking.start, booking.end)
         self._send(pending, f"{inv.ref}:hm-ics:{booking.uri}", "hm_booking", inv.hm_name, inv.hm_email or "",
                    self._base_context(pending, "hm") | {"updated": updated}, attachments=[ics],
@@ -537,6 +543,8 @@ class Executor:
         assert booking is not None and inv.interview_start and inv.interview_end
         sequence = inv.ics_sequence + 1
         ics = self._ics(inv, "CANCEL", sequence, inv.interview_start, inv.interview_end)
+        self._candidate_cancel[inv.ref] = candidate_attachments(self.settings, inv, "CANCEL", sequence,
+                                                                inv.interview_start, inv.interview_end, self.now)
         self._send(inv, f"{inv.ref}:hm-cancel:{booking.uri}", "hm_cancel", inv.hm_name, inv.hm_email or "",
                    self._base_context(inv, "hm"), attachments=[ics], template_set=self._template_set(inv))
         self._ats_write(inv, f"{inv.ref}:note:cancel:{booking.uri}", "cancel note",

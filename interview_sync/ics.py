@@ -92,3 +92,44 @@ def build_ics(*, method: Literal["REQUEST", "CANCEL"], uid: str, sequence: int, 
                                        PARTSTAT="NEEDS-ACTION", RSVP="TRUE" if method == "REQUEST" else "FALSE"))
     cal.add_component(event)
     return cal.to_ical()
+
+
+def event_uid(ref: str, sender: str) -> str:
+    """``<ref>@<domain of the from address>``: globally unique, as RFC 5545 asks of a UID.
+
+    The reference is unique within one deployment; the sending domain makes it
+    unique across every organisation whose invites land in the same calendar.
+    """
+    domain = sender.rpartition("@")[2].strip(" >").lower() or "interview-sync.invalid"
+    return f"{_one_line(ref)}@{domain}"
+
+
+# Schedulers that already put the booking in the invitee's calendar themselves:
+# Calendly emails the invitee a calendar invitation or an .ics confirmation, and
+# Cal.com's attendee confirmation carries a METHOD:REQUEST .ics (docs/vendors.md).
+# The sandbox stands in for Calendly.
+SCHEDULER_SENDS_INVITE = {"calendly": True, "calcom": True, "sandbox": True}
+
+
+def sends_candidate_invite(setting: Literal["auto", "always", "never"], scheduler: str) -> bool:
+    """Whether the candidate's confirmation carries our own calendar invite.
+
+    ``auto`` avoids a second copy of the interview in the candidate's calendar
+    where the scheduler already sent one; an unknown scheduler gets ours.
+    """
+    if setting == "always":
+        return True
+    if setting == "never":
+        return False
+    return not SCHEDULER_SENDS_INVITE.get(scheduler, False)
+
+
+def candidate_invite(*, method: Literal["REQUEST", "CANCEL"], uid: str, sequence: int, start: datetime,
+                     end: datetime, dtstamp: datetime, summary: str, location: str | None, join_url: str | None,
+                     organizer: tuple[str, str], candidate: tuple[str, str]) -> bytes:
+    """The candidate's copy of the interview: same UID and SEQUENCE as the hiring manager's,
+    the candidate as the only attendee, and nothing from the hiring manager's notes."""
+    description = f"Join: {join_url}" if join_url else ""
+    return build_ics(method=method, uid=uid, sequence=sequence, start=start, end=end, dtstamp=dtstamp,
+                     summary=summary, description=description, location=join_url or location,
+                     organizer=organizer, attendees=[candidate])

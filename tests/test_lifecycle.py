@@ -37,6 +37,7 @@ JAMES = "james.oconnor@mercyvalley.example"  # HM of job 104 (Kwame)
 TOM = "tom.becker@mercyvalley.example"  # recruiter of jobs 101, 102, 105
 DANA = "dana.whitfield@mercyvalley.example"  # recruiter of jobs 103, 104
 TALENT = "talent@mercyvalley.example"
+SENDER_DOMAIN = TALENT.rpartition("@")[2]  # the .ics UID is <ref>@<from domain>
 FLAG_TAG = "Scheduling: needs recruiter"
 FEEDBACK_URL = "https://forms.mercyvalley.example/interview-feedback"
 
@@ -191,7 +192,7 @@ def test_standard_booking_within_24h_then_reminders_and_feedback(h: Harness) -> 
     hm_mail = only(h, MARIA, "hm_booking")
     hm_text = text(hm_mail)
     assert ZOE_NAME in hm_text and "Registered Nurse – ICU (Nights)" in hm_text
-    check_ics(hm_mail, method="REQUEST", uid=f"{inv.ref}@interview-sync", sequence=0, start=SLOT,
+    check_ics(hm_mail, method="REQUEST", uid=f"{inv.ref}@{SENDER_DOMAIN}", sequence=0, start=SLOT,
               minutes=30, stamp=booked_poll, attendee=MARIA)
     _, event = vevent(hm_mail)
     assert ZOE_NAME in str(event["SUMMARY"]) and "Registered Nurse" in str(event["DESCRIPTION"])
@@ -264,7 +265,7 @@ def test_special_characters_survive_invite_booking_and_ics(h: Harness) -> None:
     assert "James O'Connor" in text(invite_mail) and "Med/Surg" in str(invite_mail["Subject"])
     hm_mail = only(h, JAMES, "hm_booking")
     assert str(hm_mail["To"]) == "James O'Connor <james.oconnor@mercyvalley.example>"
-    check_ics(hm_mail, method="REQUEST", uid=f"{inv.ref}@interview-sync", sequence=0, start=leadership,
+    check_ics(hm_mail, method="REQUEST", uid=f"{inv.ref}@{SENDER_DOMAIN}", sequence=0, start=leadership,
               minutes=60, stamp=h.start + timedelta(hours=3), attendee=JAMES)
     _, event = vevent(hm_mail)
     assert event["ATTENDEE"].params["CN"] == "James O'Connor"
@@ -315,7 +316,7 @@ def test_cancel_after_booking_sends_new_link_releases_slot_and_restarts_deadline
     invite(h)
     book(h)
     inv = h.invitation(h.app_id(ZOE))
-    first_link, uid = inv.link_url, f"{inv.ref}@interview-sync"
+    first_link, uid = inv.link_url, f"{inv.ref}@{SENDER_DOMAIN}"
 
     cancelled_at = h.at(10)
     response = requests.post(f"{h.server.url}/_admin/cancel", json={"application_id": ZOE, "by": by},
@@ -389,7 +390,7 @@ def test_reschedule_updates_confirmation_and_ics_without_a_new_link(h: Harness) 
     invite(h)
     book(h)
     inv = h.invitation(h.app_id(ZOE))
-    link, uid = inv.link_url, f"{inv.ref}@interview-sync"
+    link, uid = inv.link_url, f"{inv.ref}@{SENDER_DOMAIN}"
     later = SLOT + timedelta(days=1, hours=1)  # Friday 11:00 PST
     moved = h.at(20)
     h.sandbox.reschedule(ZOE, later)
@@ -682,7 +683,7 @@ def test_dst_crossing_keeps_deadlines_and_reminders_on_utc_instants(
         book(h, emily, when=interview, at=20)
         emily_ref = h.invitation(h.app_id(emily)).ref
         assert expect_interview in text(only(h, emily_email, "confirmation"))
-        check_ics(only(h, MARIA, "hm_booking"), method="REQUEST", uid=f"{emily_ref}@interview-sync",
+        check_ics(only(h, MARIA, "hm_booking"), method="REQUEST", uid=f"{emily_ref}@{SENDER_DOMAIN}",
                   sequence=0, start=interview, minutes=30, stamp=start + timedelta(hours=20), attendee=MARIA)
 
         poll_at(h, 47.9)

@@ -196,3 +196,99 @@ def test_smtp_config_guards() -> None:
         SmtpTransport("smtp.example.org", 587, "starttls", "talent", None)
     with pytest.raises(ConfigError):
         SmtpTransport("smtp.example.org", 587, "tls", None, None)  # type: ignore[arg-type]
+
+
+# --- One contract for every transport ---------------------------------------------------------
+# File, SMTP (password), Microsoft Graph and SMTP XOAUTH2 (Exchange Online via msal, Google via
+# google-auth) each run the same tests against a real receiving end: the disk, aiosmtpd, the
+# sandbox's Graph flavour. The rigs live in tests/mail_rigs.py.
+
+from mail_rigs import Rig, make_rig  # noqa: E402 - the contract below is this file's second half
+
+from interview_sync.errors import AuthRefused  # noqa: E402
+from interview_sync.ics import build_ics  # noqa: E402
+from interview_sync.mail.message import Attachment  # noqa: E402
+
+
+def rich_message(mid: str) -> Any:
+    """A message with everything a real send carries: our headers, an .ics invite, a PDF."""
+    rendered = Rendered(subject="Interview confirmed: Registered Nurse – ICU", text="Hi Zoë,\n",
+                        html="<p>Hi Zoë,</p>\n", kind="confirmation")
+    ics = build_ics(method="REQUEST", uid="is-17001-abc@mv.example", sequence=2,
+                    start=datetime(2026, 12, 3, 18, tzinfo=timezone.utc),
+                    end=datetime(2026, 12, 3, 18, 30, tzinfo=timezone.utc),
+                    dtstamp=datetime(2026, 11, 24, 9, tzinfo=timezone.utc), summary="Interview",
+                    description="", location=None, organizer=("Talent", "talent@mv.example"),
+                    attendees=[("Zoë", "zoe+nurse@example.org")])
+    return build_message(sender="Talent <talent@mv.example>", to_name="Zoë O'Brien-Nguyễn",
+                         to_email="zoe+nurse@example.org", rendered=rendered, message_id=mid,
+                         headers={"X-Interview-Sync-Ref": "is-17001-abc"},
+                         attachments=[Attachment.ics(ics, "REQUEST"),
+                                      Attachment("directions.pdf", b"%PDF-1.4 fake", "application/pdf")],
+                         date=datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture(params=["file", "smtp", "graph", "smtp-xoauth2-microsoft", "smtp-xoauth2-google"])
+def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
+    with make_rig(request.param, tmp_path) as built:
+        yield built
+
+
+class TestTransportContract:
+    """What the executor relies on from any transport."""
+
+    def test_is_a_transport_and_hides_its_secret(self, rig: Rig) -> None:
+        transport = rig.make()
+        assert isinstance(transport, Transport)
+        assert rig.secret not in repr(transport)
+
+    def test_delivers_the_message_as_built(self, rig: Rig) -> None:
+        sent = rich_message("<is-17001-abc.0001@mv.example>")
+        with rig.make() as transport:
+            transport.send(sent)
+        (raw,) = rig.delivered()
+        got = email.message_from_bytes(raw, policy=policy.default)
+        for header in ("Message-ID", "X-Interview-Sync-Ref", "X-Interview-Sync-Kind", "Subject", "Date"):
+            assert str(got[header]) == str(sent[header]), header
+        assert got["To"].addresses[0].display_name == "Zoë O'Brien-Nguyễn"
+        parts = {part.get_content_type(): part for part in got.walk()}
+        assert parts["text/calendar"].get_param("method") == "REQUEST"
+        assert b"UID:is-17001-abc@mv.example" in parts["application/ics"].get_payload(decode=True)
+        assert parts["application/pdf"].get_payload(decode=True) == b"%PDF-1.4 fake"
+
+    def test_several_messages_in_one_poll_arrive_once_each_in_order(self, rig: Rig) -> None:
+        with rig.make() as transport:
+            for i in range(3):
+                transport.send(rich_message(f"<is-1.{i}@mv.example>"))
+        ids = [str(email.message_from_bytes(raw, policy=policy.default)["Message-ID"]) for raw in rig.delivered()]
+        assert ids == [f"<is-1.{i}@mv.example>" for i in range(3)]
+        assert rig.logins() <= rig.logins_per_poll  # one connection, one token for the whole poll
+
+    def test_a_refused_login_is_reported_once_per_poll_and_then_fails_fast(self, rig: Rig) -> None:
+        if rig.make_refused is None:
+            pytest.skip("the file transport has no login")
+        transport = rig.make_refused()
+
+        def poll(*mids: str) -> list[AuthRefused]:
+            """One poll's worth of sends; SMTP may already be refused when the poll opens it."""
+            refusals: list[AuthRefused] = []
+            try:
+                transport.__enter__()
+            except AuthRefused as refused:
+                refusals.append(refused)
+            for mid in mids:
+                with pytest.raises(AuthRefused) as refused_send:
+                    transport.send(rich_message(mid))
+                refusals.append(refused_send.value)
+            transport.__exit__(None, None, None)
+            return refusals
+
+        first, *rest = poll("<a@mv.example>", "<b@mv.example>", "<c@mv.example>")
+        attempts = rig.logins()
+        assert attempts >= 1 and first.repeated is False and first.permanent is False
+        assert rig.secret not in str(first)
+        assert len(rest) >= 2 and all(r.repeated and str(r) == str(first) for r in rest)
+        assert rig.logins() == attempts  # nothing was asked again within the poll
+        next_first, *_ = poll("<d@mv.example>")  # the next poll tries once more
+        assert next_first.repeated is False and rig.logins() > attempts
+        assert rig.delivered() == []

@@ -1,6 +1,6 @@
-"""Where built messages go: a directory of .eml files, or an SMTP server.
+"""Where built messages go: a directory of .eml files, an SMTP server, or Microsoft Graph.
 
-Both are context managers behind one Protocol so the executor, the demo and
+All are context managers behind one Protocol so the executor, the demo and
 the tests never care which one they hold. Error mapping is the contract the
 executor relies on: ``DeliveryError(permanent=True)`` means "this address
 will never work, alert a recruiter"; ``permanent=False`` means "try later".
@@ -23,8 +23,9 @@ from types import TracebackType
 from typing import Literal, Protocol, Self, runtime_checkable
 
 from interview_sync.clock import Clock, SystemClock
-from interview_sync.errors import ConfigError, DeliveryError, LocalIOError
+from interview_sync.errors import AuthRefused, ConfigError, DeliveryError, LocalIOError
 from interview_sync.mail.message import KIND_HEADER
+from interview_sync.mail.oauth import TokenSource
 from interview_sync.private_files import write_private
 
 Security = Literal["starttls", "ssl", "none"]
@@ -41,6 +42,23 @@ class Transport(Protocol):
 
 
 class _ContextManaged:
+    """Open/close as a context manager, and remember a refused login for the rest of the poll.
+
+    A poll opens the transport once and closes it at the end; a refusal is
+    kept between the two, so fifty invitations cost one token request and one
+    error line, not fifty.
+    """
+
+    _refused: AuthRefused | None = None
+
+    def _check_refused(self) -> None:
+        if self._refused is not None:
+            raise self._refused.again()
+
+    def _remember(self, refusal: AuthRefused) -> AuthRefused:
+        self._refused = refusal
+        return refusal
+
     def open(self) -> None:
         raise NotImplementedError
 
@@ -54,6 +72,7 @@ class _ContextManaged:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+        self._refused = None  # the next poll tries the login again
 
 
 def _slug(text: str, limit: int = 40) -> str:
@@ -129,7 +148,8 @@ class SmtpTransport(_ContextManaged):
     """
 
     def __init__(self, host: str, port: int, security: Security, username: str | None,
-                 password: str | None, timeout: float = 30, local_hostname: str | None = None) -> None:
+                 password: str | None, timeout: float = 30, local_hostname: str | None = None,
+                 tokens: TokenSource | None = None) -> None:
         if security not in ("starttls", "ssl", "none"):
             raise ConfigError(f"email.smtp_security {security!r} is not known", "use starttls, ssl or none")
         if not host:
@@ -137,7 +157,10 @@ class SmtpTransport(_ContextManaged):
         if security == "none" and not is_loopback(host):
             raise ConfigError(f"smtp_security = \"none\" sends mail unencrypted to {host}",
                               "use starttls or ssl; none is allowed only for a loopback smtp_host")
-        if username and not password:
+        if tokens is not None and not username:
+            raise ConfigError("smtp_auth = \"xoauth2\" needs the mailbox to sign in as",
+                              "set email.smtp_username (or email.from) to the sending mailbox")
+        if username and not password and tokens is None:
             raise ConfigError(f"email.smtp_username {username!r} is set but the password is empty",
                               "set INTERVIEW_SYNC_EMAIL__SMTP_PASSWORD")
         self.host, self.port, self.security = host, port, security
@@ -145,11 +168,13 @@ class SmtpTransport(_ContextManaged):
         self._password = password
         self.timeout = timeout
         self.local_hostname = local_hostname
+        self.tokens = tokens
         self._smtp: smtplib.SMTP | None = None
         self.connections_opened = 0
 
     def __repr__(self) -> str:  # never show the password, even in a debugger or a traceback
-        return f"SmtpTransport({self.host}:{self.port}, {self.security}, user={self.username!r})"
+        auth = "xoauth2" if self.tokens is not None else "password"
+        return f"SmtpTransport({self.host}:{self.port}, {self.security}, {auth}, user={self.username!r})"
 
     @property
     def _where(self) -> str:
@@ -178,15 +203,23 @@ class SmtpTransport(_ContextManaged):
                                       "use smtp_security = \"ssl\" (usually port 465) or the server's submission port 587")
                 smtp.starttls(context=context)
                 smtp.ehlo()
-            if self.username:
+            if self.tokens is not None:
+                self._xoauth2(smtp)
+            elif self.username:
                 smtp.login(self.username, self._password or "")
         except smtplib.SMTPAuthenticationError as err:
             _quietly_close(smtp)
-            raise DeliveryError(f"SMTP server {self._where} refused the login for {self.username!r}: "
-                                f"{err.smtp_code} {_reply_text(err.smtp_error)}",
-                                "check email.smtp_username and INTERVIEW_SYNC_EMAIL__SMTP_PASSWORD",
-                                permanent=False) from None
-        except ConfigError:
+            if self.tokens is not None:
+                self.tokens.forget()  # a refused token is not reused: the next poll asks for a new one
+            fix = (f"check that {self.tokens.label} may send as {self.username} (SMTP.SendAsApp and mailbox "
+                   "permission on Exchange Online; domain-wide delegation on Google)" if self.tokens is not None
+                   else "check email.smtp_username and INTERVIEW_SYNC_EMAIL__SMTP_PASSWORD")
+            raise self._remember(AuthRefused(f"SMTP server {self._where} refused the login for {self.username!r}: "
+                                             f"{err.smtp_code} {_reply_text(err.smtp_error)}", fix)) from None
+        except AuthRefused as refusal:  # the identity provider refused the token: nothing to send with
+            _quietly_close(smtp)
+            raise self._remember(refusal) from None
+        except (ConfigError, DeliveryError):
             _quietly_close(smtp)
             raise
         except (OSError, smtplib.SMTPException) as err:
@@ -205,12 +238,31 @@ class SmtpTransport(_ContextManaged):
             except (OSError, smtplib.SMTPException):
                 _quietly_close(smtp)
 
+    def _xoauth2(self, smtp: smtplib.SMTP) -> None:
+        """SASL XOAUTH2: ``user=<mailbox>^Aauth=Bearer <token>^A^A`` as the initial response.
+
+        On failure the server first sends a 334 challenge carrying a JSON error;
+        the client answers it with an empty line and then gets the final 535.
+        """
+        offered = str(smtp.esmtp_features.get("auth", "")).upper().split()
+        if "XOAUTH2" not in offered:
+            raise ConfigError(f"SMTP server {self._where} does not offer AUTH XOAUTH2 "
+                              f"(offers: {' '.join(offered) or 'no AUTH'})",
+                              "use smtp.office365.com:587 or smtp.gmail.com:587 with starttls, or smtp_auth = "
+                              "\"password\"")
+        bearer = self.tokens.token() if self.tokens is not None else ""
+        initial = f"user={self.username}\x01auth=Bearer {bearer}\x01\x01"
+        smtp.auth("XOAUTH2", lambda challenge=None: initial if challenge is None else "",
+                  initial_response_ok=True)
+
     def login_check(self) -> str:
         """Connect, negotiate TLS, log in and quit: what ``doctor`` reports."""
         self.close()
         self.open()
         self.close()
         who = f" as {self.username}" if self.username else " (no login)"
+        if self.tokens is not None:
+            who += f" with an OAuth token ({self.tokens.label})"
         return f"SMTP {self._where} {self.security}: connected{who}"
 
     def _alive(self) -> bool:
@@ -221,6 +273,7 @@ class SmtpTransport(_ContextManaged):
             return False
 
     def send(self, msg: EmailMessage) -> None:
+        self._check_refused()
         if self._smtp is not None and not self._alive():
             _quietly_close(self._smtp)
             self._smtp = None  # the server dropped us between messages: reconnect once

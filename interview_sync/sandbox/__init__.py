@@ -23,13 +23,14 @@ def build_app(world: World | None = None, *, ats: str = "greenhouse", scheduler:
         raise ValueError(f"sandbox ats flavour {ats!r}: use one of {ATS_FLAVOURS}")
     if scheduler not in SCHEDULER_FLAVOURS:
         raise ValueError(f"sandbox scheduler flavour {scheduler!r}: use one of {SCHEDULER_FLAVOURS}")
-    from . import admin, webhooks
+    from . import admin, graph, webhooks
 
     app = SandboxApp(world)
     import_module(f".{ats}", __name__).mount(app)
     import_module(f".{scheduler}", __name__).mount(app)
     admin.mount(app)
     webhooks.mount(app)
+    graph.mount(app)  # Microsoft 365 mail (Entra tokens, Graph sendMail/messages) beside every flavour pair
     app.world.data["flavours"] = {"ats": ats, "scheduler": scheduler}
     return app
 
