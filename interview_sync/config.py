@@ -213,7 +213,7 @@ class MailboxConfig(Section):
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)  # graph: re-read this much before the cursor
     max_messages: int = Field(default=200, ge=1, le=10_000)  # per poll; the next poll continues
 
-    _urls = field_validator("graph_url", "authority_url")(classmethod(lambda cls, v: _check_url(v)))
+    _urls = field_validator("graph_url", "authority_url")(classmethod(lambda cls, v: check_url(v)))
 
     @model_validator(mode="after")
     def _complete(self) -> "MailboxConfig":

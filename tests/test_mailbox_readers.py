@@ -219,6 +219,7 @@ def test_matching_by_message_id_uses_an_index() -> None:
     ('provider = "imap"\nhost = "imap.example.org"\n', "password is empty"),
     ('provider = "imap"\nhost = "imap.example.org"\nsecurity = "none"\npassword = "x"\n', "loopback host"),
     ('provider = "pop3"\n', "mailbox.provider"),
+    ('provider = "graph"\ngraph_url = "http://graph.example.org/v1.0"\n', "use https://"),
 ])
 def test_mailbox_config_errors_are_one_line_naming_the_key(tmp_path, section: str, expected: str) -> None:  # type: ignore[no-untyped-def]
     from interview_sync.config import load_settings
