@@ -3,9 +3,9 @@
 Enough of the wire format for the tool's Graph transport (through msal) and a
 mailbox reader: the tenant's OpenID configuration and token endpoint,
 ``POST /v1.0/users/{id}/sendMail`` with a base64 MIME body, and
-``GET /v1.0/users/{id}/messages`` (plus ``/messages/{id}/$value``) over the
-mail that arrived. Sent mail is delivered to every recipient's sandbox
-mailbox and kept in the sender's ``sentitems``. Mounted on every sandbox: its
+``GET /v1.0/users/{id}/messages`` or ``.../mailFolders/inbox/messages`` (plus
+``/messages/{id}/$value``) over the mail that arrived. Sent mail is delivered to
+every recipient's sandbox mailbox and kept in the sender's ``sentitems``. Mounted on every sandbox: its
 paths (``/{tenant}/oauth2/...``, ``/v1.0/...``) clash with no other flavour.
 """
 
@@ -179,6 +179,13 @@ def mount(app: SandboxApp) -> None:
             query = f"$top={top}&$skip={skip + top}" + (f"&$filter={since}" if since else "")
             body["@odata.nextLink"] = f"{request.base_url}/v1.0/users/{user}/messages?{query}"
         return Response(200, body)
+
+    @router.route("GET", "/v1.0/users/{user}/mailFolders/{folder}/messages")
+    def list_folder_messages(request: Request) -> Response:
+        """The inbox by its well-known name, as the mailbox reader asks for it."""
+        if request.params["folder"].casefold() != "inbox":
+            return _graph_error(404, "ErrorFolderNotFound", "The specified folder could not be found in the store.")
+        return list_messages(request)
 
     @router.route("GET", "/v1.0/users/{user}/messages/{message}/{part}")  # the router reads "$" as regex
     @authorised

@@ -10,8 +10,12 @@ manager's iTIP REPLY declining the calendar invitation (as Exchange sends it).
 
 from __future__ import annotations
 
+import email
+import email.policy
 from email.message import EmailMessage
 from email.policy import SMTP
+from pathlib import Path
+from typing import Any
 
 SERVER = "mx.hospital.example"
 
@@ -118,3 +122,45 @@ def newsletter(message_id: str = "<news-1@vendor.example>") -> bytes:
     msg = _base("Our spring webinar series", "news@vendor.example", "talent@example.org", message_id)
     msg.set_content("Register now.\n")
     return msg.as_bytes()
+
+
+def mailbox_settings(sandbox_url: str) -> dict[str, str]:
+    """``[mailbox]`` for reading the sandbox's Microsoft 365 flavour through Graph (demo, selftest)."""
+    from . import graph
+
+    return {"provider": "graph", "graph_url": f"{sandbox_url}/v1.0", "authority_url": sandbox_url,
+            "tenant_id": graph.TENANT, "client_id": graph.CLIENT_ID, "client_secret": graph.CLIENT_SECRET}
+
+
+def answer(world: Any, outbox: Path, mailbox: str, to: str, kind: str, what: str) -> str:
+    """Drop into ``mailbox``'s sandbox inbox what comes back for the last ``kind`` email
+    (``X-Interview-Sync-Kind``) sent to the address ``to``, read from the file ``outbox``:
+    ``bounce`` (a 5.1.1 DSN), ``soft_bounce`` (4.2.2), ``reply`` (the person writes back) or
+    ``auto_reply``. Returns one line saying what was delivered."""
+    from . import graph
+
+    sent = [m for m in _outbox(outbox) if m.get("X-Interview-Sync-Kind") == kind
+            and any(a.addr_spec.casefold() == to.casefold() for a in getattr(m["To"], "addresses", ()))]
+    if not sent:
+        raise ValueError(f"no {kind} email to {to} in {outbox} to answer")
+    original = sent[-1]
+    message_id, ref = str(original["Message-ID"]), str(original["X-Interview-Sync-Ref"])
+    address = original["To"].addresses[0].addr_spec
+    if what == "bounce":
+        raw = dsn(message_id, ref, address, message_id=f"<dsn-{ref}-{kind}@{SERVER}>")
+    elif what == "soft_bounce":
+        raw = dsn(message_id, ref, address, status="4.2.2", diagnostic="452 4.2.2 Mailbox full",
+                  message_id=f"<delay-{ref}-{kind}@{SERVER}>")
+    elif what == "reply":
+        raw = reply(message_id, str(original["To"]), message_id=f"<reply-{ref}-{kind}@mail.candidate.example>")
+    elif what == "auto_reply":
+        raw = auto_reply(message_id, address, message_id=f"<oof-{ref}-{kind}@mail.candidate.example>")
+    else:
+        raise ValueError(f"unknown answer {what!r}: use bounce, soft_bounce, reply or auto_reply")
+    graph.deliver(world, mailbox, raw)
+    return f"{what} to the {kind} email to {address} delivered to {mailbox}"
+
+
+def _outbox(outbox: Path) -> list[EmailMessage]:
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+            for p in sorted(outbox.glob("*.eml"))]
