@@ -334,7 +334,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _mailbox_app(self) -> "Settings":
         box = self.mailbox
-        if box.provider == "graph" or (box.provider == "imap" and box.auth == "xoauth2"):
+        if box.provider == "graph" or (box.provider == "imap" and box.auth == "xoauth2" and not uses_google(self)):
             missing = [name for name, value in zip(("tenant_id", "client_id", "client_secret"), microsoft_app(self))
                        if not value.strip()]
             if missing:
@@ -368,12 +368,18 @@ class Settings(BaseSettings):
         return self
 
 
+def uses_google(settings: Settings) -> bool:
+    """IMAP XOAUTH2 against Google Workspace: ``[email]`` names a service account key (its
+    domain-wide delegation covers reading too) and ``[mailbox]`` names no Microsoft app."""
+    return bool(settings.email.service_account_file) and not settings.mailbox.tenant_id
+
+
 def microsoft_app(settings: Settings) -> tuple[str, str, str]:
     """(tenant_id, client_id, client_secret) the mailbox is read with: ``[mailbox]``'s own, each
     falling back to ``[email]``'s (SPEC §8: Graph reading uses the sending app's credentials)."""
     box, mail = settings.mailbox, settings.email
-    secret = box.client_secret.get_secret_value() or getattr(mail, "client_secret", SecretStr("")).get_secret_value()
-    return (box.tenant_id or getattr(mail, "tenant_id", ""), box.client_id or getattr(mail, "client_id", ""), secret)
+    secret = box.client_secret.get_secret_value() or mail.client_secret.get_secret_value()
+    return (box.tenant_id or mail.tenant_id, box.client_id or mail.client_id, secret)
 
 
 def config_path(explicit: str | Path | None) -> Path:

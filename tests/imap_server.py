@@ -32,6 +32,7 @@ class Mailbox:
     username: str = "talent@example.org"
     password: str = "imap-password"
     token: str = "imap-token"
+    issued: set[str] = field(default_factory=set)  # further tokens accepted (an identity provider's fake issues them)
     uidvalidity: int = 7001
     messages: list[StoredMessage] = field(default_factory=list)
     next_uid: int = 1
@@ -111,7 +112,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.send("+ ")
                 answer = base64.b64decode(self.rfile.readline().strip() or b"").decode("utf-8", "replace")
                 fields = dict(part.split("=", 1) for part in answer.split("\x01") if "=" in part)
-                authed = fields.get("user") == box.username and fields.get("auth") == f"Bearer {box.token}"
+                bearer = fields.get("auth", "").removeprefix("Bearer ")
+                authed = fields.get("user") == box.username and (bearer == box.token or bearer in box.issued)
                 self.send(f"{tag} OK AUTHENTICATE completed" if authed
                           else f"{tag} NO [AUTHENTICATIONFAILED] Invalid token")
             elif not authed:

@@ -238,3 +238,29 @@ def test_graph_stops_at_an_empty_page_that_links_to_itself() -> None:
     reader = GraphReader(session=VendorSession("graph", retries=0), graph_url=GRAPH, mailbox="talent@example.org",
                          tokens=lambda: "t")
     assert reader.read(None, NOW).mails == [] and len(responses.calls) == 1
+
+
+@responses.activate
+def test_imap_xoauth2_with_the_google_service_account_of_the_email_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Google Workspace: the sending half's service account (domain-wide delegation, scope
+    https://mail.google.com/) signs in to IMAP for the same mailbox."""
+    from mail_rigs import GOOGLE_TOKEN_URI, MAILBOX, GoogleFake, write_service_account
+
+    from interview_sync.config import EmailConfig, MailboxConfig, Settings
+    from interview_sync.mail import oauth
+    from interview_sync.mailbox.factory import build_reader
+
+    oauth._CREDENTIALS.clear()
+    fake = GoogleFake()
+    responses.add_callback(responses.POST, GOOGLE_TOKEN_URI, callback=fake)
+    key = write_service_account(tmp_path / "sa.json")
+    with ImapServer() as server:
+        server.mailbox.username = MAILBOX
+        server.mailbox.issued = fake.issued
+        server.mailbox.add(samples.reply(OURS, "a@example.org"), NOW)
+        settings = Settings(email=EmailConfig(transport="file", **{"from": MAILBOX}, service_account_file=key),
+                            mailbox=MailboxConfig(provider="imap", host="127.0.0.1", port=server.port, security="none",
+                                                  auth="xoauth2"))
+        reader = build_reader(settings, FixedClock(NOW))
+        assert reader is not None and len(reader.read(None, NOW).mails) == 1
+        assert fake.requests == 1 and fake.assertions[0]["sub"] == MAILBOX

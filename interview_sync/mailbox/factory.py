@@ -7,9 +7,10 @@ import the mailbox flows without loading HTTP or IMAP clients.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from interview_sync.clock import Clock
-from interview_sync.config import Settings, microsoft_app
+from interview_sync.config import Settings, microsoft_app, uses_google
 from interview_sync.http import VendorSession
 from interview_sync.mail.message import parse_mailbox
 from interview_sync.mailbox.base import MailboxReader
@@ -41,7 +42,14 @@ def build_reader(settings: Settings, clock: Clock) -> MailboxReader | None:
 
     username = box.username or address
     if box.auth == "xoauth2":
-        return ImapReader(host=box.host, port=box.port, username=username, token=microsoft_tokens(EXCHANGE_IMAP_SCOPE),
-                          folder=box.folder, security=box.security, lookback=lookback, max_messages=box.max_messages)
+        if uses_google(settings):
+            from interview_sync.mail.oauth import GoogleTokens  # the sending half's token source
+
+            token = GoogleTokens(service_account_file=Path(settings.email.service_account_file or ""),
+                                 subject=username).token
+        else:
+            token = microsoft_tokens(EXCHANGE_IMAP_SCOPE)
+        return ImapReader(host=box.host, port=box.port, username=username, token=token, folder=box.folder,
+                          security=box.security, lookback=lookback, max_messages=box.max_messages)
     return ImapReader(host=box.host, port=box.port, username=username, password=box.password.get_secret_value(),
                       folder=box.folder, security=box.security, lookback=lookback, max_messages=box.max_messages)
