@@ -3,7 +3,9 @@ from the mailbox, over a real IMAP server and over Microsoft Graph's wire format
 
 Acceptance 2: a DSN bounce, a non-standard bounce, a reply, an auto-reply and a
 declined calendar reply each produce exactly their outcome, once, across
-repeated polls, for both mailbox providers.
+repeated polls, for both mailbox providers: IMAP (a real server over a socket),
+Graph over its documented wire format (`responses`), and Graph against the
+sandbox's Microsoft 365 flavour over real HTTP.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from harness import Harness
 from imap_server import ImapServer
 from mailbox_rigs import CLIENT_ID, CLIENT_SECRET, TENANT, GraphMailbox
 
+from interview_sync.sandbox import graph as sandbox_graph
 from interview_sync.sandbox import mailback as samples
 from interview_sync.config import MailboxConfig
 from interview_sync.invitation import State
@@ -61,7 +64,7 @@ def _harness(tmp: Path) -> Harness:
     return h
 
 
-@pytest.fixture(params=["imap", "graph"])
+@pytest.fixture(params=["imap", "graph", "graph-sandbox"])
 def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     h = _harness(tmp_path)
     try:
@@ -73,6 +76,10 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
                 h.ctx.mailbox = build_reader(h.settings, h.clock)
                 yield Rig(h, lambda raw: server.mailbox.add(raw, h.clock.now()))
                 assert not {"STORE", "EXPUNGE", "SELECT", "UID STORE"} & set(server.mailbox.commands)
+        elif request.param == "graph-sandbox":  # the sandbox's Microsoft 365 flavour, over real HTTP
+            h.settings.mailbox = MailboxConfig(**samples.mailbox_settings(h.server.url))
+            h.ctx.mailbox = build_reader(h.settings, h.clock)
+            yield Rig(h, lambda raw: sandbox_graph.deliver(h.world, TALENT, raw))
         else:
             with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
                 rsps.add_passthru(h.server.url)
