@@ -262,3 +262,18 @@ def test_a_candidate_declining_a_calendar_invite_is_named_as_the_candidate(rig: 
     [alert] = rig.alerts(EMILY)
     body = alert.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Emily Chen declined the calendar invitation for their interview" in body
+
+
+def test_dry_run_plans_what_the_mailbox_brought_and_changes_nothing(rig: Rig) -> None:
+    h = rig.h
+    _invite_all(rig, ZOE)
+    h.at(3)
+    rig.deliver(samples.dsn(rig.message_id(EMAILS[ZOE], "invite"), rig.ref(ZOE), EMAILS[ZOE]))
+    h.at(3.1)
+    cursor = h.ctx.db.get_cursor("mailbox")
+    h.poll(dry_run=True)
+    assert rig.alerts(ZOE) == [] and h.invitation(ZOE).state is State.INVITED
+    assert any("bounce" in f"{row.action} {row.detail}" for row in h.last_plan)
+    assert h.ctx.db.get_cursor("mailbox") == cursor  # the next real poll reads the same messages
+    h.poll()
+    assert len(rig.alerts(ZOE)) == 1 and h.invitation(ZOE).state is State.NEEDS_ATTENTION
