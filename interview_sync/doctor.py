@@ -34,6 +34,7 @@ from .providers import SECTIONS, secret_keys
 from .routing import pick_route
 from .scheduler.base import Scheduler
 from .state import StateDB
+from .workflow import Policy
 
 SAMPLE_SIZE = 10
 REVIEW_CURSOR = "doctor:last_run"
@@ -254,7 +255,7 @@ class Doctor:
                           "no hiring manager found on the sampled jobs" if self.sample.applications
                           else "no applications sampled, nothing to check",
                           "add hiring managers to the jobs' hiring teams in the ATS, or set `host` on routes")]
-        days = self.settings.policy.no_availability_days
+        days = Policy.from_settings(self.settings).no_availability_days
         return [check for email, (name, routes) in sorted(managers.items())
                 for check in _guard(f"hiring manager {name}", "", lambda e=email, n=name, r=routes:
                                     [self._availability(e, n, r, days)])]

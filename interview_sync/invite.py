@@ -3,8 +3,8 @@
 It takes the run lock before it reads or writes anything, so it never runs
 beside a poll (which would see its outbox claim as stranded, or race it to
 the same invitation), and it changes state only through the workflow and the
-executor: a new invitation is planned by the workflow's stage-entry rule, a
-resend is the executor's retry transition.
+planner: a new invitation is planned by the workflow's stage-entry rule, a
+resend is the planner's retry flow.
 """
 
 from __future__ import annotations
@@ -12,14 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from . import transitions as tr
 from . import workflow as wf
 from .clock import iso
 from .context import Context
 from .errors import ConfigError
-from .executor import Executor, RunReport
+from .executor import RunReport
 from .invitation import Invitation, State, invitation_ref
 from .lock import RunLock
 from .models import Application
+from .planner import drive
+from .poll import PollCycle
 
 
 class InviteResult(Enum):
@@ -73,22 +76,19 @@ def _decide(ctx: Context, application_id: str, *, resend: bool, dry_run: bool) -
 
 
 def _run(ctx: Context, decided: Invited, reason: str | None) -> None:
-    """The manual audit row first (who asked and why), then the planned actions."""
-    executor = Executor(ctx, decided.report)
-    executor.apps[decided.application.id] = decided.application
-    now = ctx.clock.now()
+    """The manual audit row first (who asked and why), then the planned actions, through the
+    same planner and executor as a poll."""
+    cycle = PollCycle(ctx)
+    cycle.apps[decided.application.id] = decided.application
     if decided.existing is None:
-        step = wf.on_stage_entered(decided.application, None, now)
+        step = wf.on_stage_entered(decided.application, None, cycle.now)
         assert step is not None  # in a configured stage, with a stage id: checked above
         inv, actions, event = step.invitation, step.actions, "manual_invite"
     else:
         inv, event = decided.existing, "manual_resend"
         actions = [wf.Action(wf.RETRY, inv.ref, f"{inv.ref}:retry:{inv.link_generation + 1}",
                              reason=f"resent by hand: {reason}")]
-    inv.manual_interventions += 1
-    inv.updated_at = now
-    with ctx.db.transaction():
-        ctx.db.save_invitation(inv)
-        ctx.db.audit(event, at=now, ref=inv.ref, application_id=inv.application_id, candidate_id=inv.candidate_id,
-                     actor=ctx.actor, detail=reason or "invite command")
-    executor.run(inv, actions)
+    inv = tr.copy(tr.manual(inv), updated_at=cycle.now)
+    inv = drive(cycle.planner.record(inv, event, reason or "invite command"), cycle.executor.perform)
+    cycle.act(inv, actions)
+    decided.report = cycle.report

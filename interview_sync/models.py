@@ -9,6 +9,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+
+class AppStatus(StrEnum):
+    """Where an application stands, in one vocabulary for every ATS. Only ``ACTIVE``
+    applications are invited; the others say why an invitation closed."""
+
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    HIRED = "hired"
+    ARCHIVED = "archived"  # Lever: archived for a reason that is not a hire
+    CONVERTED = "converted"  # Greenhouse: a prospect application turned into a candidate one
+
+    @classmethod
+    def _missing_(cls, value: object) -> AppStatus | None:
+        # Greenhouse says "in_process" for active; state snapshots and recordings hold it too.
+        return cls.ACTIVE if value == "in_process" else None
+
+
+class BookingStatus(StrEnum):
+    """A booking as every scheduler's adapter reports it."""
+
+    ACTIVE = "active"
+    CANCELED = "canceled"
+    PENDING = "pending"  # waiting for the host to accept (Cal.com); not confirmed yet
 
 
 @dataclass(frozen=True)
@@ -59,7 +84,7 @@ class Application:
     job_id: str | None
     stage_id: str | None
     stage_name: str | None
-    status: str  # in_process | rejected | hired | converted (Lever: active | archived)
+    status: AppStatus  # an adapter's word is accepted and normalised
     updated_at: datetime
     stage_changed_at: datetime | None = None
     candidate: Candidate | None = None
@@ -67,9 +92,12 @@ class Application:
     custom: dict[str, str] = field(default_factory=dict)
     source: str | None = None  # where the candidate came from, where the listing says so
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", AppStatus(self.status))
+
     @property
     def active(self) -> bool:
-        return self.status in ("in_process", "active")
+        return self.status is AppStatus.ACTIVE
 
 
 @dataclass(frozen=True)
@@ -109,7 +137,7 @@ class Booking:
     name: str
     start: datetime
     end: datetime
-    status: str  # active | canceled | pending
+    status: BookingStatus  # an adapter's word is accepted and normalised
     host_email: str | None = None
     updated_at: datetime | None = None
     created_at: datetime | None = None
@@ -126,3 +154,6 @@ class Booking:
     event_type_uri: str | None = None
     invitee_timezone: str | None = None  # the zone the candidate booked in (IANA), to render times in
     invitee_phone: str | None = None  # from the booking form, where the event type asks for one
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", BookingStatus(self.status))

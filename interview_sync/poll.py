@@ -18,6 +18,13 @@ but read windows and cursors follow ``ctx.read_clock``, the real time at the
 vendors. Were cursors stamped with a ``--now`` in the future, the next
 real-time poll would ask only for changes after that instant and miss every
 booking cancelled or stage moved in between.
+
+Each workflow action runs as reads first (enrichment, the outbox state of
+its invite), then the planner's flow, whose steps the executor performs. A
+dry run is the same cycle on a scratch copy of the state with effects that
+only record: its plan is the list of steps a real run would perform, if
+every effect succeeded (a dry run cannot know an SMTP refusal or a vendor
+error on a write; it does make the reads, so enrichment alerts show).
 """
 
 from __future__ import annotations
@@ -33,14 +40,18 @@ from . import workflow as wf
 from .clock import iso, parse_instant
 from .context import Context
 from .errors import LocalIOError, RetryTooLate, VendorError
+from .effects import RecordingEffects, VendorEffects
+from .enrich import Enricher
 from .executor import Executor, Outcome, RunReport
-from .invitation import Invitation, State, invitation_ref
+from .invitation import Invitation, State
 from .lock import RunLock
 from .mailbox import intake
 from .mailbox.plan import on_mail
-from .models import Application, Booking
+from .models import Application, Booking, BookingStatus
 from .paging import Paging
-from .state import AppSnapshot
+from .planner import InviteReads, Planner, drive, invite_target
+from .state import AppSnapshot, StateDB
+from .steps import Performed
 
 ATS_CURSOR = "ats"
 SCHEDULER_CURSOR = "scheduler"
@@ -58,19 +69,13 @@ class Listing:
     resume: str | None = None
     failed_at_start: bool = False  # the saved resume position itself was refused
 
+
 Progress = Callable[[int], None]
 """Told the running count of applications a first run has read: a baseline over
 tens of thousands of applications takes minutes, and silence looks like a hang."""
 
 
-@dataclass
-class PlannedAction:
-    """What `--dry-run` shows: one line per action the real run would take."""
-
-    application_id: str
-    ref: str
-    action: str
-    detail: str
+PlannedAction = Performed  # what `--dry-run` shows: one line per step the real run would take
 
 
 def snapshot_of(app: Application) -> AppSnapshot:
@@ -83,8 +88,15 @@ def lock_for(ctx: Context) -> RunLock:
     return RunLock(path.with_name(path.name + ".lock"))
 
 
+def scratch_copy(db: StateDB) -> StateDB:
+    """A private in-memory copy of the state, for a dry run to plan against and throw away."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    db.conn.backup(conn)
+    return StateDB(conn, path=":memory:", readonly=False, clock=db.clock)
+
+
 class PollCycle:
-    """The poll, parameterised by dry-run; one instance per run."""
+    """The poll; one instance per run. A dry run gets a scratch state and recording effects."""
 
     def __init__(self, ctx: Context, *, dry_run: bool = False, backfill: bool = False,
                  timer: Callable[[], float] = time.monotonic, progress: Progress | None = None) -> None:
@@ -95,14 +107,18 @@ class PollCycle:
         self.started = timer()
         self.deadline = ctx.settings.poll.deadline_seconds
         self.stop_reason = ""  # why the cycle stopped before its last step
-        self.db = ctx.db
         self.dry_run = dry_run
+        self.db = scratch_copy(ctx.db) if dry_run else ctx.db
         self.backfill = backfill
         self.report = RunReport()
-        self.executor = Executor(ctx, self.report)
-        self.plan: list[PlannedAction] = []
-        self.policy = wf.Policy.from_settings(ctx.settings)
         self.now = ctx.clock.now()  # timers, workflow and audit times
+        self.apps: dict[str, Application] = {}  # this run's listing records, reused by enrichment
+        self.planner = Planner(ctx.settings, wf.Policy.from_settings(ctx.settings), self.now,
+                               getattr(ctx.ats, "application_url", None))
+        self.enricher = Enricher(ctx.settings, self.planner.policy, ctx.ats, ctx.scheduler, self.db, self.now,
+                                 self.apps)
+        effects = RecordingEffects() if dry_run else VendorEffects(ctx, self.apps)
+        self.executor = Executor(self.db, ctx.clock, effects, self.report, ctx.actor)
         self.read_at = ctx.read_clock.now()  # vendor read windows and cursors
         self.stages = ctx.settings.ats.interview_stages
         self.acted: set[str] = set()  # refs already acted on in this cycle
@@ -111,15 +127,22 @@ class PollCycle:
 
     # --- helpers --------------------------------------------------------------------
 
-    def _act(self, inv: Invitation, actions: list[wf.Action]) -> Invitation:
-        if not actions:
-            return inv
-        self.acted.add(inv.ref)
-        if self.dry_run:
-            for action in actions:
-                self.plan.append(PlannedAction(inv.application_id, inv.ref, action.kind, action.describe()))
-            return inv
-        return self.executor.run(inv, actions)
+    def act(self, inv: Invitation, actions: list[wf.Action]) -> Invitation:
+        """Reads first, then the planner's steps, each performed as it comes."""
+        if actions:
+            self.acted.add(inv.ref)
+        for action in actions:
+            inv = drive(self.planner.flow(inv, action, self._reads(inv, action)), self.executor.perform)
+        return inv
+
+    def _reads(self, inv: Invitation, action: wf.Action) -> InviteReads | None:
+        target = invite_target(inv, action)
+        if target is None:
+            return None
+        prior = self.db.outbox_state(target.key)
+        if prior in ("sent", "unknown") or not target.needs_link:
+            return InviteReads(prior)
+        return InviteReads(prior, self.enricher.read(inv))
 
     def expired(self) -> bool:
         return self.timer() - self.started >= self.deadline
@@ -179,8 +202,7 @@ class PollCycle:
     # --- the cycle ------------------------------------------------------------------
 
     def run(self) -> RunReport:
-        if not self.dry_run:
-            self.executor.recover_stranded()
+        self._recover_stranded()
         ats = self._read_ats()
         sched = self._read_scheduler() if self._go_on("reading the scheduler") else Listing()
         mail_cursor = self._read_mailbox() if self.ctx.mailbox and self._go_on("reading the mailbox") else None
@@ -188,17 +210,24 @@ class PollCycle:
             self._fire_timers()
         for bad in self.ctx.bad_records:
             self.report.errors.append(f"skipped a record: {bad}")
-        if not self.dry_run:
-            with self.db.transaction():
-                self._settle(ATS_CURSOR, ats)
-                if ats.done:
-                    self.db.mark_baselined(ATS_CURSOR)
-                    if self.first_run:
-                        self.report.baseline = self.read
-                self._settle(SCHEDULER_CURSOR, sched)
-                if mail_cursor:
-                    self.db.set_cursor(MAILBOX_CURSOR, mail_cursor)
+        with self.db.transaction():  # a dry run's copy: thrown away
+            self._settle(ATS_CURSOR, ats)
+            if ats.done:
+                self.db.mark_baselined(ATS_CURSOR)
+                if self.first_run:
+                    self.report.baseline = self.read
+            self._settle(SCHEDULER_CURSOR, sched)
+            if mail_cursor:
+                self.db.set_cursor(MAILBOX_CURSOR, mail_cursor)
         return self.report
+
+    def _recover_stranded(self) -> None:
+        """Rows a killed run left in ``sending`` become ``unknown``, each alerted
+        (DESIGN: a crash between claim and record alerts instead of resending)."""
+        for row in self.db.stranded_rows():
+            inv = self.db.get_invitation(row["ref"])
+            if inv is not None:
+                drive(self.planner.settle(inv, row), self.executor.perform)
 
     def _read_ats(self) -> Listing:
         self.first_run = not self.db.is_baselined(ATS_CURSOR)
@@ -220,36 +249,25 @@ class PollCycle:
         return Listing(done=True)
 
     def _on_application(self, app: Application, first_run: bool) -> None:
-        previous = self.db.get_application(app.id)
-        in_stage = wf.in_configured_stage(app, self.stages)
-        entered = in_stage and (previous is None or previous.stage_id != app.stage_id
-                                or previous.status not in ("in_process", "active"))
-        if first_run:
-            entered = in_stage and self.backfill
+        entered = wf.stage_entered(app, self.db.get_application(app.id), self.stages,
+                                   first_run=first_run, backfill=self.backfill)
         for inv in self.db.invitations(application_id=app.id):
             if wf.closes_on_stage_exit(inv) and (inv.stage_id != app.stage_id or not app.active):
-                self._act(inv, wf.on_stage_left(inv, app))
+                self.act(inv, wf.on_stage_left(inv, app))
             elif not first_run:
-                self.executor.apps[app.id] = app
-                self._act(inv, wf.on_application_changed(inv, app))
+                self.apps[app.id] = app
+                self.act(inv, wf.on_application_changed(inv, app))
         step = None
         if entered and app.stage_id is not None:
-            existing = self.db.get_invitation(invitation_ref(app.id, app.stage_id))
-            step = wf.on_stage_entered(app, existing, self.now)
-        if self.dry_run:
-            if step:
-                self._act(step.invitation, step.actions)
+            step = wf.on_stage_entered(app, self.db.get_invitation(wf.ref_of(app)), self.now)
+        if step is None:
+            with self.db.transaction():
+                self.db.put_application(snapshot_of(app))
             return
-        with self.db.transaction():
-            self.db.put_application(snapshot_of(app))
-            if step:
-                self.db.save_invitation(step.invitation)
-                self.db.audit("stage_entered", at=self.now, ref=step.invitation.ref, application_id=app.id,
-                              candidate_id=app.candidate_id, channel="ats", actor=self.ctx.actor,
-                              detail=f"{app.stage_name} (stage changed {iso(step.invitation.stage_changed_at)})")
-        if step:
-            self.executor.apps[app.id] = app
-            self._act(step.invitation, step.actions)
+        detail = f"{app.stage_name} (stage changed {iso(step.invitation.stage_changed_at)})"
+        inv = drive(self.planner.enter(step.invitation, snapshot_of(app), detail), self.executor.perform)
+        self.apps[app.id] = app
+        self.act(inv, step.actions)
 
     def _read_scheduler(self) -> Listing:
         since = self._since(SCHEDULER_CURSOR)
@@ -257,7 +275,8 @@ class PollCycle:
         try:
             bookings = sorted(self.ctx.scheduler.changed_bookings(since, self._listing_now(SCHEDULER_CURSOR),
                                                                   paging),
-                              key=lambda b: (b.updated_at or b.created_at or self.now, b.status != "canceled"))
+                              key=lambda b: (b.updated_at or b.created_at or self.now,
+                                             b.status is not BookingStatus.CANCELED))
         except VendorError as exc:
             return self._read_failed("the scheduler", exc, paging)
         for booking in bookings:
@@ -265,17 +284,11 @@ class PollCycle:
                 return Listing()  # the same pages are read again next poll
             inv = self._match(booking)
             if inv is not None:
-                self._act(inv, wf.on_booking(inv, booking, self._still_in_stage(inv)))
+                in_stage = wf.still_in_stage(inv, self.db.get_application(inv.application_id))
+                self.act(inv, wf.on_booking(inv, booking, in_stage))
         if paging.resume:
             return self._paused(Listing(), paging, self.ctx.scheduler.name, "changed bookings", "scheduler.max_pages")
         return Listing(done=True)
-
-    def _still_in_stage(self, inv: Invitation) -> bool:
-        """Per the last ATS read: is the application still in the invitation's stage?"""
-        snapshot = self.db.get_application(inv.application_id)
-        if snapshot is None:
-            return True
-        return snapshot.stage_id == inv.stage_id and snapshot.status in ("in_process", "active")
 
     def _match(self, booking: Booking) -> Invitation | None:
         """By the reference we carried in the link; else by invitee email + host."""
@@ -316,7 +329,7 @@ class PollCycle:
             if matched is not None:
                 inv, event = matched
                 # re-read in a later poll's window: an action whose key is settled was carried out
-                self._act(inv, [a for a in on_mail(inv, event) if self.db.outbox_state(a.key) in (None, "failed")])
+                self.act(inv, [a for a in on_mail(inv, event) if self.db.outbox_state(a.key) in (None, "failed")])
         return batch.cursor if len(self.report.errors) == errors else None
 
     def _fire_timers(self) -> None:
@@ -325,19 +338,27 @@ class PollCycle:
                 return  # timers need no cursor: the rest fire next poll
             if inv.state is State.PENDING and inv.ref in self.acted:
                 continue  # its invite just failed in this cycle: the retry belongs to the next poll
-            self._act(inv, wf.due(inv, self.now, self.policy))
+            self.act(inv, wf.due(inv, self.now, self.planner.policy))
 
 
 def run_poll(ctx: Context, *, dry_run: bool = False, backfill: bool = False,
              timer: Callable[[], float] = time.monotonic,
              progress: Progress | None = None) -> tuple[RunReport, list[PlannedAction]]:
-    """Take the run lock (unless dry-run), run one cycle, return what happened."""
-    cycle = PollCycle(ctx, dry_run=dry_run, backfill=backfill, timer=timer, progress=progress)
+    """Take the run lock (unless dry-run), run one cycle, return what happened.
+
+    A dry run returns its plan (every step, in order) and a report with only its
+    errors and notices: nothing was sent, so there are no outcomes and no alerts."""
     with local_failures(ctx):
         if dry_run:
-            return cycle.run(), cycle.plan
+            cycle = PollCycle(ctx, dry_run=True, backfill=backfill, timer=timer, progress=progress)
+            try:
+                report = cycle.run()
+            finally:
+                cycle.db.close()
+            return RunReport(errors=report.errors, notices=report.notices, baseline=report.baseline), \
+                report.performed
         with lock_for(ctx), ctx.transport:
-            return cycle.run(), cycle.plan
+            return PollCycle(ctx, backfill=backfill, timer=timer, progress=progress).run(), []
 
 
 @contextmanager

@@ -41,6 +41,7 @@ from .private_files import write_private_text
 from .sandbox import SandboxServer, World, build_app
 from .sandbox import mailback
 from .sandbox.client import SandboxClient, sandbox_settings
+from .workflow import Policy
 
 REF_HEADER = "X-Interview-Sync-Ref"
 _REF_APP = re.compile(r"^is-(.+)-[0-9a-f]{10}$")
@@ -94,7 +95,8 @@ def expected_for(scenario: Scenario, settings: Settings) -> dict[str, Any]:
     """The scenario's expectations, completed by what the user's policy implies."""
     exp = scenario.expected
     emails = dict(exp.emails)
-    if exp.reminder_emails and _reminder_due(scenario.steps, settings.policy.reminder_hours_before):
+    reminder_hours = Policy.from_settings(settings).reminder_before.total_seconds() / 3600
+    if exp.reminder_emails and _reminder_due(scenario.steps, reminder_hours):
         _merge(emails, exp.reminder_emails)
     if exp.feedback_emails and settings.feedback.url:
         _merge(emails, exp.feedback_emails)
@@ -258,7 +260,7 @@ class _Run:
         inv = self._anchor_invitation()
         if inv is None:
             return None
-        policy = self.settings.policy
+        policy = Policy.from_settings(self.settings)
         base: datetime | None
         name = match["name"]
         if name == "deadline":
@@ -266,11 +268,11 @@ class _Run:
         elif name == "followup_deadline":
             base = inv.followup_deadline_at
         elif name == "reminder":
-            base = inv.interview_start - timedelta(hours=policy.reminder_hours_before) if inv.interview_start else None
+            base = inv.interview_start - policy.reminder_before if inv.interview_start else None
         elif name == "end":
             base = inv.interview_end
         elif name == "feedback":
-            base = inv.interview_end + timedelta(hours=policy.feedback_after_hours) if inv.interview_end else None
+            base = inv.interview_end + policy.feedback_after if inv.interview_end else None
         else:
             raise ValueError(f"unknown anchor {name!r}")
         if base is None:

@@ -2,21 +2,25 @@
 
 Nothing here performs I/O or reads a clock. The poll cycle turns vendor
 reads into events, asks this module what to do, and hands the resulting
-actions to an executor (real, dry-run, replay). Every action carries the
-idempotency key its effect is recorded under, so planning the same thing
-twice can never send it twice.
+actions to the planner (planner.py), which turns each into steps for an
+executor (real, dry-run, replay). Every action carries the idempotency key
+its effect is recorded under, so planning the same thing twice can never
+send it twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import alerts
 from .alerts import AlertText
 from .invitation import State, WAITING_STATES, Invitation, invitation_ref
-from .models import Application, Booking
+from .models import Application, AppStatus, Booking, BookingStatus
+
+if TYPE_CHECKING:
+    from .state import AppSnapshot  # a type only: the pure core does not load the store
 
 
 @dataclass(frozen=True)
@@ -179,14 +183,14 @@ def on_booking(inv: Invitation, booking: Booking, in_stage: bool = True) -> list
     invitation's stage: then nothing goes to the candidate any more, and a new
     or moved booking is a recruiter's call.
     """
-    if booking.status == "canceled":
+    if booking.status is BookingStatus.CANCELED:
         if booking.uri != inv.booking_ref or inv.state is not State.BOOKED:
             return []  # an older booking's cancel, or one we already handled
         if booking.rescheduled:
             return []  # the new half of the reschedule carries the change
         return [Action(CANCEL, inv.ref, f"{inv.ref}:cancel:{booking.uri}", booking=booking,
                        reason=f"canceled by {booking.canceled_by or 'someone'}")]
-    if booking.status != "active":
+    if booking.status is not BookingStatus.ACTIVE:
         return []  # pending (unconfirmed) bookings wait for acceptance
     if booking.uri != inv.booking_ref and not in_stage:
         return [alert_of(inv, alerts.booked_after_close(), suffix=booking.uri)]
@@ -238,3 +242,30 @@ def due(inv: Invitation, now: datetime, policy: Policy) -> list[Action]:
 def in_configured_stage(app: Application, stages: list[str]) -> bool:
     wanted = {s.casefold() for s in stages}
     return app.active and app.stage_name is not None and app.stage_name.casefold() in wanted
+
+
+def stage_entered(app: Application, previous: AppSnapshot | None, stages: list[str], *, first_run: bool,
+                  backfill: bool) -> bool:
+    """Did this read show the application entering a configured stage? Against the last
+    snapshot: a new application, another stage, or back from a closed status. The first
+    run only records a baseline, unless asked to ``backfill``."""
+    in_stage = in_configured_stage(app, stages)
+    if first_run:
+        return in_stage and backfill
+    return in_stage and (previous is None or previous.stage_id != app.stage_id or not snapshot_active(previous))
+
+
+def still_in_stage(inv: Invitation, snapshot: AppSnapshot | None) -> bool:
+    """Per the last ATS read: is the application still in the invitation's stage?"""
+    if snapshot is None:
+        return True
+    return snapshot.stage_id == inv.stage_id and snapshot_active(snapshot)
+
+
+def snapshot_active(snapshot: AppSnapshot) -> bool:
+    return snapshot.status is not None and AppStatus(snapshot.status) is AppStatus.ACTIVE
+
+
+def ref_of(app: Application) -> str:
+    """The invitation reference of the application's current stage."""
+    return invitation_ref(app.id, app.stage_id or "")

@@ -34,6 +34,7 @@ from interview_sync.context import Context, build_context
 from interview_sync.executor import RunReport
 from interview_sync.invitation import Invitation, invitation_ref
 from interview_sync.poll import run_poll
+from interview_sync.steps import Performed
 from interview_sync.sandbox import SandboxServer, World, build_app
 from interview_sync.sandbox.client import SandboxClient
 from interview_sync.sandbox.lever import opportunity_id
@@ -78,6 +79,33 @@ def child_env(wall_clock: datetime | None = None) -> dict[str, str]:
     if os.environ.get("PYTHONPATH"):
         paths.append(os.environ["PYTHONPATH"])
     return {**os.environ, **extra, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+FAILED_RESULTS = frozenset({"refused", "failed", "vendor_error"})
+
+
+def check_plan(plan: list[Performed], performed: list[Performed]) -> None:
+    """Assert that a real poll did what its dry run planned (issue 12): the same steps, kind
+    and key, in order. A dry run assumes every effect succeeds, so where a real step failed,
+    that invitation agrees with the plan up to and including the failed step (what follows
+    is the planner's answer to the failure); every other invitation still matches exactly."""
+    failed_at: dict[str, int] = {}
+    per_ref: dict[str, list[Performed]] = {}
+    for step in performed:
+        per_ref.setdefault(step.ref, []).append(step)
+        if step.result in FAILED_RESULTS and step.ref not in failed_at:
+            failed_at[step.ref] = len(per_ref[step.ref])
+    planned: dict[str, list[Performed]] = {}
+    for step in plan:
+        planned.setdefault(step.ref, []).append(step)
+
+    def pairs(steps: list[Performed]) -> list[tuple[str, str]]:
+        return [(s.action, s.key) for s in steps]
+
+    for ref, upto in failed_at.items():
+        assert pairs(per_ref[ref][:upto]) == pairs(planned.get(ref, [])[:upto]), f"{ref}: diverged before failing"
+    assert pairs([s for s in performed if s.ref not in failed_at]) == \
+        pairs([s for s in plan if s.ref not in failed_at]), "the real run did not do what the dry run planned"
 
 
 class Harness:

@@ -38,6 +38,7 @@ from interview_sync.cli.app import app as cli
 from interview_sync.clock import FixedClock, iso
 from interview_sync.errors import BadRecord
 from interview_sync.http import VendorSession
+from interview_sync.models import AppStatus
 from interview_sync.scheduler.calendly import CalendlyScheduler
 from interview_sync.starter import sandbox_config, write_config
 
@@ -91,7 +92,7 @@ def test_greenhouse_application_parser_returns_or_raises_bad_record(record: Any)
         assert "\x00" not in str(exc)[:60] or "field" in str(exc)  # names the field, not the payload
         return
     app = listed.app
-    assert app.id and app.candidate_id and app.status in gh_adapter.STATUSES
+    assert app.id and app.candidate_id and app.status in {AppStatus(s) for s in gh_adapter.STATUSES}
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in app.custom.items())
 
 

@@ -16,7 +16,7 @@ from interview_sync.ats.greenhouse import GreenhouseATS
 from interview_sync.clock import FixedClock
 from interview_sync.errors import BadRecord, VendorAuthError
 from interview_sync.http import VendorSession
-from interview_sync.models import Application
+from interview_sync.models import Application, AppStatus
 from interview_sync.sandbox import admin, build_app, greenhouse, seed
 from interview_sync.sandbox.server import SandboxApp, SandboxServer, World
 from vendor_payloads import gh_application as application
@@ -289,7 +289,7 @@ def test_full_sandbox_lists_seeded_applications_across_pages() -> None:
     expected = sorted(seed.application_id(c["id"]) for c in seed.CANDIDATES)
     assert sorted(int(a.id) for a in apps) == expected
     assert {a.stage_name for a in apps} == {"Application Review"}
-    assert all(a.status == "in_process" and a.updated_at < T0 for a in apps)
+    assert all(a.status is AppStatus.ACTIVE and a.updated_at < T0 for a in apps)
     assert counts["GET /v3/applications"] == 4  # 10 records, 3 per page
 
 

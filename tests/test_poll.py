@@ -96,16 +96,22 @@ def test_dry_run_sends_writes_and_advances_nothing(harness: Harness) -> None:
     harness.sandbox.move(ZOE, "Phone Screen")
     notes_before = harness.notes(ZOE)
     report = harness.poll(dry_run=True)
-    assert [p.action for p in harness.last_plan] == ["invite"]
+    (ref,) = {p.ref for p in harness.last_plan}  # one invitation, planned end to end
+    assert [(p.action, p.key) for p in harness.last_plan] == [
+        ("save", f"{ref}:stage_entered"), ("save", f"{ref}:enriched"), ("link", f"{ref}:link:0"),
+        ("save", f"{ref}:link_created"), ("email", f"{ref}:invite:0"), ("save", f"{ref}:invited"),
+        ("ats", f"{ref}:note:invite:0")]
+    assert "invite → zoe+nurse@example.org" in [p.detail for p in harness.last_plan]
     assert report.outcomes == []
     assert harness.emails() == []
     assert harness.notes(ZOE) == notes_before
     assert harness.ctx.db.get_cursor(ATS_CURSOR) == cursor
     assert harness.ctx.db.invitations() == []
     assert harness.ctx.db.audit_count() == audit_rows
-    # the real run afterwards still sees the change
-    harness.poll()
-    assert len(_invites(harness)) == 1
+    # the real run afterwards still sees the change, and does what was planned
+    plan = [(p.action, p.key) for p in harness.last_plan]
+    assert [(p.action, p.key) for p in harness.poll().performed] == plan
+    assert len(_invites(harness)) == 1 and harness.invitation(harness.app_id(ZOE)).ref == ref
 
 
 def test_backfill_invites_applications_already_in_stage(harness: Harness) -> None:

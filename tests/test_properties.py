@@ -55,10 +55,11 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from harness import Harness
+from harness import Harness, check_plan
 
 from interview_sync.executor import RunReport
 from interview_sync.invitation import Invitation, State, invitation_ref
+from interview_sync.poll import run_poll
 from interview_sync.sandbox import calendly as sandbox_calendly
 from interview_sync.sandbox import links as sandbox_links
 
@@ -225,9 +226,12 @@ class Scenario:
         self.h.sandbox.reschedule(app, at)
 
     def poll(self) -> RunReport:
-        """A poll that must complete; the after-poll invariants are checked."""
+        """A poll that must complete; the after-poll invariants are checked, and what it
+        did must be what a dry run of it planned (issue 12)."""
+        _, plan = run_poll(self.h.ctx, dry_run=True)
         report = self.run_poll()
         assert report is not None
+        check_plan(plan, report.performed)
         self.check_completed_poll(report)
         return report
 

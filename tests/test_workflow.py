@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from interview_sync import workflow as wf
 from interview_sync.invitation import Invitation, State, invitation_ref
-from interview_sync.models import Application, Booking
+from interview_sync.models import Application, AppStatus, Booking, BookingStatus
+from interview_sync.state import AppSnapshot
 
 T0 = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
 POLICY = wf.Policy(feedback_enabled=True)
@@ -100,3 +103,30 @@ def test_a_parked_invitation_is_retried_only_after_an_ats_change() -> None:
         "retry"]
     booked_parked = replace(parked, booking_ref="inv-1")
     assert wf.on_application_changed(booked_parked, replace(application(), updated_at=T0 + timedelta(hours=2))) == []
+
+
+def snapshot(stage_id: str = "10102", status: str | None = "active") -> AppSnapshot:
+    return AppSnapshot(id="17001", candidate_id="7001", job_id="101", stage_id=stage_id, stage_name="Phone Screen",
+                       status=status, updated_at=T0)
+
+
+def test_a_stage_entry_is_seen_against_the_last_snapshot() -> None:
+    stages = ["Phone Screen"]
+    entered = [wf.stage_entered(application(), previous, stages, first_run=False, backfill=False)
+               for previous in (None, snapshot("10101"), snapshot(status="rejected"), snapshot(status="in_process"),
+                                snapshot())]
+    assert entered == [True, True, True, False, False]  # new, moved, back from rejected; older GH word; same
+    assert not wf.stage_entered(application(), None, stages, first_run=True, backfill=False)  # the baseline
+    assert wf.stage_entered(application(), None, stages, first_run=True, backfill=True)
+    assert not wf.stage_entered(application(status="rejected"), None, stages, first_run=False, backfill=False)
+    assert wf.still_in_stage(invitation(), snapshot()) and wf.still_in_stage(invitation(), None)
+    assert not wf.still_in_stage(invitation(), snapshot("10105"))
+    assert not wf.still_in_stage(invitation(), snapshot(status="hired"))
+
+
+def test_statuses_are_one_vocabulary_whatever_word_the_adapter_used() -> None:
+    assert application(status="in_process").status is AppStatus.ACTIVE  # Greenhouse's word
+    assert application(status="active").active and not application(status="archived").active
+    assert booking(status="canceled").status is BookingStatus.CANCELED
+    with pytest.raises(ValueError):
+        application(status="on_hold")  # a word no adapter maps is refused, not read as closed

@@ -27,17 +27,20 @@ exactly one of them.
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 from datetime import date, datetime, time, timedelta, timezone
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..clock import parse_instant
 from . import seed
+from .booking import (BookingRefused, admin_route, application_of, block_span, booking_form, booking_page,
+                      host_by_email, link_in_body, no_such_link, optional_application, posted_fields,
+                      workday_slots)
 from .client import SANDBOX_CALCOM_HOST_KEYS
-from .links import latest_link_for, link_from_url
-from .server import Request, Response, SandboxApp
+from .common import VendorRoutes, bearer_token, guarded, locked, millis_stamp, mount_routes
+from .server import Handler, Request, Response, SandboxApp
 
 API_KEY = "cal_sandbox_key"
 ORG_ID = 5150
@@ -53,18 +56,9 @@ _LOCATIONS: dict[str, str] = {
 }
 
 
-class BookingRefused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        super().__init__(message)
-
-
 # --- rendering ---------------------------------------------------------------
 
-def _ts(value: datetime) -> str:
-    """Cal.com writes UTC with milliseconds: 2026-11-24T17:00:00.000Z."""
-    utc = value.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+_ts = millis_stamp  # Cal.com writes UTC with milliseconds: 2026-11-24T17:00:00.000Z
 
 
 def _ok(data: Any, status: int = 200, **extra: Any) -> Response:
@@ -203,27 +197,10 @@ def _busy(state: dict[str, Any], owner_id: int) -> list[tuple[datetime, datetime
 
 def _free_slots(state: dict[str, Any], et: dict[str, Any], start: datetime, end: datetime,
                 now: datetime) -> list[datetime]:
-    """Starts in [start, end]: weekday working hours in the host's zone, on the
-    event's length grid, not in the past, not overlapping busy time."""
+    """Starts in [start, end] on the host's workday grid, free and not in the past."""
     owner = state["users"][str(et["ownerId"])]
-    zone = ZoneInfo(owner["timeZone"])
-    length = timedelta(minutes=et["lengthInMinutes"])
-    busy = _busy(state, owner["id"])
-    slots: list[datetime] = []
-    day = start.astimezone(zone).date() - timedelta(days=1)
-    while day <= end.astimezone(zone).date():
-        if day.weekday() < 5:
-            slot = datetime.combine(day, time(seed.WORKDAY[0]), zone)
-            closing = datetime.combine(day, time(seed.WORKDAY[1]), zone)
-            while slot + length <= closing:
-                begin = slot.astimezone(timezone.utc)
-                finish = begin + length
-                if start <= begin <= end and begin >= now and not any(
-                        b_start < finish and begin < b_end for b_start, b_end in busy):
-                    slots.append(begin)
-                slot += length
-        day += timedelta(days=1)
-    return slots
+    return workday_slots(ZoneInfo(owner["timeZone"]), timedelta(minutes=et["lengthInMinutes"]),
+                         _busy(state, owner["id"]), start, end, now, include_end=True)
 
 
 def _parse_bound(text: str, *, end_of_day: bool) -> datetime:
@@ -235,149 +212,178 @@ def _parse_bound(text: str, *, end_of_day: bool) -> datetime:
     return parse_instant(text)
 
 
-# --- links and notes -----------------------------------------------------------------
+def _slots_by_day(slots: list[datetime], zone: ZoneInfo) -> dict[str, list[dict[str, str]]]:
+    """``/v2/slots``'s answer: starts in the asked zone, grouped by that zone's date."""
+    grouped: dict[str, list[dict[str, str]]] = {}
+    for slot in slots:
+        local = slot.astimezone(zone)
+        grouped.setdefault(local.date().isoformat(), []).append({"start": local.isoformat(timespec="milliseconds")})
+    return grouped
 
-def mount(app: SandboxApp) -> None:
-    """Seed the Cal.com world and register its API, booking page and admin routes."""
-    world = app.world
-    route = app.router.route
-    with world.lock:
-        state: dict[str, Any] = world.data.setdefault("calcom", _seed(world.now()))
 
-    def api(version: str | None) -> Any:
+# --- links and bookings ------------------------------------------------------------
+
+def _link_terms(body: dict[str, Any], now: datetime) -> tuple[int | None, datetime | None] | Response:
+    """``(maxUsageCount, expiresAt)`` of a private-link request: exactly one of them, each valid."""
+    count = body.get("maxUsageCount")
+    has_expiry = body.get("expiresAt") is not None
+    if count is None and not has_expiry:
+        return _fail(400, "BAD_REQUEST", "Either expiresAt or maxUsageCount must be provided")
+    if count is not None and has_expiry:
+        return _fail(400, "BAD_REQUEST", "Provide only one of expiresAt or maxUsageCount")
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
+        return _fail(400, "BAD_REQUEST", "maxUsageCount must be an integer >= 1")
+    if not has_expiry:
+        return count, None
+    try:
+        expires = parse_instant(str(body["expiresAt"]))
+    except ValueError:
+        return _fail(400, "BAD_REQUEST", "expiresAt must be an ISO 8601 date-time")
+    if expires <= now:
+        return _fail(400, "BAD_REQUEST", "expiresAt must be in the future")
+    return count, expires
+
+
+def _used_up(link: dict[str, Any]) -> bool:
+    return link["maxUsageCount"] is not None and link["usageCount"] >= link["maxUsageCount"]
+
+
+def _booked_json(booking: dict[str, Any]) -> dict[str, Any]:
+    return {"uid": booking["uid"], "status": booking["status"], "start": _ts(booking["start"]),
+            "end": _ts(booking["end"])}
+
+
+def _pagination(total: int, skip: int, take: int, returned: int) -> dict[str, Any]:
+    """Cal.com's ``pagination`` object for one ``take``/``skip`` page of ``total`` items."""
+    return {"totalItems": total, "remainingItems": max(0, total - skip - returned),
+            "returnedItems": returned, "itemsPerPage": take, "currentPage": skip // take + 1,
+            "totalPages": max(1, -(-total // take)), "hasNextPage": skip + returned < total,
+            "hasPreviousPage": skip > 0}
+
+
+def _refused(exc: BookingRefused) -> Response:
+    response = _fail(exc.status, "BOOKING_REFUSED", str(exc))
+    response.body["message"] = str(exc)  # where SandboxClient looks for the reason
+    return response
+
+
+def _at_of(body: dict[str, Any]) -> datetime | None:
+    return parse_instant(str(body["at"])) if body.get("at") else None
+
+
+# --- routes --------------------------------------------------------------------------
+
+class Calcom(VendorRoutes):
+    """Cal.com's routes over ``world.data["calcom"]``: one method per route.
+
+    API methods run under :meth:`api` (key, then ``cal-api-version``, then the
+    world lock); :func:`mount` wraps admin methods in the lock with refusals
+    answered as errors.
+    """
+
+    key = "calcom"
+
+    def api(self, version: str | None, handler: Handler) -> Handler:
         """Bearer key check, then the endpoint's ``cal-api-version``, then the handler under the lock."""
-        def decorate(handler: Any) -> Any:
-            def guarded(request: Request) -> Response:
-                if caller(request) is None:
-                    return _fail(401, "UNAUTHORIZED", "Invalid Access Token.")
-                if version is not None and request.headers.get("cal-api-version") != version:
-                    return _fail(400, "BAD_REQUEST", f"cal-api-version header must be set to {version} "
-                                                     f"for {request.method} {request.path}")
-                with world.lock:
-                    return handler(request)
-            return guarded
-        return decorate
+        return guarded(self.world, partial(self._refusal, version), handler)
 
-    def caller(request: Request) -> dict[str, Any] | None:
+    def _refusal(self, version: str | None, request: Request) -> Response | None:
+        if self._caller(request) is None:
+            return _fail(401, "UNAUTHORIZED", "Invalid Access Token.")
+        if version is not None and request.headers.get("cal-api-version") != version:
+            return _fail(400, "BAD_REQUEST", f"cal-api-version header must be set to {version} "
+                                             f"for {request.method} {request.path}")
+        return None
+
+    def _caller(self, request: Request) -> dict[str, Any] | None:
         """The user the request's key acts as."""
-        header = request.headers.get("authorization", "")
-        user_id = state["keys"].get(header[len("Bearer "):]) if header.startswith("Bearer ") else None
-        return state["users"].get(user_id) if user_id else None
+        token = bearer_token(request.headers.get("authorization", ""))
+        user_id = self.state["keys"].get(token) if token is not None else None
+        return self.state["users"].get(user_id) if user_id else None
 
-    def event_type(ident: str) -> dict[str, Any] | None:
-        return state["event_types"].get(ident)
-
-    def owned_event_type(request: Request) -> dict[str, Any] | None:
+    def _owned_event_type(self, request: Request) -> dict[str, Any] | None:
         """The path's event type if the caller owns it: Cal.com's ownership guard
         answers 404 alike for a missing and for another user's event type."""
-        et = event_type(request.params["eventTypeId"])
-        user = caller(request)
+        et = self.state["event_types"].get(request.params["eventTypeId"])
+        user = self._caller(request)
         return et if et is not None and user is not None and et["ownerId"] == user["id"] else None
 
     # -- me and organization users
-    @route("GET", "/v2/me")
-    @api(None)
-    def me(request: Request) -> Response:
-        user = caller(request)
+    def me(self, request: Request) -> Response:
+        user = self._caller(request)
         assert user is not None
         return _ok({"id": user["id"], "username": user["username"], "email": user["email"], "name": user["name"],
                     "avatarUrl": None, "bio": None, "timeFormat": 12, "defaultScheduleId": user["id"],
                     "weekStart": "Monday", "timeZone": user["timeZone"], "locale": "en",
                     "organizationId": ORG_ID, "organization": {"isPlatform": False, "id": ORG_ID}})
 
-    @route("GET", "/v2/organizations/{orgId}/users")
-    @api(None)
-    def org_users(request: Request) -> Response:
-        if request.params["orgId"] != str(ORG_ID) or (caller(request) or {}).get("id") != 1001:
+    def org_users(self, request: Request) -> Response:
+        if request.params["orgId"] != str(ORG_ID) or (self._caller(request) or {}).get("id") != 1001:
             return _fail(403, "FORBIDDEN", "You are not an admin of this organization")
         wanted = {e.strip().casefold() for value in request.query.get("emails", [])
                   for e in value.split(",") if e.strip()}
-        users = [u for u in state["users"].values() if not wanted or u["email"].casefold() in wanted]
+        users = [u for u in self.state["users"].values() if not wanted or u["email"].casefold() in wanted]
         take, skip = int(request.arg("take") or 250), int(request.arg("skip") or 0)
         if not 1 <= take <= 1000 or skip < 0:
             return _fail(400, "BAD_REQUEST", "take must be 1..1000 and skip >= 0")
         return _ok([_user_json(u) for u in users[skip:skip + take]])
 
     # -- event types
-    @route("GET", "/v2/event-types")
-    @api(V_EVENT_TYPES)
-    def list_event_types(request: Request) -> Response:
+    def list_event_types(self, request: Request) -> Response:
         username, slug = request.arg("username"), request.arg("eventSlug")
         if slug and not username:
             return _fail(400, "BAD_REQUEST", "eventSlug requires username")
-        me = caller(request) or {}
-        owners = {u["id"] for u in state["users"].values()
+        me = self._caller(request) or {}
+        owners = {u["id"] for u in self.state["users"].values()
                   if u["username"] == username or (username is None and u["id"] == me.get("id"))}
-        items = [et for et in state["event_types"].values()
+        items = [et for et in self.state["event_types"].values()
                  if et["ownerId"] in owners and (slug is None or et["slug"] == slug)]
-        return _ok([_event_type_json(request, state, et) for et in sorted(items, key=lambda e: e["id"])])
+        return _ok([_event_type_json(request, self.state, et) for et in sorted(items, key=lambda e: e["id"])])
 
-    @route("GET", "/v2/event-types/{eventTypeId}")
-    @api(V_EVENT_TYPES)
-    def get_event_type(request: Request) -> Response:
-        et = owned_event_type(request)
+    def get_event_type(self, request: Request) -> Response:
+        et = self._owned_event_type(request)
         if et is None:
             return _fail(404, "NOT_FOUND", f"Event type with id={request.params['eventTypeId']} not found")
-        return _ok(_event_type_json(request, state, et))
+        return _ok(_event_type_json(request, self.state, et))
 
     # -- private links
-    @route("POST", "/v2/event-types/{eventTypeId}/private-links")
-    @api(V_PRIVATE_LINKS)
-    def create_link(request: Request) -> Response:
-        et = owned_event_type(request)
+    def create_link(self, request: Request) -> Response:
+        et = self._owned_event_type(request)
         if et is None:
             return _fail(404, "NOT_FOUND", f"Event type with id {request.params['eventTypeId']} not found")
-        body = request.json() or {}
-        count = body.get("maxUsageCount")
-        has_expiry = body.get("expiresAt") is not None
-        if count is None and not has_expiry:
-            return _fail(400, "BAD_REQUEST", "Either expiresAt or maxUsageCount must be provided")
-        if count is not None and has_expiry:
-            return _fail(400, "BAD_REQUEST", "Provide only one of expiresAt or maxUsageCount")
-        if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
-            return _fail(400, "BAD_REQUEST", "maxUsageCount must be an integer >= 1")
-        expires = None
-        if body.get("expiresAt") is not None:
-            try:
-                expires = parse_instant(str(body["expiresAt"]))
-            except ValueError:
-                return _fail(400, "BAD_REQUEST", "expiresAt must be an ISO 8601 date-time")
-            if expires <= world.now():
-                return _fail(400, "BAD_REQUEST", "expiresAt must be in the future")
-        link_id = _token("link", _next(state), 16)
+        terms = _link_terms(request.json() or {}, self.world.now())
+        if isinstance(terms, Response):
+            return terms
+        count, expires = terms
+        link_id = _token("link", _next(self.state), 16)
         link = {"linkId": link_id, "eventTypeId": et["id"], "maxUsageCount": count, "usageCount": 0,
-                "expiresAt": expires, "createdAt": world.now(), "createdBy": (caller(request) or {}).get("id"),
-                "applicationId": None}
-        state["links"][link_id] = link
-        return _ok(_link_json(request, state, link, world.now()), 201)
+                "expiresAt": expires, "createdAt": self.world.now(),
+                "createdBy": (self._caller(request) or {}).get("id"), "applicationId": None}
+        self.state["links"][link_id] = link
+        return _ok(_link_json(request, self.state, link, self.world.now()), 201)
 
-    @route("GET", "/v2/event-types/{eventTypeId}/private-links")
-    @api(V_PRIVATE_LINKS)
-    def list_links(request: Request) -> Response:
-        et = owned_event_type(request)
+    def list_links(self, request: Request) -> Response:
+        et = self._owned_event_type(request)
         if et is None:
             return _fail(404, "NOT_FOUND", "Event type not found")
-        return _ok([_link_json(request, state, link, world.now()) for link in state["links"].values()
+        return _ok([_link_json(request, self.state, link, self.world.now()) for link in self.state["links"].values()
                     if link["eventTypeId"] == et["id"]])
 
-    @route("DELETE", "/v2/event-types/{eventTypeId}/private-links/{linkId}")
-    @api(V_PRIVATE_LINKS)
-    def delete_link(request: Request) -> Response:
-        link = state["links"].get(request.params["linkId"])
-        if owned_event_type(request) is None:
+    def delete_link(self, request: Request) -> Response:
+        link = self.state["links"].get(request.params["linkId"])
+        if self._owned_event_type(request) is None:
             return _fail(404, "NOT_FOUND", f"Event type with id {request.params['eventTypeId']} not found")
         if link is None or str(link["eventTypeId"]) != request.params["eventTypeId"]:
             return _fail(404, "NOT_FOUND", "Private link not found")
-        del state["links"][link["linkId"]]
+        del self.state["links"][link["linkId"]]
         return _ok({"linkId": link["linkId"], "message": "Private link deleted"})
 
     # -- slots (public in Cal.com: no key needed, but the version is)
-    @route("GET", "/v2/slots")
-    def slots(request: Request) -> Response:
+    def slots(self, request: Request) -> Response:
         if request.headers.get("cal-api-version") != V_SLOTS:
             return _fail(400, "BAD_REQUEST", f"cal-api-version header must be set to {V_SLOTS} for GET /v2/slots")
-        with world.lock:
-            et = event_type(request.arg("eventTypeId") or "")
+        with self.world.lock:
+            et = self.state["event_types"].get(request.arg("eventTypeId") or "")
             if et is None:
                 return _fail(404, "NOT_FOUND", "Event type not found")
             try:
@@ -388,17 +394,10 @@ def mount(app: SandboxApp) -> None:
                 return _fail(400, "BAD_REQUEST", "start and end must be ISO 8601 in UTC; timeZone an IANA zone")
             if end < start:
                 return _fail(400, "BAD_REQUEST", "end must be after start")
-            grouped: dict[str, list[dict[str, str]]] = {}
-            for slot in _free_slots(state, et, start, end, world.now()):
-                local = slot.astimezone(zone)
-                grouped.setdefault(local.date().isoformat(), []).append(
-                    {"start": local.isoformat(timespec="milliseconds")})
-            return _ok(grouped)
+            return _ok(_slots_by_day(_free_slots(self.state, et, start, end, self.world.now()), zone))
 
     # -- bookings
-    @route("GET", "/v2/bookings")
-    @api(V_BOOKINGS)
-    def list_bookings(request: Request) -> Response:
+    def list_bookings(self, request: Request) -> Response:
         try:
             after_updated = parse_instant(request.arg("afterUpdatedAt")) if request.arg("afterUpdatedAt") else None
             take, skip = int(request.arg("take") or 100), int(request.arg("skip") or 0)
@@ -409,7 +408,7 @@ def mount(app: SandboxApp) -> None:
         sort = request.arg("sortUpdatedAt")
         if sort not in (None, "asc", "desc"):
             return _fail(400, "BAD_REQUEST", "sortUpdatedAt must be asc or desc")
-        me = caller(request) or {}
+        state, me = self.state, self._caller(request) or {}
         items = [b for b in state["bookings"].values()
                  if (after_updated is None or b["updatedAt"] >= after_updated)
                  and (state["event_types"][str(b["eventTypeId"])]["ownerId"] == me.get("id")
@@ -419,28 +418,20 @@ def mount(app: SandboxApp) -> None:
         else:
             items.sort(key=lambda b: b["id"])
         chunk = items[skip:skip + take]
-        total = len(items)
-        pagination = {"totalItems": total, "remainingItems": max(0, total - skip - len(chunk)),
-                      "returnedItems": len(chunk), "itemsPerPage": take, "currentPage": skip // take + 1,
-                      "totalPages": max(1, -(-total // take)), "hasNextPage": skip + len(chunk) < total,
-                      "hasPreviousPage": skip > 0}
-        return _ok([_booking_json(state, b) for b in chunk], pagination=pagination)
+        return _ok([_booking_json(state, b) for b in chunk], pagination=_pagination(len(items), skip, take, len(chunk)))
 
-    @route("GET", "/v2/bookings/{uid}")
-    @api(V_BOOKINGS)
-    def get_booking(request: Request) -> Response:
+    def get_booking(self, request: Request) -> Response:
+        booking = self.state["bookings"].get(request.params["uid"])
+        if booking is None:
+            return _fail(404, "NOT_FOUND", "Booking not found")
+        return _ok(_booking_json(self.state, booking))
+
+    def mark_absent(self, request: Request) -> Response:
+        state = self.state
         booking = state["bookings"].get(request.params["uid"])
         if booking is None:
             return _fail(404, "NOT_FOUND", "Booking not found")
-        return _ok(_booking_json(state, booking))
-
-    @route("POST", "/v2/bookings/{uid}/mark-absent")
-    @api(V_BOOKINGS)
-    def mark_absent(request: Request) -> Response:
-        booking = state["bookings"].get(request.params["uid"])
-        if booking is None:
-            return _fail(404, "NOT_FOUND", "Booking not found")
-        if state["event_types"][str(booking["eventTypeId"])]["ownerId"] != (caller(request) or {}).get("id"):
+        if state["event_types"][str(booking["eventTypeId"])]["ownerId"] != (self._caller(request) or {}).get("id"):
             return _fail(403, "FORBIDDEN", f"User does not have access to booking with uid={booking['uid']}")
         body = request.json() or {}
         for attendee in body.get("attendees") or []:
@@ -448,37 +439,60 @@ def mount(app: SandboxApp) -> None:
                 booking["attendeeAbsent"] = bool(attendee.get("absent", True))
         if "host" in body:
             booking["absentHost"] = bool(body["host"])
-        booking["updatedAt"] = world.now()
+        booking["updatedAt"] = self.world.now()
         return _ok(_booking_json(state, booking))
 
     # -- the booking page a private link opens
-    def used_up(link: dict[str, Any]) -> bool:
-        return link["maxUsageCount"] is not None and link["usageCount"] >= link["maxUsageCount"]
+    def booking_page(self, request: Request) -> Response:
+        state = self.state
+        link = state["links"].get(request.params["linkId"])
+        if link is None:
+            return no_such_link()
+        et = state["event_types"][str(link["eventTypeId"])]
+        now = self.world.now()
+        if link["expiresAt"] is not None and link["expiresAt"] <= now:
+            body = "<p>This link has expired.</p>"
+        elif _used_up(link):
+            body = "<p>This link has already been used.</p>"
+        else:
+            starts = [_ts(s) for s in _free_slots(state, et, now, now + timedelta(days=14), now)[:12]]
+            body = booking_form(request, link["linkId"], "metadata[ref]", "start", starts)
+        return booking_page(et["title"], state["users"][str(et["ownerId"])]["name"], body)
 
-    def book(link_id: str, fields: dict[str, str], at: datetime | None, application_id: str | None, *,
-             force: bool = False, status: str = "accepted") -> dict[str, Any]:
+    def book_page(self, request: Request) -> Response:
+        fields = posted_fields(request, ("name", "email", "metadata[ref]"))
+        with self.world.lock:
+            try:
+                at = parse_instant(fields["start"]) if fields.get("start") else None
+                return _ok(_booked_json(self._book(request.params["linkId"], fields, at, None)), 201)
+            except BookingRefused as exc:
+                return _refused(exc)
+
+    def _book(self, link_id: str, fields: dict[str, str], at: datetime | None, application_id: str | None, *,
+              force: bool = False, status: str = "accepted") -> dict[str, Any]:
+        """Book through a private link, as the candidate's click on it would."""
+        state = self.state
         link = state["links"].get(link_id)
         if link is None:
             raise BookingRefused(404, "this private link does not exist or was revoked")
-        now = world.now()
-        if link["expiresAt"] is not None and link["expiresAt"] <= now:
+        if link["expiresAt"] is not None and link["expiresAt"] <= self.world.now():
             raise BookingRefused(410, "this private link has expired")
-        if used_up(link) and not force:
+        if _used_up(link) and not force:
             raise BookingRefused(410, "this private link has already been used")
         if application_id is not None:
             link["applicationId"] = application_id
         et = state["event_types"][str(link["eventTypeId"])]
         metadata = {"ref": fields["metadata[ref]"]} if fields.get("metadata[ref]") else {}
-        booking = create_booking(et, name=fields.get("name", ""), email=fields.get("email", ""), at=at,
-                                  metadata=metadata, status=status, application_id=link["applicationId"])
+        booking = self._create_booking(et, name=fields.get("name", ""), email=fields.get("email", ""), at=at,
+                                       metadata=metadata, status=status, application_id=link["applicationId"])
         booking["linkId"] = link_id
         link["usageCount"] += 1
         return booking
 
-    def create_booking(et: dict[str, Any], *, name: str, email: str, at: datetime | None,
+    def _create_booking(self, et: dict[str, Any], *, name: str, email: str, at: datetime | None,
                         metadata: dict[str, str], status: str, application_id: str | None,
                         rescheduled_from: str | None = None) -> dict[str, Any]:
-        now = world.now()
+        state, now = self.state, self.world.now()
         if not name.strip() or "@" not in email:
             raise BookingRefused(400, "name and a valid email are required to book")
         if at is None:
@@ -501,186 +515,123 @@ def mount(app: SandboxApp) -> None:
             state["app_bookings"][application_id] = booking["uid"]
         return booking
 
-    def booked_json(booking: dict[str, Any]) -> dict[str, Any]:
-        return {"uid": booking["uid"], "status": booking["status"], "start": _ts(booking["start"]),
-                "end": _ts(booking["end"])}
-
-    def refused(exc: BookingRefused) -> Response:
-        response = _fail(exc.status, "BOOKING_REFUSED", str(exc))
-        response.body["message"] = str(exc)  # where SandboxClient looks for the reason
-        return response
-
-    def booking_page(request: Request) -> Response:
-        with world.lock:
-            link = state["links"].get(request.params["linkId"])
-            if link is None:
-                return Response(404, "<p>This link does not exist.</p>", content_type="text/html")
-            et = state["event_types"][str(link["eventTypeId"])]
-            host = state["users"][str(et["ownerId"])]
-            now = world.now()
-            expired = link["expiresAt"] is not None and link["expiresAt"] <= now
-            used = used_up(link)
-            options = "".join(f'<option value="{_ts(s)}">{_ts(s)}</option>'
-                              for s in _free_slots(state, et, now, now + timedelta(days=14), now)[:12])
-            value = {k: html.escape(request.arg(k) or "") for k in ("name", "email", "metadata[ref]")}
-            body = ("<p>This link has expired.</p>" if expired else
-                    "<p>This link has already been used.</p>" if used else
-                    f'<form method="post" action="/d/{html.escape(link["linkId"])}/book">'
-                    f'<input name="name" value="{value["name"]}"><input name="email" value="{value["email"]}">'
-                    f'<input type="hidden" name="metadata[ref]" value="{value["metadata[ref]"]}">'
-                    f'<select name="start">{options}</select><button>Book</button></form>')
-            title = html.escape(et["title"])
-            return Response(200, f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
-                                 f"<body><h1>{title}</h1><p>with {html.escape(host['name'])}</p>{body}</body></html>",
-                            content_type="text/html")
-
-    route("GET", "/d/{linkId}")(booking_page)
-    route("GET", "/d/{linkId}/{slug}")(booking_page)
-
-    @route("POST", "/d/{linkId}/book")
-    def book_page(request: Request) -> Response:
-        is_json = request.headers.get("content-type", "").startswith("application/json")
-        fields = {k: str(v) for k, v in (request.json() if is_json else request.form()).items() if v is not None}
-        for key in ("name", "email", "metadata[ref]"):  # the prefill query may ride on the form's URL too
-            if key not in fields and request.arg(key) is not None:
-                fields[key] = request.arg(key) or ""
-        with world.lock:
-            try:
-                at = parse_instant(fields["start"]) if fields.get("start") else None
-                return _ok(booked_json(book(request.params["linkId"], fields, at, None)), 201)
-            except BookingRefused as exc:
-                return refused(exc)
-
     # -- admin: act as a candidate or a hiring manager
-    def admin(handler: Any) -> Any:
-        def wrapped(request: Request) -> Response:
-            with world.lock:
-                try:
-                    return handler(request, request.json() or {})
-                except BookingRefused as exc:
-                    return refused(exc)
-        return wrapped
+    def _link_for(self, body: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        return link_in_body(self.world, self.state, body, noun="private link", shape="<base>/d/<linkId>...",
+                            missing="body needs 'application_id'")
 
-    def application_of(body: dict[str, Any]) -> str:
-        if body.get("application_id") in (None, ""):
-            raise BookingRefused(400, "body needs 'application_id'")
-        return str(body["application_id"])
-
-    def link_for(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
-        if body.get("url"):
-            found = link_from_url(state, str(body["url"]))
-            if found is None:
-                raise BookingRefused(400, "url is not a private link of this sandbox (expected <base>/d/<linkId>...)")
-            return found
-        application_id = application_of(body)
-        found = latest_link_for(world, state, application_id)
-        if found is None:
-            raise BookingRefused(400, f"no private link of this sandbox found in the notes of application "
-                                      f"{application_id}; was the candidate invited?")
-        return found
-
-    def at_of(body: dict[str, Any]) -> datetime | None:
-        return parse_instant(str(body["at"])) if body.get("at") else None
-
-    def app_id_or_none(body: dict[str, Any]) -> str | None:
-        return str(body["application_id"]) if body.get("application_id") not in (None, "") else None
-
-    def current(application_id: str, statuses: tuple[str, ...] = ("accepted",)) -> dict[str, Any]:
+    def _latest(self, application_id: str) -> dict[str, Any] | None:
         """The application's latest booking, following reschedules forward."""
-        uid = state["app_bookings"].get(application_id)
-        booking = state["bookings"].get(uid) if uid else None
+        uid = self.state["app_bookings"].get(application_id)
+        booking = self.state["bookings"].get(uid) if uid else None
         while booking is not None and booking["rescheduledToUid"]:
-            booking = state["bookings"][booking["rescheduledToUid"]]
+            booking = self.state["bookings"][booking["rescheduledToUid"]]
+        return booking
+
+    def _current(self, application_id: str, statuses: tuple[str, ...] = ("accepted",)) -> dict[str, Any]:
+        booking = self._latest(application_id)
         if booking is None or booking["status"] not in statuses:
             raise BookingRefused(404, f"application {application_id} has no {'/'.join(statuses)} booking")
         return booking
 
-    @route("POST", "/_admin/book")
-    @admin
-    def admin_book(request: Request, body: dict[str, Any]) -> Response:
-        link_id, query = link_for(body)
-        return _ok(booked_json(book(link_id, query, at_of(body), app_id_or_none(body))), 201)
+    def admin_book(self, request: Request, body: dict[str, Any]) -> Response:
+        link_id, query = self._link_for(body)
+        return _ok(_booked_json(self._book(link_id, query, _at_of(body), optional_application(body))), 201)
 
-    @route("POST", "/_admin/calcom/book-twice")
-    @admin
-    def admin_book_twice(request: Request, body: dict[str, Any]) -> Response:
+    def admin_book_twice(self, request: Request, body: dict[str, Any]) -> Response:
         """A second booking on an already-used single-use link (Cal.com race, or a stale page)."""
-        link_id, query = link_for(body)
-        return _ok(booked_json(book(link_id, query, at_of(body), app_id_or_none(body), force=True)), 201)
+        link_id, query = self._link_for(body)
+        booking = self._book(link_id, query, _at_of(body), optional_application(body), force=True)
+        return _ok(_booked_json(booking), 201)
 
-    @route("POST", "/_admin/calcom/pending")
-    @admin
-    def admin_pending(request: Request, body: dict[str, Any]) -> Response:
+    def admin_pending(self, request: Request, body: dict[str, Any]) -> Response:
         """A booking on an event type that requires confirmation: ``pending`` until accepted."""
-        link_id, query = link_for(body)
-        booking = book(link_id, query, at_of(body), app_id_or_none(body), status="pending")
-        return _ok(booked_json(booking), 201)
+        link_id, query = self._link_for(body)
+        booking = self._book(link_id, query, _at_of(body), optional_application(body), status="pending")
+        return _ok(_booked_json(booking), 201)
 
-    @route("POST", "/_admin/calcom/accept")
-    @admin
-    def admin_accept(request: Request, body: dict[str, Any]) -> Response:
-        booking = current(application_of(body), ("pending",))
-        booking.update(status="accepted", updatedAt=world.now())
-        return _ok(booked_json(booking))
+    def admin_accept(self, request: Request, body: dict[str, Any]) -> Response:
+        booking = self._current(application_of(body), ("pending",))
+        booking.update(status="accepted", updatedAt=self.world.now())
+        return _ok(_booked_json(booking))
 
-    @route("POST", "/_admin/cancel")
-    @admin
-    def admin_cancel(request: Request, body: dict[str, Any]) -> Response:
-        booking = current(application_of(body), ("accepted", "pending"))
+    def admin_cancel(self, request: Request, body: dict[str, Any]) -> Response:
+        booking = self._current(application_of(body), ("accepted", "pending"))
         by = body.get("by", "invitee")
         if by not in ("invitee", "host"):
             raise BookingRefused(400, "'by' must be invitee or host")
-        host = state["users"][str(state["event_types"][str(booking["eventTypeId"])]["ownerId"])]
+        host = self.state["users"][str(self.state["event_types"][str(booking["eventTypeId"])]["ownerId"])]
         booking.update(status="cancelled", cancellationReason=str(body.get("reason", "Schedule conflict")),
                        cancelledByEmail=booking["email"] if by == "invitee" else host["email"],
-                       updatedAt=world.now())
-        return _ok(booked_json(booking))
+                       updatedAt=self.world.now())
+        return _ok(_booked_json(booking))
 
-    @route("POST", "/_admin/reschedule")
-    @admin
-    def admin_reschedule(request: Request, body: dict[str, Any]) -> Response:
+    def admin_reschedule(self, request: Request, body: dict[str, Any]) -> Response:
+        """Cal.com's reschedule: the old booking is cancelled and points at a new one."""
         application_id = application_of(body)
-        at = at_of(body)
+        at = _at_of(body)
         if at is None:
             raise BookingRefused(400, "body needs 'at' (ISO 8601 with offset)")
-        old = current(application_id)
-        et = state["event_types"][str(old["eventTypeId"])]
+        old = self._current(application_id)
+        et = self.state["event_types"][str(old["eventTypeId"])]
         old["status"] = "cancelled"  # free the old slot first, so moving within the hour is allowed
         try:
-            new = create_booking(et, name=old["name"], email=old["email"], at=at, metadata=dict(old["metadata"]),
-                                  status="accepted", application_id=application_id, rescheduled_from=old["uid"])
+            new = self._create_booking(et, name=old["name"], email=old["email"], at=at, metadata=dict(old["metadata"]),
+                                       status="accepted", application_id=application_id, rescheduled_from=old["uid"])
         except BookingRefused:
             old["status"] = "accepted"
             raise
         new.update(reschedulingReason=str(body.get("reason", "Rescheduled")), rescheduledByEmail=old["email"],
                    linkId=old["linkId"])
         old.update(rescheduledToUid=new["uid"], cancellationReason="Rescheduled", cancelledByEmail=old["email"],
-                   updatedAt=world.now())
-        return _ok(booked_json(new), 201)
+                   updatedAt=self.world.now())
+        return _ok(_booked_json(new), 201)
 
-    @route("POST", "/_admin/block")
-    @admin
-    def admin_block(request: Request, body: dict[str, Any]) -> Response:
-        email = str(body.get("host_email", "")).casefold()
-        user = next((u for u in state["users"].values() if u["email"].casefold() == email), None)
-        if user is None:
-            raise BookingRefused(404, "no sandbox host has that email")
-        now = world.now()
-        until = now + timedelta(days=float(body.get("days", 30)))
-        state["blocks"].setdefault(str(user["id"]), []).append((now, until))
+    def admin_block(self, request: Request, body: dict[str, Any]) -> Response:
+        user = host_by_email(self.state["users"].values(), body)
+        now, until = block_span(self.world, body)
+        self.state["blocks"].setdefault(str(user["id"]), []).append((now, until))
         return _ok({"host": user["id"], "blocked_until": _ts(until)})
 
-    @route("POST", "/_admin/no-show")
-    @admin
-    def admin_no_show(request: Request, body: dict[str, Any]) -> Response:
+    def admin_no_show(self, request: Request, body: dict[str, Any]) -> Response:
         application_id = application_of(body)
-        uid = state["app_bookings"].get(application_id)
-        booking = state["bookings"].get(uid) if uid else None
-        while booking is not None and booking["rescheduledToUid"]:
-            booking = state["bookings"][booking["rescheduledToUid"]]
+        booking = self._latest(application_id)
         if booking is None:
             raise BookingRefused(404, f"application {application_id} has no booking")
         if booking["attendeeAbsent"]:
             raise BookingRefused(409, "already marked as a no-show")
-        booking.update(attendeeAbsent=True, updatedAt=world.now())
-        return _ok(_booking_json(state, booking), 201)
+        booking.update(attendeeAbsent=True, updatedAt=self.world.now())
+        return _ok(_booking_json(self.state, booking), 201)
+
+
+def mount(app: SandboxApp) -> None:
+    """Seed the Cal.com world and register its API, booking page and admin routes."""
+    with app.world.lock:
+        app.world.data.setdefault("calcom", _seed(app.world.now()))
+    cal = Calcom(app.world)
+    api, page = cal.api, locked(app.world, cal.booking_page)
+    admin = partial(admin_route, app.world, refused=_refused)
+    mount_routes(app, [
+        ("GET", "/v2/me", api(None, cal.me)),
+        ("GET", "/v2/organizations/{orgId}/users", api(None, cal.org_users)),
+        ("GET", "/v2/event-types", api(V_EVENT_TYPES, cal.list_event_types)),
+        ("GET", "/v2/event-types/{eventTypeId}", api(V_EVENT_TYPES, cal.get_event_type)),
+        ("POST", "/v2/event-types/{eventTypeId}/private-links", api(V_PRIVATE_LINKS, cal.create_link)),
+        ("GET", "/v2/event-types/{eventTypeId}/private-links", api(V_PRIVATE_LINKS, cal.list_links)),
+        ("DELETE", "/v2/event-types/{eventTypeId}/private-links/{linkId}", api(V_PRIVATE_LINKS, cal.delete_link)),
+        ("GET", "/v2/slots", cal.slots),
+        ("GET", "/v2/bookings", api(V_BOOKINGS, cal.list_bookings)),
+        ("GET", "/v2/bookings/{uid}", api(V_BOOKINGS, cal.get_booking)),
+        ("POST", "/v2/bookings/{uid}/mark-absent", api(V_BOOKINGS, cal.mark_absent)),
+        ("GET", "/d/{linkId}", page),
+        ("GET", "/d/{linkId}/{slug}", page),
+        ("POST", "/d/{linkId}/book", cal.book_page),
+        ("POST", "/_admin/book", admin(cal.admin_book)),
+        ("POST", "/_admin/calcom/book-twice", admin(cal.admin_book_twice)),
+        ("POST", "/_admin/calcom/pending", admin(cal.admin_pending)),
+        ("POST", "/_admin/calcom/accept", admin(cal.admin_accept)),
+        ("POST", "/_admin/cancel", admin(cal.admin_cancel)),
+        ("POST", "/_admin/reschedule", admin(cal.admin_reschedule)),
+        ("POST", "/_admin/block", admin(cal.admin_block)),
+        ("POST", "/_admin/no-show", admin(cal.admin_no_show)),
+    ])

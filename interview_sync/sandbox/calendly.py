@@ -13,18 +13,20 @@ manager would (book, cancel, reschedule, block a calendar, mark a no-show).
 
 from __future__ import annotations
 
-import base64
-import html
-import json
 import uuid
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from ..clock import parse_instant
 from . import seed
-from .links import URL_RE, latest_link_for, link_from_url
+from .booking import (BookingRefused, admin_route, application_of, block_span, booking_form, booking_page,
+                      host_by_email, link_in_body, no_such_link, optional_application, posted_fields,
+                      workday_slots)
+from .common import VendorRoutes, decode_token, encode_token, guarded, locked, mount_routes
+from .links import URL_RE, link_from_url
 from .server import Request, Response, SandboxApp, World, error
 
 API_TOKEN = "sandbox-calendly-token"
@@ -57,7 +59,10 @@ def _last_segment(uri: str) -> str:
     return uri.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _unauthorized() -> Response:
+def _unauthorized(request: Request) -> Response | None:
+    """The 401 for a request without the sandbox's token, None for one with it."""
+    if _authorized(request):
+        return None
     return Response(401, {"title": "Unauthenticated", "message": "The access token is invalid"})
 
 
@@ -219,24 +224,25 @@ def _page(request: Request, items: list[Any]) -> tuple[list[Any], dict[str, Any]
     offset = 0
     if token:
         try:
-            offset = int(json.loads(base64.urlsafe_b64decode(token.encode()).decode())["o"])
+            offset = int(decode_token(token)["o"])
         except (ValueError, KeyError, TypeError):
             return _invalid("page_token", "is not a valid page token")
     chunk = items[offset:offset + count]
-
-    def link(new_offset: int) -> tuple[str, str]:
-        page_token = base64.urlsafe_b64encode(json.dumps({"o": new_offset}).encode()).decode()
-        query = [(k, v) for k, values in request.query.items() if k != "page_token" for v in values]
-        query.append(("page_token", page_token))
-        return page_token, f"{request.base_url}{request.path}?{urlencode(query)}"
-
     next_token = next_url = prev_token = prev_url = None
     if offset + count < len(items):
-        next_token, next_url = link(offset + count)
+        next_token, next_url = _page_link(request, offset + count)
     if offset > 0:
-        prev_token, prev_url = link(max(0, offset - count))
+        prev_token, prev_url = _page_link(request, max(0, offset - count))
     return chunk, {"count": len(chunk), "next_page": next_url, "previous_page": prev_url,
                    "next_page_token": next_token, "previous_page_token": prev_token}
+
+
+def _page_link(request: Request, offset: int) -> tuple[str, str]:
+    """(page token, URL of that page): the request's own query with the token swapped in."""
+    page_token = encode_token({"o": offset}, compact=False, padded=True)
+    query = [(k, v) for k, values in request.query.items() if k != "page_token" for v in values]
+    query.append(("page_token", page_token))
+    return page_token, f"{request.base_url}{request.path}?{urlencode(query)}"
 
 
 def _collection(request: Request, items: list[Any]) -> Response:
@@ -258,28 +264,10 @@ def _busy(state: dict[str, Any], user_id: str) -> list[tuple[datetime, datetime]
 
 def _free_slots(state: dict[str, Any], et: dict[str, Any], start: datetime, end: datetime,
                 now: datetime) -> list[datetime]:
-    """Start times in [start, end): weekday working hours in the host's zone, in
-    steps of the event's duration, not in the past, not overlapping busy time."""
+    """Start times in [start, end) on the host's workday grid, free and not in the past."""
     user = state["users"][et["user"]]
-    zone = ZoneInfo(user["timezone"])
-    length = timedelta(minutes=et["duration"])
-    busy = _busy(state, user["id"])
-    slots: list[datetime] = []
-    day = start.astimezone(zone).date() - timedelta(days=1)
-    last_day = end.astimezone(zone).date()
-    while day <= last_day:
-        if day.weekday() < 5:
-            slot = datetime.combine(day, time(seed.WORKDAY[0]), zone)
-            closing = datetime.combine(day, time(seed.WORKDAY[1]), zone)
-            while slot + length <= closing:
-                begin = slot.astimezone(timezone.utc)
-                finish = begin + length
-                if start <= begin < end and begin >= now and not any(
-                        b_start < finish and begin < b_end for b_start, b_end in busy):
-                    slots.append(begin)
-                slot += length  # zone-aware arithmetic is wall-clock, right for a workday grid
-        day += timedelta(days=1)
-    return slots
+    return workday_slots(ZoneInfo(user["timezone"]), timedelta(minutes=et["duration"]), _busy(state, user["id"]),
+                         start, end, now, include_end=False)
 
 
 def _first_free(state: dict[str, Any], et: dict[str, Any], now: datetime, days: int = 60) -> datetime | None:
@@ -288,12 +276,6 @@ def _first_free(state: dict[str, Any], et: dict[str, Any], now: datetime, days: 
 
 
 # --- booking ---------------------------------------------------------------
-
-class BookingRefused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        super().__init__(message)
-
 
 def _book(world: World, state: dict[str, Any], et: dict[str, Any], *, name: str, email: str,
           utm_content: str | None, at: datetime | None, link_token: str | None,
@@ -358,99 +340,74 @@ def _current_invitee(world: World, state: dict[str, Any], application_id: str) -
     return invitee if invitee["status"] == "active" else None
 
 
-def _booking_page(request: Request, state: dict[str, Any], token: str, now: datetime) -> str:
-    link = state["links"][token]
-    et = state["event_types"][link["event_type"]]
-    host = state["users"][et["user"]]
-    slots = _free_slots(state, et, now, now + timedelta(days=14), now)[:12]
-    name = html.escape(request.arg("name") or "")
-    email = html.escape(request.arg("email") or "")
-    utm = html.escape(request.arg("utm_content") or "")
-    used = link["used"] >= link["max_event_count"]
-    options = "".join(f'<option value="{_ts(s)}">{_ts(s)}</option>' for s in slots)
-    body = ("<p>This link has already been used.</p>" if used else
-            f'<form method="post" action="/d/{html.escape(token)}/book">'
-            f'<input name="name" value="{name}"><input name="email" value="{email}">'
-            f'<input type="hidden" name="utm_content" value="{utm}">'
-            f'<select name="start_time">{options}</select><button>Book</button></form>')
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(et['name'])}</title></head>"
-            f"<body><h1>{html.escape(et['name'])}</h1><p>with {html.escape(host['name'])}</p>{body}</body></html>")
+def _refused(exc: BookingRefused) -> Response:
+    return error(exc.status, str(exc))
 
 
 # --- routes ----------------------------------------------------------------
 
-def mount(app: SandboxApp) -> None:
-    """Seed the Calendly world and register its API, booking page and admin routes."""
-    world = app.world
-    route = app.router.route
-    with world.lock:
-        state: dict[str, Any] = world.data.setdefault("calendly", _seed(world.now()))
+class Calendly(VendorRoutes):
+    """Calendly's routes over ``world.data["calendly"]``: one method per route.
 
-    def api(handler: Any) -> Any:
-        def guarded(request: Request) -> Response:
-            if not _authorized(request):
-                return _unauthorized()
-            with world.lock:
-                return handler(request)
-        return guarded
+    :func:`mount` wraps API methods in the token check and the world lock,
+    admin methods in the lock with refusals answered as errors.
+    """
 
-    def user_by_uri(uri: str | None) -> dict[str, Any] | None:
-        return state["users"].get(_last_segment(uri)) if uri else None
+    key = "calendly"
 
-    def org_matches(uri: str | None) -> bool:
-        return bool(uri) and _last_segment(uri) == state["org"]["id"]
+    def _user_by_uri(self, uri: str | None) -> dict[str, Any] | None:
+        return self.state["users"].get(_last_segment(uri)) if uri else None
+
+    def _out_of_scope(self, org: str | None, user_uri: str | None, parameter: str) -> Response | None:
+        """The refusal when a listing names neither an organization nor a user, or another organization."""
+        if not org and not user_uri:
+            other = "user" if parameter == "organization" else "organization"
+            return _invalid(parameter, f"{parameter} or {other} is required")
+        if org and _last_segment(org) != self.state["org"]["id"]:
+            return Response(403, {"title": "Permission Denied", "message": "You do not have permission"})
+        return None
 
     # -- users & organization
-    @route("GET", "/users/me")
-    @api
-    def users_me(request: Request) -> Response:
+    def users_me(self, request: Request) -> Response:
+        state = self.state
         return Response(200, {"resource": _user_json(request, state, state["users"][state["token_owner"]])})
 
-    @route("GET", "/users/{uuid}")
-    @api
-    def get_user(request: Request) -> Response:
-        user = state["users"].get(request.params["uuid"])
-        return Response(200, {"resource": _user_json(request, state, user)}) if user else _not_found("user")
+    def get_user(self, request: Request) -> Response:
+        user = self.state["users"].get(request.params["uuid"])
+        return Response(200, {"resource": _user_json(request, self.state, user)}) if user else _not_found("user")
 
-    @route("GET", "/organization_memberships")
-    @api
-    def memberships(request: Request) -> Response:
-        org, user_uri = request.arg("organization"), request.arg("user")
-        if not org and not user_uri:
-            return _invalid("organization", "organization or user is required")
-        if org and not org_matches(org):
-            return Response(403, {"title": "Permission Denied", "message": "You do not have permission"})
+    def memberships(self, request: Request) -> Response:
+        user_uri = request.arg("user")
+        refused = self._out_of_scope(request.arg("organization"), user_uri, "organization")
+        if refused is not None:
+            return refused
         email = (request.arg("email") or "").strip().casefold()
-        users = [u for u in state["users"].values()
+        users = [u for u in self.state["users"].values()
                  if (not email or u["email"].casefold() == email)
                  and (not user_uri or u["id"] == _last_segment(user_uri))]
-        return _collection(request, [_membership_json(request, state, u) for u in users])
+        return _collection(request, [_membership_json(request, self.state, u) for u in users])
 
     # -- event types
-    @route("GET", "/event_types")
-    @api
-    def event_types(request: Request) -> Response:
-        user_uri, org = request.arg("user"), request.arg("organization")
-        if not user_uri and not org:
-            return _invalid("user", "user or organization is required")
-        if org and not org_matches(org):
-            return Response(403, {"title": "Permission Denied", "message": "You do not have permission"})
+    def event_types(self, request: Request) -> Response:
+        user_uri = request.arg("user")
+        refused = self._out_of_scope(request.arg("organization"), user_uri, "user")
+        if refused is not None:
+            return refused
         active = request.arg("active")
-        items = [et for et in state["event_types"].values()
+        items = [et for et in self.state["event_types"].values()
                  if (not user_uri or et["user"] == _last_segment(user_uri))
                  and (active is None or str(et["active"]).lower() == active.lower())]
         items.sort(key=lambda et: et["name"])
-        return _collection(request, [_event_type_json(request, state, et) for et in items])
+        return _collection(request, [_event_type_json(request, self.state, et) for et in items])
 
-    @route("GET", "/event_types/{uuid}")
-    @api
-    def get_event_type(request: Request) -> Response:
-        et = state["event_types"].get(request.params["uuid"])
-        return Response(200, {"resource": _event_type_json(request, state, et)}) if et else _not_found("event type")
+    def get_event_type(self, request: Request) -> Response:
+        et = self.state["event_types"].get(request.params["uuid"])
+        if et is None:
+            return _not_found("event type")
+        return Response(200, {"resource": _event_type_json(request, self.state, et)})
 
-    @route("GET", "/event_type_available_times")
-    @api
-    def available_times(request: Request) -> Response:
+    def available_times(self, request: Request) -> Response:
+        state = self.state
         et = state["event_types"].get(_last_segment(request.arg("event_type") or ""))
         if et is None:
             return _invalid("event_type", "must be the URI of an existing event type")
@@ -459,7 +416,7 @@ def mount(app: SandboxApp) -> None:
             end = parse_instant(request.arg("end_time") or "")
         except ValueError:
             return _invalid("start_time", "start_time and end_time must be ISO 8601 with an offset")
-        now = world.now()
+        now = self.world.now()
         if start < now:
             return _invalid("start_time", "must be in the future")
         if end <= start:
@@ -474,34 +431,50 @@ def mount(app: SandboxApp) -> None:
         return Response(200, {"collection": collection})
 
     # -- single-use links and the booking page
-    @route("POST", "/scheduling_links")
-    @api
-    def create_link(request: Request) -> Response:
+    def create_link(self, request: Request) -> Response:
         body = request.json()
         if body.get("max_event_count") != 1:
             return _invalid("max_event_count", "must be 1")
         if body.get("owner_type") != "EventType":
             return _invalid("owner_type", "must be EventType")
-        et = state["event_types"].get(_last_segment(str(body.get("owner") or "")))
+        et = self.state["event_types"].get(_last_segment(str(body.get("owner") or "")))
         if et is None:
             return _invalid("owner", "must be the URI of an existing event type")
-        link_id = _new_id(state, "link")
+        link_id = _new_id(self.state, "link")
         token = f"{link_id[:6]}-{link_id[9:13]}"
-        state["links"][token] = {"token": token, "event_type": et["id"], "max_event_count": 1, "used": 0,
-                                 "application_id": None, "created_at": world.now()}
+        self.state["links"][token] = {"token": token, "event_type": et["id"], "max_event_count": 1, "used": 0,
+                                      "application_id": None, "created_at": self.world.now()}
         return Response(201, {"resource": {"booking_url": f"{request.base_url}/d/{token}",
                                            "owner": _uri(request, "event_types", et["id"]),
                                            "owner_type": "EventType"}})
 
-    @route("GET", "/d/{token}")
-    def booking_page(request: Request) -> Response:
-        with world.lock:
-            if request.params["token"] not in state["links"]:
-                return Response(404, "<p>This link does not exist.</p>", content_type="text/html")
-            return Response(200, _booking_page(request, state, request.params["token"], world.now()), content_type="text/html")
+    def booking_page(self, request: Request) -> Response:
+        state, token = self.state, request.params["token"]
+        link = state["links"].get(token)
+        if link is None:
+            return no_such_link()
+        et = state["event_types"][link["event_type"]]
+        now = self.world.now()
+        if link["used"] >= link["max_event_count"]:
+            body = "<p>This link has already been used.</p>"
+        else:
+            starts = [_ts(s) for s in _free_slots(state, et, now, now + timedelta(days=14), now)[:12]]
+            body = booking_form(request, token, "utm_content", "start_time", starts)
+        return booking_page(et["name"], state["users"][et["user"]]["name"], body)
 
-    def book_via_link(token: str, fields: dict[str, str], at: datetime | None,
-                      application_id: str | None) -> dict[str, Any]:
+    def book_page(self, request: Request) -> Response:
+        fields = posted_fields(request, ("name", "email", "utm_content"))
+        with self.world.lock:
+            try:
+                at = parse_instant(fields["start_time"]) if fields.get("start_time") else None
+                invitee = self._book_via_link(request.params["token"], fields, at, None)
+            except BookingRefused as exc:
+                return _refused(exc)
+            return Response(201, self._booked_json(request, invitee))
+
+    def _book_via_link(self, token: str, fields: dict[str, str], at: datetime | None,
+                       application_id: str | None) -> dict[str, Any]:
+        state = self.state
         link = state["links"].get(token)
         if link is None:
             raise BookingRefused(404, "this booking link does not exist")
@@ -510,42 +483,24 @@ def mount(app: SandboxApp) -> None:
         if application_id is not None:
             link["application_id"] = application_id
         et = state["event_types"][link["event_type"]]
-        invitee = _book(world, state, et, name=fields.get("name", ""), email=fields.get("email", ""),
+        invitee = _book(self.world, state, et, name=fields.get("name", ""), email=fields.get("email", ""),
                         utm_content=fields.get("utm_content"), at=at, link_token=token,
                         application_id=link["application_id"])
         link["used"] += 1
         return invitee
 
-    @route("POST", "/d/{token}/book")
-    def book_page(request: Request) -> Response:
-        is_json = request.headers.get("content-type", "").startswith("application/json")
-        fields = {k: str(v) for k, v in (request.json() if is_json else request.form()).items() if v is not None}
-        for key in ("name", "email", "utm_content"):  # the prefill query survives on the form's URL too
-            if key not in fields and request.arg(key) is not None:
-                fields[key] = request.arg(key) or ""
-        with world.lock:
-            try:
-                at = parse_instant(fields["start_time"]) if fields.get("start_time") else None
-                invitee = book_via_link(request.params["token"], fields, at, None)
-            except BookingRefused as exc:
-                return error(exc.status, str(exc))
-            return Response(201, booked_json(request, invitee))
-
-    def booked_json(request: Request, invitee: dict[str, Any]) -> dict[str, Any]:
-        event = state["events"][invitee["event"]]
+    def _booked_json(self, request: Request, invitee: dict[str, Any]) -> dict[str, Any]:
+        event = self.state["events"][invitee["event"]]
         return {"event": _uri(request, "scheduled_events", event["id"]),
-                "invitee": _invitee_uri(request, state, invitee["id"]), "start_time": _ts(event["start"]),
+                "invitee": _invitee_uri(request, self.state, invitee["id"]), "start_time": _ts(event["start"]),
                 "end_time": _ts(event["end"])}
 
     # -- scheduled events and invitees
-    @route("GET", "/scheduled_events")
-    @api
-    def scheduled_events(request: Request) -> Response:
-        org, user_uri = request.arg("organization"), request.arg("user")
-        if not org and not user_uri:
-            return _invalid("organization", "organization or user is required")
-        if org and not org_matches(org):
-            return Response(403, {"title": "Permission Denied", "message": "You do not have permission"})
+    def scheduled_events(self, request: Request) -> Response:
+        user_uri = request.arg("user")
+        refused = self._out_of_scope(request.arg("organization"), user_uri, "organization")
+        if refused is not None:
+            return refused
         try:
             min_start = parse_instant(request.arg("min_start_time")) if request.arg("min_start_time") else None
             max_start = parse_instant(request.arg("max_start_time")) if request.arg("max_start_time") else None
@@ -558,54 +513,47 @@ def mount(app: SandboxApp) -> None:
         if sort not in ("start_time:asc", "start_time:desc"):
             return _invalid("sort", "supported fields are: start_time")
         invitee_email = (request.arg("invitee_email") or "").casefold()
-        user = user_by_uri(user_uri)
-        events = [e for e in state["events"].values()
+        user = self._user_by_uri(user_uri)
+        invitees = self.state["invitees"].values()
+        events = [e for e in self.state["events"].values()
                   if (not user_uri or (user and e["user"] == user["id"]))
                   and (status is None or e["status"] == status)
                   and (min_start is None or e["start"] >= min_start)
                   and (max_start is None or e["start"] < max_start)
                   and (not invitee_email or any(i["email"].casefold() == invitee_email
-                                                for i in state["invitees"].values() if i["event"] == e["id"]))]
+                                                for i in invitees if i["event"] == e["id"]))]
         events.sort(key=lambda e: (e["start"], e["created_at"], e["id"]), reverse=sort.endswith("desc"))
-        return _collection(request, [_event_json(request, state, e) for e in events])
+        return _collection(request, [_event_json(request, self.state, e) for e in events])
 
-    @route("GET", "/scheduled_events/{uuid}")
-    @api
-    def get_event(request: Request) -> Response:
-        event = state["events"].get(request.params["uuid"])
-        return Response(200, {"resource": _event_json(request, state, event)}) if event else _not_found("event")
+    def get_event(self, request: Request) -> Response:
+        event = self.state["events"].get(request.params["uuid"])
+        return Response(200, {"resource": _event_json(request, self.state, event)}) if event else _not_found("event")
 
-    @route("GET", "/scheduled_events/{uuid}/invitees")
-    @api
-    def event_invitees(request: Request) -> Response:
-        if request.params["uuid"] not in state["events"]:
+    def event_invitees(self, request: Request) -> Response:
+        if request.params["uuid"] not in self.state["events"]:
             return _not_found("event")
         status = request.arg("status")
-        items = [i for i in state["invitees"].values() if i["event"] == request.params["uuid"]
+        items = [i for i in self.state["invitees"].values() if i["event"] == request.params["uuid"]
                  and (status is None or i["status"] == status)]
         items.sort(key=lambda i: (i["created_at"], i["id"]), reverse=request.arg("sort") == "created_at:desc")
-        return _collection(request, [_invitee_json(request, state, i) for i in items])
+        return _collection(request, [_invitee_json(request, self.state, i) for i in items])
 
-    @route("GET", "/scheduled_events/{uuid}/invitees/{invitee}")
-    @api
-    def get_invitee(request: Request) -> Response:
-        invitee = state["invitees"].get(request.params["invitee"])
+    def get_invitee(self, request: Request) -> Response:
+        invitee = self.state["invitees"].get(request.params["invitee"])
         if invitee is None or invitee["event"] != request.params["uuid"]:
             return _not_found("invitee")
-        return Response(200, {"resource": _invitee_json(request, state, invitee)})
+        return Response(200, {"resource": _invitee_json(request, self.state, invitee)})
 
-    @route("POST", "/invitee_no_shows")
-    @api
-    def create_no_show(request: Request) -> Response:
-        invitee = state["invitees"].get(_last_segment(str(request.json().get("invitee") or "")))
+    def create_no_show(self, request: Request) -> Response:
+        invitee = self.state["invitees"].get(_last_segment(str(request.json().get("invitee") or "")))
         if invitee is None:
             return _invalid("invitee", "must be the URI of an existing invitee")
         if invitee["no_show"] is not None:
             return _invalid("invitee", "is already marked as a no show")
-        return Response(201, {"resource": mark_no_show(request, invitee)})
+        return Response(201, {"resource": self._mark_no_show(request, invitee)})
 
-    def mark_no_show(request: Request, invitee: dict[str, Any]) -> dict[str, Any]:
-        now = world.now()
+    def _mark_no_show(self, request: Request, invitee: dict[str, Any]) -> dict[str, Any]:
+        state, now = self.state, self.world.now()
         no_show = {"id": _new_id(state, "no_show"), "invitee": invitee["id"], "created_at": now}
         state["no_shows"][no_show["id"]] = no_show
         invitee.update(no_show=no_show, updated_at=now)
@@ -615,97 +563,88 @@ def mount(app: SandboxApp) -> None:
                 "invitee": _invitee_uri(request, state, invitee["id"]), "created_at": _ts(now)}
 
     # -- admin: act as a candidate or a hiring manager
-    def admin(handler: Any) -> Any:
-        def wrapped(request: Request) -> Response:
-            with world.lock:
-                try:
-                    return handler(request, request.json())
-                except BookingRefused as exc:
-                    return error(exc.status, str(exc))
-        return wrapped
-
-    def application_of(body: dict[str, Any]) -> str:
-        if body.get("application_id") in (None, ""):
-            raise BookingRefused(400, "body needs 'application_id'")
-        return str(body["application_id"])
-
-    def active_invitee(application_id: str) -> dict[str, Any]:
-        invitee = _current_invitee(world, state, application_id)
+    def _active_invitee(self, application_id: str) -> dict[str, Any]:
+        invitee = _current_invitee(self.world, self.state, application_id)
         if invitee is None:
             raise BookingRefused(404, f"application {application_id} has no active booking")
         return invitee
 
-    @route("POST", "/_admin/book")
-    @admin
-    def admin_book(request: Request, body: dict[str, Any]) -> Response:
-        application_id = str(body["application_id"]) if body.get("application_id") not in (None, "") else None
-        if body.get("url"):
-            found = link_from_url(state, str(body["url"]))
-            if found is None:
-                raise BookingRefused(400, "url is not a booking link of this sandbox (expected <base>/d/<token>?...)")
-        elif application_id is not None:
-            found = latest_link_for(world, state, application_id)
-            if found is None:
-                raise BookingRefused(400, f"no booking link of this sandbox found in the notes of application "
-                                          f"{application_id}; was the candidate invited?")
-        else:
-            raise BookingRefused(400, "body needs 'application_id' or 'url'")
-        token, query = found
+    def admin_book(self, request: Request, body: dict[str, Any]) -> Response:
+        token, query = link_in_body(self.world, self.state, body, noun="booking link",
+                                    shape="<base>/d/<token>?...", missing="body needs 'application_id' or 'url'")
         at = parse_instant(body["at"]) if body.get("at") else None
-        invitee = book_via_link(token, query, at, application_id)
-        return Response(201, booked_json(request, invitee))
+        invitee = self._book_via_link(token, query, at, optional_application(body))
+        return Response(201, self._booked_json(request, invitee))
 
-    @route("POST", "/_admin/cancel")
-    @admin
-    def admin_cancel(request: Request, body: dict[str, Any]) -> Response:
-        invitee = active_invitee(application_of(body))
+    def admin_cancel(self, request: Request, body: dict[str, Any]) -> Response:
+        invitee = self._active_invitee(application_of(body))
         by = body.get("by", "invitee")
         if by not in ("invitee", "host"):
             raise BookingRefused(400, "'by' must be invitee or host")
-        _cancel(world, state, invitee, by=by, reason=str(body.get("reason", "Schedule conflict")))
-        return Response(200, {"canceled": _invitee_uri(request, state, invitee["id"])})
+        _cancel(self.world, self.state, invitee, by=by, reason=str(body.get("reason", "Schedule conflict")))
+        return Response(200, {"canceled": _invitee_uri(request, self.state, invitee["id"])})
 
-    @route("POST", "/_admin/reschedule")
-    @admin
-    def admin_reschedule(request: Request, body: dict[str, Any]) -> Response:
-        application_id = application_of(body)
+    def admin_reschedule(self, request: Request, body: dict[str, Any]) -> Response:
+        state, application_id = self.state, application_of(body)
         if not body.get("at"):
             raise BookingRefused(400, "body needs 'at' (ISO 8601 with offset)")
-        old = active_invitee(application_id)
+        old = self._active_invitee(application_id)
         event = state["events"][old["event"]]
         et = state["event_types"][event["event_type"]]
         at = parse_instant(body["at"])
         # Free the old slot first, so moving within the same hour is allowed.
         event["status"] = "canceled"
         try:
-            new = _book(world, state, et, name=old["name"], email=old["email"], utm_content=old["utm_content"],
+            new = _book(self.world, state, et, name=old["name"], email=old["email"], utm_content=old["utm_content"],
                         at=at, link_token=old["link"], application_id=application_id, old_invitee=old["id"])
         finally:
             event["status"] = "active"
-        _cancel(world, state, old, by="invitee", reason="Rescheduled", rescheduled_to=new["id"])
-        return Response(201, booked_json(request, new))
+        _cancel(self.world, state, old, by="invitee", reason="Rescheduled", rescheduled_to=new["id"])
+        return Response(201, self._booked_json(request, new))
 
-    @route("POST", "/_admin/block")
-    @admin
-    def admin_block(request: Request, body: dict[str, Any]) -> Response:
-        email = str(body.get("host_email", "")).casefold()
-        user = next((u for u in state["users"].values() if u["email"].casefold() == email), None)
-        if user is None:
-            raise BookingRefused(404, "no sandbox host has that email")
-        now = world.now()
-        until = now + timedelta(days=float(body.get("days", 30)))
-        state["blocks"].setdefault(user["id"], []).append((now, until))
+    def admin_block(self, request: Request, body: dict[str, Any]) -> Response:
+        user = host_by_email(self.state["users"].values(), body)
+        now, until = block_span(self.world, body)
+        self.state["blocks"].setdefault(user["id"], []).append((now, until))
         return Response(200, {"host": _uri(request, "users", user["id"]), "blocked_until": _ts(until)})
 
-    @route("POST", "/_admin/no-show")
-    @admin
-    def admin_no_show(request: Request, body: dict[str, Any]) -> Response:
-        application_id = application_of(body)
+    def admin_no_show(self, request: Request, body: dict[str, Any]) -> Response:
+        state, application_id = self.state, application_of(body)
         invitee_id = state["app_bookings"].get(application_id)
-        invitee = _current_invitee(world, state, application_id) or (
+        invitee = _current_invitee(self.world, state, application_id) or (
             state["invitees"].get(invitee_id) if invitee_id else None)
         if invitee is None:
             raise BookingRefused(404, f"application {application_id} has no booking")
         if invitee["no_show"] is not None:
             raise BookingRefused(409, "already marked as a no-show")
-        return Response(201, {"resource": mark_no_show(request, invitee)})
+        return Response(201, {"resource": self._mark_no_show(request, invitee)})
+
+
+def mount(app: SandboxApp) -> None:
+    """Seed the Calendly world and register its API, booking page and admin routes."""
+    with app.world.lock:
+        app.world.data.setdefault("calendly", _seed(app.world.now()))
+    cal = Calendly(app.world)
+    api = partial(guarded, app.world, _unauthorized)
+    admin = partial(admin_route, app.world, refused=_refused)
+    mount_routes(app, [
+        ("GET", "/users/me", api(cal.users_me)),
+        ("GET", "/users/{uuid}", api(cal.get_user)),
+        ("GET", "/organization_memberships", api(cal.memberships)),
+        ("GET", "/event_types", api(cal.event_types)),
+        ("GET", "/event_types/{uuid}", api(cal.get_event_type)),
+        ("GET", "/event_type_available_times", api(cal.available_times)),
+        ("POST", "/scheduling_links", api(cal.create_link)),
+        ("GET", "/d/{token}", locked(app.world, cal.booking_page)),
+        ("POST", "/d/{token}/book", cal.book_page),
+        ("GET", "/scheduled_events", api(cal.scheduled_events)),
+        ("GET", "/scheduled_events/{uuid}", api(cal.get_event)),
+        ("GET", "/scheduled_events/{uuid}/invitees", api(cal.event_invitees)),
+        ("GET", "/scheduled_events/{uuid}/invitees/{invitee}", api(cal.get_invitee)),
+        ("POST", "/invitee_no_shows", api(cal.create_no_show)),
+        ("POST", "/_admin/book", admin(cal.admin_book)),
+        ("POST", "/_admin/cancel", admin(cal.admin_cancel)),
+        ("POST", "/_admin/reschedule", admin(cal.admin_reschedule)),
+        ("POST", "/_admin/block", admin(cal.admin_block)),
+        ("POST", "/_admin/no-show", admin(cal.admin_no_show)),
+    ])

@@ -5,8 +5,9 @@ mailbox reader: the tenant's OpenID configuration and token endpoint,
 ``POST /v1.0/users/{id}/sendMail`` with a base64 MIME body, and
 ``GET /v1.0/users/{id}/messages`` or ``.../mailFolders/inbox/messages`` (plus
 ``/messages/{id}/$value``) over the mail that arrived. Sent mail is delivered to
-every recipient's sandbox mailbox and kept in the sender's ``sentitems``. Mounted on every sandbox: its
-paths (``/{tenant}/oauth2/...``, ``/v1.0/...``) clash with no other flavour.
+every recipient's sandbox mailbox and kept in the sender's ``sentitems``.
+Mounted on every sandbox: its paths (``/{tenant}/oauth2/...``, ``/v1.0/...``)
+clash with no other flavour.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import secrets
 from datetime import timedelta
 from email import policy
 from email.utils import getaddresses
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from ..clock import iso, parse_instant
-from .server import Request, Response, SandboxApp
+from .common import bearer_token, mount_routes
+from .server import Handler, Request, Response, SandboxApp, World
 
 TENANT = "sandbox-tenant"
 CLIENT_ID = "sandbox-mail-app"
@@ -82,126 +84,137 @@ def _listed(record: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in record.items() if key != "mime"}
 
 
+def _refusal(world: World, request: Request) -> Response | None:
+    """None when the token is valid for Graph and the path's mailbox is inside the app's mailbox scope."""
+    user = request.params["user"]
+    token = bearer_token(request.headers.get("authorization", "")) or ""
+    graph = state(world)
+    issued = graph["tokens"].get(token)
+    if issued is None or issued["expires"] <= world.now():
+        return _graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
+    if issued["scope"] != GRAPH_SCOPE:
+        return _graph_error(401, "InvalidAuthenticationToken", "Invalid audience.")
+    scope = graph["mailbox_scope"]
+    if scope is not None and user.casefold() not in {m.casefold() for m in scope}:
+        return _graph_error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+    return None
+
+
+def _authorised(world: World, handler: Handler) -> Handler:
+    """Run ``handler`` only for a valid token that may use the path's mailbox."""
+
+    def run(request: Request) -> Response:
+        return _refusal(world, request) or handler(request)
+
+    return run
+
+
+def openid_configuration(world: World, request: Request) -> Response:
+    # The endpoints Entra itself would name: msal accepts only https ones, and the tool's
+    # loopback session (mail/oauth.py) maps login.microsoftonline.com back to this server.
+    tenant = request.params["tenant"]
+    base = f"{LOGIN}/{tenant}"
+    return Response(200, {"token_endpoint": f"{base}/oauth2/v2.0/token",
+                          "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                          "issuer": f"{base}/v2.0",
+                          "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"]})
+
+
+def issue_token(world: World, request: Request) -> Response:
+    form = request.form()
+    graph = state(world)
+    with world.lock:
+        graph["token_requests"] += 1
+    if form.get("grant_type") != "client_credentials":
+        return _entra_error(400, "unsupported_grant_type", "AADSTS7000218: grant_type must be client_credentials.")
+    app_entry = graph["apps"].get(form.get("client_id", ""))
+    if app_entry is None or app_entry["tenant"] != request.params["tenant"]:
+        return _entra_error(400, "unauthorized_client", "AADSTS700016: Application not found in the directory.")
+    if form.get("client_secret") != app_entry["secret"]:
+        return _entra_error(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
+    scope = form.get("scope", "")
+    if not scope.endswith("/.default"):
+        return _entra_error(400, "invalid_scope", "AADSTS1002012: The provided value for scope is not valid.")
+    access = secrets.token_urlsafe(24)
+    with world.lock:
+        graph["tokens"][access] = {"scope": scope, "client": form["client_id"],
+                                   "expires": world.now() + timedelta(seconds=TOKEN_SECONDS)}
+    return Response(200, {"token_type": "Bearer", "expires_in": TOKEN_SECONDS, "ext_expires_in": TOKEN_SECONDS,
+                          "access_token": access})
+
+
+def send_mail(world: World, request: Request) -> Response:
+    if not request.headers.get("content-type", "").startswith("text/plain"):
+        return _graph_error(400, "RequestBodyRead", "the sandbox accepts sendMail in MIME format only "
+                            "(Content-Type: text/plain, base64 body)")
+    try:
+        raw = base64.b64decode(request.body, validate=True)
+    except (binascii.Error, ValueError):
+        return _graph_error(400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.")
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    recipients = [addr for _, addr in getaddresses([str(v) for field in ("To", "Cc", "Bcc")
+                                                    for v in parsed.get_all(field, [])]) if addr]
+    if not recipients:
+        return _graph_error(400, "ErrorInvalidRecipients", "At least one recipient is not valid.")
+    deliver(world, request.params["user"], raw, folder="sentitems")
+    for recipient in recipients:
+        deliver(world, recipient, raw)
+    return Response(202, b"")
+
+
+def list_messages(world: World, request: Request) -> Response:
+    user = request.params["user"]
+    top = min(int(request.arg("$top", "10") or 10), 1000)
+    skip = int(request.arg("$skip", "0") or 0)
+    since = request.arg("$filter", "") or ""
+    with world.lock:
+        records = [r for r in state(world)["mailboxes"].get(user.casefold(), []) if r["parentFolderId"] == "inbox"]
+    if since.startswith("receivedDateTime ge "):
+        bound = parse_instant(since.removeprefix("receivedDateTime ge "))
+        records = [r for r in records if parse_instant(r["receivedDateTime"]) >= bound]
+    page = records[skip:skip + top]
+    body: dict[str, Any] = {"value": [_listed(r) for r in page]}
+    if skip + top < len(records):
+        query = f"$top={top}&$skip={skip + top}" + (f"&$filter={since}" if since else "")
+        body["@odata.nextLink"] = f"{request.base_url}/v1.0/users/{user}/messages?{query}"
+    return Response(200, body)
+
+
+def list_folder_messages(world: World, request: Request) -> Response:
+    """The inbox by its well-known name, as the mailbox reader asks for it."""
+    if request.params["folder"].casefold() != "inbox":
+        return _graph_error(404, "ErrorFolderNotFound", "The specified folder could not be found in the store.")
+    return list_messages(world, request)
+
+
+def message_mime(world: World, request: Request) -> Response:
+    if request.params["part"] != "$value":
+        return _graph_error(400, "BadRequest", f"unsupported segment {request.params['part']!r}")
+    with world.lock:
+        for record in state(world)["mailboxes"].get(request.params["user"].casefold(), []):
+            if record["id"] == request.params["message"]:
+                return Response(200, record["mime"], content_type="text/plain")
+    return _graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+
+
+def admin_deliver(world: World, request: Request) -> Response:
+    """Drop a raw message (a DSN, a reply) into ``?mailbox=``'s inbox."""
+    mailbox = request.arg("mailbox") or ""
+    if "@" not in mailbox:
+        return Response(400, {"message": "give ?mailbox=user@example.org and the raw message as the body"})
+    return Response(201, _listed(deliver(world, mailbox, request.body)))
+
+
 def mount(app: SandboxApp) -> None:
     world = app.world
-    router = app.router
-
-    def bearer(request: Request, user: str) -> Response | None:
-        """None when the token is valid for Graph and ``user`` is inside the app's mailbox scope."""
-        header = request.headers.get("authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else ""
-        graph = state(world)
-        issued = graph["tokens"].get(token)
-        if issued is None or issued["expires"] <= world.now():
-            return _graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
-        if issued["scope"] != GRAPH_SCOPE:
-            return _graph_error(401, "InvalidAuthenticationToken", "Invalid audience.")
-        scope = graph["mailbox_scope"]
-        if scope is not None and user.casefold() not in {m.casefold() for m in scope}:
-            return _graph_error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
-        return None
-
-    def authorised(handler: Callable[[Request, str], Response]) -> Callable[[Request], Response]:
-        """Run ``handler(request, mailbox)`` only for a valid token that may use that mailbox."""
-        def run(request: Request) -> Response:
-            user = request.params["user"]
-            return bearer(request, user) or handler(request, user)
-        return run
-
-    @router.route("GET", "/{tenant}/v2.0/.well-known/openid-configuration")
-    def openid_configuration(request: Request) -> Response:
-        # The endpoints Entra itself would name: msal accepts only https ones, and the tool's
-        # loopback session (mail/oauth.py) maps login.microsoftonline.com back to this server.
-        tenant = request.params["tenant"]
-        base = f"{LOGIN}/{tenant}"
-        return Response(200, {"token_endpoint": f"{base}/oauth2/v2.0/token",
-                              "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                              "issuer": f"{base}/v2.0",
-                              "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"]})
-
-    @router.route("POST", "/{tenant}/oauth2/v2.0/token")
-    def token(request: Request) -> Response:
-        form = request.form()
-        graph = state(world)
-        with world.lock:
-            graph["token_requests"] += 1
-        if form.get("grant_type") != "client_credentials":
-            return _entra_error(400, "unsupported_grant_type", "AADSTS7000218: grant_type must be client_credentials.")
-        app_entry = graph["apps"].get(form.get("client_id", ""))
-        if app_entry is None or app_entry["tenant"] != request.params["tenant"]:
-            return _entra_error(400, "unauthorized_client", "AADSTS700016: Application not found in the directory.")
-        if form.get("client_secret") != app_entry["secret"]:
-            return _entra_error(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
-        scope = form.get("scope", "")
-        if not scope.endswith("/.default"):
-            return _entra_error(400, "invalid_scope", "AADSTS1002012: The provided value for scope is not valid.")
-        access = secrets.token_urlsafe(24)
-        with world.lock:
-            graph["tokens"][access] = {"scope": scope, "client": form["client_id"],
-                                       "expires": world.now() + timedelta(seconds=TOKEN_SECONDS)}
-        return Response(200, {"token_type": "Bearer", "expires_in": TOKEN_SECONDS, "ext_expires_in": TOKEN_SECONDS,
-                              "access_token": access})
-
-    @router.route("POST", "/v1.0/users/{user}/sendMail")
-    @authorised
-    def send_mail(request: Request, user: str) -> Response:
-        if not request.headers.get("content-type", "").startswith("text/plain"):
-            return _graph_error(400, "RequestBodyRead", "the sandbox accepts sendMail in MIME format only "
-                                "(Content-Type: text/plain, base64 body)")
-        try:
-            raw = base64.b64decode(request.body, validate=True)
-        except (binascii.Error, ValueError):
-            return _graph_error(400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.")
-        parsed = email.message_from_bytes(raw, policy=policy.default)
-        recipients = [addr for _, addr in getaddresses([str(v) for field in ("To", "Cc", "Bcc")
-                                                        for v in parsed.get_all(field, [])]) if addr]
-        if not recipients:
-            return _graph_error(400, "ErrorInvalidRecipients", "At least one recipient is not valid.")
-        deliver(world, user, raw, folder="sentitems")
-        for recipient in recipients:
-            deliver(world, recipient, raw)
-        return Response(202, b"")
-
-    @router.route("GET", "/v1.0/users/{user}/messages")
-    @authorised
-    def list_messages(request: Request, user: str) -> Response:
-        top = min(int(request.arg("$top", "10") or 10), 1000)
-        skip = int(request.arg("$skip", "0") or 0)
-        since = request.arg("$filter", "") or ""
-        with world.lock:
-            records = [r for r in state(world)["mailboxes"].get(user.casefold(), []) if r["parentFolderId"] == "inbox"]
-        if since.startswith("receivedDateTime ge "):
-            bound = parse_instant(since.removeprefix("receivedDateTime ge "))
-            records = [r for r in records if parse_instant(r["receivedDateTime"]) >= bound]
-        page = records[skip:skip + top]
-        body: dict[str, Any] = {"value": [_listed(r) for r in page]}
-        if skip + top < len(records):
-            query = f"$top={top}&$skip={skip + top}" + (f"&$filter={since}" if since else "")
-            body["@odata.nextLink"] = f"{request.base_url}/v1.0/users/{user}/messages?{query}"
-        return Response(200, body)
-
-    @router.route("GET", "/v1.0/users/{user}/mailFolders/{folder}/messages")
-    def list_folder_messages(request: Request) -> Response:
-        """The inbox by its well-known name, as the mailbox reader asks for it."""
-        if request.params["folder"].casefold() != "inbox":
-            return _graph_error(404, "ErrorFolderNotFound", "The specified folder could not be found in the store.")
-        return list_messages(request)
-
-    @router.route("GET", "/v1.0/users/{user}/messages/{message}/{part}")  # the router reads "$" as regex
-    @authorised
-    def message_mime(request: Request, user: str) -> Response:
-        if request.params["part"] != "$value":
-            return _graph_error(400, "BadRequest", f"unsupported segment {request.params['part']!r}")
-        with world.lock:
-            for record in state(world)["mailboxes"].get(user.casefold(), []):
-                if record["id"] == request.params["message"]:
-                    return Response(200, record["mime"], content_type="text/plain")
-        return _graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
-
-    @router.route("POST", "/_admin/graph/deliver")
-    def admin_deliver(request: Request) -> Response:
-        """Drop a raw message (a DSN, a reply) into ``?mailbox=``'s inbox."""
-        mailbox = request.arg("mailbox") or ""
-        if "@" not in mailbox:
-            return Response(400, {"message": "give ?mailbox=user@example.org and the raw message as the body"})
-        return Response(201, _listed(deliver(world, mailbox, request.body)))
+    api = partial(_authorised, world)
+    mount_routes(app, [
+        ("GET", "/{tenant}/v2.0/.well-known/openid-configuration", partial(openid_configuration, world)),
+        ("POST", "/{tenant}/oauth2/v2.0/token", partial(issue_token, world)),
+        ("POST", "/v1.0/users/{user}/sendMail", api(partial(send_mail, world))),
+        ("GET", "/v1.0/users/{user}/messages", api(partial(list_messages, world))),
+        ("GET", "/v1.0/users/{user}/mailFolders/{folder}/messages", api(partial(list_folder_messages, world))),
+        # the router reads "$" as regex, so "$value" is matched as a {part}
+        ("GET", "/v1.0/users/{user}/messages/{message}/{part}", api(partial(message_mime, world))),
+        ("POST", "/_admin/graph/deliver", partial(admin_deliver, world)),
+    ])

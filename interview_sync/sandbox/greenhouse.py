@@ -42,18 +42,19 @@ scheduler sandbox reads to find the booking link a candidate got.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 import secrets
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from ..clock import parse_instant
 from . import seed
+from .common import (basic_credentials, bearer_token, decode_token, encode_token, find_named, mount_routes,
+                     move_request)
+from .common import millis_stamp as stamp  # Greenhouse writes UTC instants with milliseconds
 from .server import Request, Response, SandboxApp, World, error
 
 CLIENT_ID = "sandbox-client"
@@ -97,12 +98,6 @@ VALUE_FILTERS: dict[str, tuple[str, ...]] = {
 SINGLE_ROUTES = ("applications", "candidates", "jobs", "users")
 
 
-def stamp(value: datetime) -> str:
-    """Greenhouse writes UTC instants with milliseconds: ``2026-11-24T09:00:00.000Z``."""
-    utc = value.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
 # --------------------------------------------------------------------------- seed
 
 
@@ -117,76 +112,86 @@ def seed_world(world: World) -> dict[str, Any]:
                    "rate_limit": None, "_rate": {"window_start": 0.0, "count": 0}, "_next_id": 900000,
                    "stage_moves_touch": True})
         created = stamp(now - timedelta(days=30))
-
-        for user in seed.USERS:
-            gh["users"][user["id"]] = {
-                "id": user["id"], "first_name": user["first_name"], "last_name": user["last_name"],
-                "name": f"{user['first_name']} {user['last_name']}", "primary_email": user["email"],
-                "emails": [user["email"]], "job_title": user["title"], "deactivated": False,
-                "site_admin": not user["host"],
-                "employee_id": None, "created_at": created, "updated_at": created,
-            }
-
-        departments = _index_names(job["department"] for job in seed.JOBS)
-        offices = _index_names(job["office"] for job in seed.JOBS)
-        for name, ident in departments.items():
-            gh["departments"][500 + ident] = {"id": 500 + ident, "name": name, "parent_id": None,
-                                              "created_at": created, "updated_at": created}
-        for name, ident in offices.items():
-            gh["offices"][600 + ident] = {"id": 600 + ident, "name": name, "parent_id": None,
-                                          "created_at": created, "updated_at": created}
-
-        owner_id = hm_id = 1
-        for job in seed.JOBS:
-            gh["jobs"][job["id"]] = {
-                "id": job["id"], "name": job["name"], "requisition_id": f"REQ-{job['id']}",
-                "status": "open", "confidential": False,
-                "department_id": 500 + departments[job["department"]],
-                "office_ids": [600 + offices[job["office"]]],
-                "opened_at": created, "closed_at": None, "created_at": created, "updated_at": created,
-            }
-            for index, stage_name in enumerate(seed.STAGES):
-                stage_id = stage_id_for(job["id"], index)
-                gh["job_interview_stages"][stage_id] = {
-                    "id": stage_id, "job_id": job["id"], "name": stage_name, "sort_order": index,
-                    "created_at": created, "updated_at": created,
-                }
-            for user_id in job["hiring_managers"]:
-                gh["job_hiring_managers"][hm_id] = {"id": hm_id, "job_id": job["id"], "user_id": user_id,
-                                                    "created_at": created, "updated_at": created}
-                hm_id += 1
-            for user_id in job["recruiters"]:
-                gh["job_owners"][owner_id] = {"id": owner_id, "job_id": job["id"], "user_id": user_id,
-                                              "type": "recruiter", "created_at": created, "updated_at": created}
-                owner_id += 1
-
-        jobs_by_id = {job["id"]: job for job in seed.JOBS}
-        for position, cand in enumerate(seed.CANDIDATES):
-            applied = now - timedelta(days=10, hours=position)
-            touched = stamp(now - timedelta(days=3, minutes=position * 7))
-            gh["candidates"][cand["id"]] = {
-                "id": cand["id"], "first_name": cand["first_name"], "last_name": cand["last_name"],
-                "company": None, "title": None, "private": False, "can_email": True,
-                "email_addresses": [{"value": cand["email"], "type": "personal"}] if cand["email"] else [],
-                "phone_numbers": [{"value": cand["phone"], "type": "mobile"}] if cand["phone"] else [],
-                "created_at": stamp(applied), "updated_at": touched,
-            }
-            app_id = seed.application_id(cand["id"])
-            job = jobs_by_id[cand["job"]]
-            visit_id = FIRST_VISIT_ID + position
-            gh["applications"][app_id] = {
-                "id": app_id, "candidate_id": cand["id"], "job_id": job["id"], "stage_id": visit_id,
-                "stage_name": seed.STAGES[0], "status": "in_process", "prospect": False,
-                "created_at": stamp(applied), "updated_at": touched, "last_activity_at": touched,
-                "rejected_at": None, "rejection_reason_id": None,
-                "recruiter_id": (job["recruiters"] or [None])[0], "coordinator_id": None, "source_id": None,
-                "referrer_id": None, "custom_fields": custom_fields_for(job),
-            }
-            gh["application_stages"][visit_id] = stage_visit(visit_id, app_id, stage_id_for(job["id"], 0),
-                                                             stamp(applied))
+        _seed_users(gh, created)
+        _seed_jobs(gh, created)
+        _seed_applications(gh, now)
         world.data["greenhouse"] = gh
         world.data.setdefault("notes", {})
         return gh
+
+
+def _seed_users(gh: dict[str, Any], created: str) -> None:
+    for user in seed.USERS:
+        gh["users"][user["id"]] = {
+            "id": user["id"], "first_name": user["first_name"], "last_name": user["last_name"],
+            "name": f"{user['first_name']} {user['last_name']}", "primary_email": user["email"],
+            "emails": [user["email"]], "job_title": user["title"], "deactivated": False,
+            "site_admin": not user["host"],
+            "employee_id": None, "created_at": created, "updated_at": created,
+        }
+
+
+def _seed_jobs(gh: dict[str, Any], created: str) -> None:
+    """Jobs with their departments, offices, interview stages, hiring managers and recruiters."""
+    departments = _index_names(job["department"] for job in seed.JOBS)
+    offices = _index_names(job["office"] for job in seed.JOBS)
+    for name, ident in departments.items():
+        gh["departments"][500 + ident] = {"id": 500 + ident, "name": name, "parent_id": None,
+                                          "created_at": created, "updated_at": created}
+    for name, ident in offices.items():
+        gh["offices"][600 + ident] = {"id": 600 + ident, "name": name, "parent_id": None,
+                                      "created_at": created, "updated_at": created}
+    owner_id = hm_id = 1
+    for job in seed.JOBS:
+        gh["jobs"][job["id"]] = {
+            "id": job["id"], "name": job["name"], "requisition_id": f"REQ-{job['id']}",
+            "status": "open", "confidential": False,
+            "department_id": 500 + departments[job["department"]],
+            "office_ids": [600 + offices[job["office"]]],
+            "opened_at": created, "closed_at": None, "created_at": created, "updated_at": created,
+        }
+        for index, stage_name in enumerate(seed.STAGES):
+            stage_id = stage_id_for(job["id"], index)
+            gh["job_interview_stages"][stage_id] = {
+                "id": stage_id, "job_id": job["id"], "name": stage_name, "sort_order": index,
+                "created_at": created, "updated_at": created,
+            }
+        for user_id in job["hiring_managers"]:
+            gh["job_hiring_managers"][hm_id] = {"id": hm_id, "job_id": job["id"], "user_id": user_id,
+                                                "created_at": created, "updated_at": created}
+            hm_id += 1
+        for user_id in job["recruiters"]:
+            gh["job_owners"][owner_id] = {"id": owner_id, "job_id": job["id"], "user_id": user_id,
+                                          "type": "recruiter", "created_at": created, "updated_at": created}
+            owner_id += 1
+
+
+def _seed_applications(gh: dict[str, Any], now: datetime) -> None:
+    """One candidate and one in-process application each, in the first stage, touched days ago."""
+    jobs_by_id = {job["id"]: job for job in seed.JOBS}
+    for position, cand in enumerate(seed.CANDIDATES):
+        applied = now - timedelta(days=10, hours=position)
+        touched = stamp(now - timedelta(days=3, minutes=position * 7))
+        gh["candidates"][cand["id"]] = {
+            "id": cand["id"], "first_name": cand["first_name"], "last_name": cand["last_name"],
+            "company": None, "title": None, "private": False, "can_email": True,
+            "email_addresses": [{"value": cand["email"], "type": "personal"}] if cand["email"] else [],
+            "phone_numbers": [{"value": cand["phone"], "type": "mobile"}] if cand["phone"] else [],
+            "created_at": stamp(applied), "updated_at": touched,
+        }
+        app_id = seed.application_id(cand["id"])
+        job = jobs_by_id[cand["job"]]
+        visit_id = FIRST_VISIT_ID + position
+        gh["applications"][app_id] = {
+            "id": app_id, "candidate_id": cand["id"], "job_id": job["id"], "stage_id": visit_id,
+            "stage_name": seed.STAGES[0], "status": "in_process", "prospect": False,
+            "created_at": stamp(applied), "updated_at": touched, "last_activity_at": touched,
+            "rejected_at": None, "rejection_reason_id": None,
+            "recruiter_id": (job["recruiters"] or [None])[0], "coordinator_id": None, "source_id": None,
+            "referrer_id": None, "custom_fields": custom_fields_for(job),
+        }
+        gh["application_stages"][visit_id] = stage_visit(visit_id, app_id, stage_id_for(job["id"], 0),
+                                                         stamp(applied))
 
 
 def stage_id_for(job_id: int, index: int) -> int:
@@ -221,25 +226,23 @@ def mount(app: SandboxApp) -> None:
     """Seed the Greenhouse world and register the token, /v3 and admin routes."""
     world = app.world
     seed_world(world)
-    router = app.router
-
-    router.add("POST", "/auth/token", lambda request: _token(world, request))
-    for resource in PARENT_FILTERS:
-        router.add("GET", f"/v3/{resource}", _v3(world, _lister(world, resource)))
-    for resource in SINGLE_ROUTES:
-        router.add("GET", f"/v3/{resource}/{{id}}", _v3(world, _getter(world, resource)))
-    router.add("POST", "/v3/notes", _v3(world, lambda request: _create_note(world, request)))
-    router.add("POST", "/v3/candidate_tags", _v3(world, lambda request: _create_tag(world, request)))
-    router.add("POST", "/v3/applied_candidate_tags", _v3(world, lambda request: _apply_tag(world, request)))
-    router.add("DELETE", "/v3/applied_candidate_tags/{id}", _v3(world, lambda request: _unapply_tag(world, request)))
-    router.add("POST", "/v3/applications/{id}/move", _v3(world, lambda request: _move_v3(world, request)))
-
-    router.add("POST", "/_admin/move", lambda request: _admin_move(world, request))
-    router.add("POST", "/_admin/greenhouse/revoke", lambda request: _admin_revoke(world, request))
-    router.add("POST", "/_admin/greenhouse/candidate-email", lambda request: _admin_candidate_email(world, request))
-    router.add("POST", "/_admin/greenhouse/restore", lambda request: _admin_restore(world))
-    router.add("POST", "/_admin/greenhouse/rate_limit", lambda request: _admin_rate_limit(world, request))
-    router.add("GET", "/_admin/greenhouse/applications/{id}", lambda request: _admin_application(world, request))
+    v3 = partial(_v3, world)  # bearer auth and rate limiting, as every Harvest route has
+    mount_routes(app, [
+        ("POST", "/auth/token", partial(_token, world)),
+        *[("GET", f"/v3/{resource}", v3(_lister(world, resource))) for resource in PARENT_FILTERS],
+        *[("GET", f"/v3/{resource}/{{id}}", v3(_getter(world, resource))) for resource in SINGLE_ROUTES],
+        ("POST", "/v3/notes", v3(partial(_create_note, world))),
+        ("POST", "/v3/candidate_tags", v3(partial(_create_tag, world))),
+        ("POST", "/v3/applied_candidate_tags", v3(partial(_apply_tag, world))),
+        ("DELETE", "/v3/applied_candidate_tags/{id}", v3(partial(_unapply_tag, world))),
+        ("POST", "/v3/applications/{id}/move", v3(partial(_move_v3, world))),
+        ("POST", "/_admin/move", partial(_admin_move, world)),
+        ("POST", "/_admin/greenhouse/revoke", partial(_admin_revoke, world)),
+        ("POST", "/_admin/greenhouse/candidate-email", partial(_admin_candidate_email, world)),
+        ("POST", "/_admin/greenhouse/restore", partial(_admin_restore, world)),
+        ("POST", "/_admin/greenhouse/rate_limit", partial(_admin_rate_limit, world)),
+        ("GET", "/_admin/greenhouse/applications/{id}", partial(_admin_application, world)),
+    ])
 
 
 def _gh(world: World) -> dict[str, Any]:
@@ -256,7 +259,7 @@ def _new_id(gh: dict[str, Any]) -> int:
 
 def _token(world: World, request: Request) -> Response:
     """OAuth2 client-credentials grant, answered the way auth.greenhouse.io does."""
-    client_id, client_secret = _basic_credentials(request.headers.get("authorization", ""))
+    client_id, client_secret = basic_credentials(request.headers.get("authorization", ""))
     with world.lock:
         gh = _gh(world)
         if gh["revoked"] or client_id != CLIENT_ID or client_secret != CLIENT_SECRET:
@@ -278,26 +281,14 @@ def _token(world: World, request: Request) -> Response:
                               "expires_at": stamp(expires_at)})
 
 
-def _basic_credentials(header: str) -> tuple[str, str]:
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic":
-        return "", ""
-    try:
-        decoded = base64.b64decode(value.strip()).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return "", ""
-    user, _, password = decoded.partition(":")
-    return user, password
-
-
 def _v3(world: World, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
     """Wrap a /v3 handler with bearer auth and rate limiting, as every Harvest route has."""
 
     def wrapped(request: Request) -> Response:
         with world.lock:
             gh = _gh(world)
-            scheme, _, token = request.headers.get("authorization", "").partition(" ")
-            grant = gh["tokens"].get(token.strip()) if scheme.lower() == "bearer" else None
+            token = bearer_token(request.headers.get("authorization", ""), lenient=True)
+            grant = gh["tokens"].get(token) if token is not None else None
             if grant is None or gh["revoked"] or grant["expires_at"] <= world.now():
                 return Response(401, {"message": "Unauthorized", "errors": ["Token could not be decoded."]})
             request.params["_sub"] = str(grant["sub"])
@@ -376,7 +367,7 @@ def _lister(world: World, resource: str) -> Callable[[Request], Response]:
         page = records[:per_page]
         headers: dict[str, str] = {}
         if len(records) > per_page:
-            cursor = _encode_cursor({"r": resource, "q": filters, "n": per_page, "lt": page[-1]["id"]})
+            cursor = encode_token({"r": resource, "q": filters, "n": per_page, "lt": page[-1]["id"]})
             headers["Link"] = f'<{request.base_url}/v3/{resource}?cursor={cursor}>; rel="next"'
         return Response(200, [dict(rec) for rec in page], headers)
 
@@ -433,17 +424,8 @@ def _time_test(name: str, value: str) -> Callable[[dict[str, Any]], bool]:
     return lambda rec: rec.get(name) is not None and compare[op](parse_instant(rec[name]), bound)
 
 
-def _encode_cursor(state: dict[str, Any]) -> str:
-    raw = json.dumps(state, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
 def _decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        state = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (binascii.Error, UnicodeError, json.JSONDecodeError) as exc:
-        raise ValueError("invalid cursor") from exc
+    state = decode_token(cursor)
     if not isinstance(state, dict) or not isinstance(state.get("q"), dict) or "n" not in state:
         raise ValueError("invalid cursor")
     return state
@@ -594,24 +576,30 @@ def _as_int(value: Any) -> int | None:
 # --------------------------------------------------------------------------- admin
 
 
+def _admin_target(gh: dict[str, Any], body: dict[str, Any]) -> dict[str, Any] | Response:
+    """The application an admin body's ``application_id`` names, or the 404 to answer."""
+    application = gh["applications"].get(_as_int(body.get("application_id")))
+    if application is None:
+        return error(404, f"application {body.get('application_id')!r} not found")
+    return application
+
+
 def _admin_move(world: World, request: Request) -> Response:
     """``{"application_id": 17001, "stage": "Phone Screen"}`` or ``{"application_id": .., "status": "rejected"}``."""
     body = request.json()
     with world.lock:
         gh = _gh(world)
-        application = gh["applications"].get(_as_int(body.get("application_id")))
-        if application is None:
-            return error(404, f"application {body.get('application_id')!r} not found")
-        stage_name, status = body.get("stage"), body.get("status")
-        if stage_name is None and status is None:
-            return error(400, "body needs 'stage' (a stage name) and/or 'status'")
-        if status is not None and status not in STATUSES:
-            return error(400, f"unknown status {status!r}; valid: {', '.join(STATUSES)}")
+        application = _admin_target(gh, body)
+        if isinstance(application, Response):
+            return application
+        asked = move_request(body, STATUSES)
+        if isinstance(asked, Response):
+            return asked
+        stage_name, status = asked
         if stage_name is not None:
             stages = sorted((s for s in gh["job_interview_stages"].values() if s["job_id"] == application["job_id"]),
                             key=lambda s: s["sort_order"])
-            match = next((s for s in stages if s["name"] == stage_name), None) or next(
-                (s for s in stages if s["name"].casefold() == str(stage_name).casefold()), None)
+            match = find_named(stages, stage_name, "name")
             if match is None:
                 valid = ", ".join(s["name"] for s in stages)
                 return error(400, f"unknown stage {stage_name!r} for job {application['job_id']}; valid: {valid}",
@@ -630,9 +618,9 @@ def _admin_candidate_email(world: World, request: Request) -> Response:
     body = request.json()
     with world.lock:
         gh = _gh(world)
-        application = gh["applications"].get(_as_int(body.get("application_id")))
-        if application is None:
-            return error(404, f"application {body.get('application_id')!r} not found")
+        application = _admin_target(gh, body)
+        if isinstance(application, Response):
+            return application
         candidate = gh["candidates"][application["candidate_id"]]
         candidate["email_addresses"] = [{"value": str(body.get("email", "")), "type": "personal"}]
         candidate["updated_at"] = stamp(world.now())
@@ -651,7 +639,7 @@ def _admin_revoke(world: World, request: Request) -> Response:
         return Response(200, {"revoked_tokens": revoked, "token_endpoint": "refusing"})
 
 
-def _admin_restore(world: World) -> Response:
+def _admin_restore(world: World, request: Request) -> Response:
     with world.lock:
         _gh(world)["revoked"] = False
         return Response(200, {"token_endpoint": "accepting"})

@@ -37,16 +37,15 @@ a candidate was sent.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from . import seed
+from .common import basic_credentials, decode_token, encode_token, find_named, mount_routes, move_request
 from .server import Request, Response, SandboxApp, World, error
 
 API_KEY = "sandbox-lever-key"
@@ -110,81 +109,92 @@ def seed_world(world: World) -> dict[str, Any]:
         created = ms(now - timedelta(days=30))
         lv: dict[str, Any] = {"users": {}, "postings": {}, "stages": {}, "archive_reasons": {}, "contacts": {},
                               "opportunities": {}, "applications": {}, "notes": {}, "revoked": False}
-
-        for user in seed.USERS:
-            ident = user_id(user["id"])
-            lv["users"][ident] = {
-                "id": ident, "name": f"{user['first_name']} {user['last_name']}",
-                "username": user["email"].split("@")[0], "email": user["email"], "createdAt": created,
-                "deactivatedAt": None, "accessRole": "team member" if user["host"] else "admin", "photo": None,
-                "externalDirectoryId": None, "linkedContactIds": [], "jobTitle": user["title"], "manager": None,
-            }
-        for index, name in enumerate(seed.STAGES):
-            lv["stages"][stage_id(index)] = {"id": stage_id(index), "text": name}
-        for index, (text, kind) in enumerate(ARCHIVE_REASONS):
-            ident = archive_reason_id(index)
-            lv["archive_reasons"][ident] = {"id": ident, "text": text, "status": "active", "type": kind}
-
-        jobs = {job["id"]: job for job in seed.JOBS}
+        _seed_account(lv, created)
         for job in seed.JOBS:
-            ident = posting_id(job["id"])
-            owner = user_id(job["recruiters"][0]) if job["recruiters"] else None
-            managers = [user_id(u) for u in job["hiring_managers"]]
-            posting: dict[str, Any] = {
-                "id": ident, "text": job["name"], "createdAt": created, "updatedAt": created, "state": "published",
-                "distributionChannels": ["public"],
-                "confidentiality": "confidential" if job["id"] in CONFIDENTIAL_JOBS else "non-confidential",
-                "user": owner, "owner": owner,
-                "categories": {"team": job["department"], "location": job["office"], "commitment": "Full-time",
-                               "allLocations": [job["office"]]},
-                "tags": [], "followers": [u for u in [owner, *managers] if u], "requisitionCodes": [f"REQ-{job['id']}"],
-                "country": "US", "workplaceType": "onsite",
-                "urls": {"show": f"https://jobs.lever.example/{seed.ORG_DOMAIN}/{ident}"},
-            }
-            if managers:
-                posting["hiringManager"] = managers[0]  # job 105 has none: the key is absent, as in Lever
-            lv["postings"][ident] = posting
-
+            lv["postings"][posting_id(job["id"])] = _posting(job, created)
+        jobs = {job["id"]: job for job in seed.JOBS}
         for position, cand in enumerate(seed.CANDIDATES):
-            applied = ms(now - timedelta(days=10, hours=position))
-            touched = ms(now - timedelta(days=3, minutes=position * 7))
-            job = jobs[cand["job"]]
-            posting = lv["postings"][posting_id(job["id"])]
-            number = seed.application_id(cand["id"])
-            opp_id, app_id, person = opportunity_id(number), application_id(number), contact_id(cand["id"])
-            name = f"{cand['first_name']} {cand['last_name']}"
-            emails = [cand["email"]] if cand["email"] else []
-            phones = [{"type": "mobile", "value": cand["phone"]}] if cand["phone"] else []
-            lv["contacts"][person] = {"id": person, "name": name, "headline": "", "isAnonymized": False,
-                                      "location": {"name": job["office"]}, "emails": list(emails),
-                                      "phones": [dict(p) for p in phones]}
-            lv["applications"][app_id] = {
-                "id": app_id, "type": "posting", "opportunityId": opp_id, "candidateId": opp_id,
-                "createdAt": applied, "posting": posting["id"], "postingOwner": posting["owner"],
-                "postingHiringManager": posting.get("hiringManager"), "user": None, "name": name,
-                "email": cand["email"], "phone": phones[0] if phones else None, "company": None, "links": [],
-                "comments": None, "customQuestions": [], "archived": None, "requisitionForHire": None,
-            }
-            lv["opportunities"][opp_id] = {
-                "id": opp_id, "name": name, "headline": "", "contact": person, "emails": list(emails),
-                "phones": [dict(p) for p in phones], "confidentiality": posting["confidentiality"],
-                "location": job["office"], "links": [], "archived": None, "createdAt": applied,
-                "updatedAt": touched, "lastInteractionAt": touched, "lastAdvancedAt": applied,
-                "snoozedUntil": None, "stage": stage_id(0),
-                "stageChanges": [{"toStageId": stage_id(0), "toStageIndex": 0, "updatedAt": applied,
-                                  "userId": posting["owner"]}],
-                "owner": posting["owner"], "followers": list(posting["followers"]), "tags": [],
-                "sources": ["Job site"], "origin": "applied", "sourcedBy": None, "applications": [app_id],
-                "resume": None, "dataProtection": None, "isAnonymized": False,
-                "opportunityLocation": job["office"],
-                "urls": {"list": "https://hire.lever.example/candidates",
-                         "show": f"https://hire.lever.example/candidates/{opp_id}"},
-                "_seed": number,
-            }
-            lv["notes"][opp_id] = []
+            _seed_candidate(lv, cand, jobs[cand["job"]], position, now)
         world.data["lever"] = lv
         world.data.setdefault("notes", {})
         return lv
+
+
+def _seed_account(lv: dict[str, Any], created: int) -> None:
+    """Users, the pipeline's stages and the archive reasons."""
+    for user in seed.USERS:
+        ident = user_id(user["id"])
+        lv["users"][ident] = {
+            "id": ident, "name": f"{user['first_name']} {user['last_name']}",
+            "username": user["email"].split("@")[0], "email": user["email"], "createdAt": created,
+            "deactivatedAt": None, "accessRole": "team member" if user["host"] else "admin", "photo": None,
+            "externalDirectoryId": None, "linkedContactIds": [], "jobTitle": user["title"], "manager": None,
+        }
+    for index, name in enumerate(seed.STAGES):
+        lv["stages"][stage_id(index)] = {"id": stage_id(index), "text": name}
+    for index, (text, kind) in enumerate(ARCHIVE_REASONS):
+        ident = archive_reason_id(index)
+        lv["archive_reasons"][ident] = {"id": ident, "text": text, "status": "active", "type": kind}
+
+
+def _posting(job: dict[str, Any], created: int) -> dict[str, Any]:
+    ident = posting_id(job["id"])
+    owner = user_id(job["recruiters"][0]) if job["recruiters"] else None
+    managers = [user_id(u) for u in job["hiring_managers"]]
+    posting: dict[str, Any] = {
+        "id": ident, "text": job["name"], "createdAt": created, "updatedAt": created, "state": "published",
+        "distributionChannels": ["public"],
+        "confidentiality": "confidential" if job["id"] in CONFIDENTIAL_JOBS else "non-confidential",
+        "user": owner, "owner": owner,
+        "categories": {"team": job["department"], "location": job["office"], "commitment": "Full-time",
+                       "allLocations": [job["office"]]},
+        "tags": [], "followers": [u for u in [owner, *managers] if u], "requisitionCodes": [f"REQ-{job['id']}"],
+        "country": "US", "workplaceType": "onsite",
+        "urls": {"show": f"https://jobs.lever.example/{seed.ORG_DOMAIN}/{ident}"},
+    }
+    if managers:
+        posting["hiringManager"] = managers[0]  # job 105 has none: the key is absent, as in Lever
+    return posting
+
+
+def _seed_candidate(lv: dict[str, Any], cand: dict[str, Any], job: dict[str, Any], position: int,
+                    now: datetime) -> None:
+    """A candidate's contact, application and opportunity, in the first stage."""
+    applied = ms(now - timedelta(days=10, hours=position))
+    touched = ms(now - timedelta(days=3, minutes=position * 7))
+    posting = lv["postings"][posting_id(job["id"])]
+    number = seed.application_id(cand["id"])
+    opp_id, app_id, person = opportunity_id(number), application_id(number), contact_id(cand["id"])
+    name = f"{cand['first_name']} {cand['last_name']}"
+    emails = [cand["email"]] if cand["email"] else []
+    phones = [{"type": "mobile", "value": cand["phone"]}] if cand["phone"] else []
+    lv["contacts"][person] = {"id": person, "name": name, "headline": "", "isAnonymized": False,
+                              "location": {"name": job["office"]}, "emails": list(emails),
+                              "phones": [dict(p) for p in phones]}
+    lv["applications"][app_id] = {
+        "id": app_id, "type": "posting", "opportunityId": opp_id, "candidateId": opp_id,
+        "createdAt": applied, "posting": posting["id"], "postingOwner": posting["owner"],
+        "postingHiringManager": posting.get("hiringManager"), "user": None, "name": name,
+        "email": cand["email"], "phone": phones[0] if phones else None, "company": None, "links": [],
+        "comments": None, "customQuestions": [], "archived": None, "requisitionForHire": None,
+    }
+    lv["opportunities"][opp_id] = {
+        "id": opp_id, "name": name, "headline": "", "contact": person, "emails": list(emails),
+        "phones": [dict(p) for p in phones], "confidentiality": posting["confidentiality"],
+        "location": job["office"], "links": [], "archived": None, "createdAt": applied,
+        "updatedAt": touched, "lastInteractionAt": touched, "lastAdvancedAt": applied,
+        "snoozedUntil": None, "stage": stage_id(0),
+        "stageChanges": [{"toStageId": stage_id(0), "toStageIndex": 0, "updatedAt": applied,
+                          "userId": posting["owner"]}],
+        "owner": posting["owner"], "followers": list(posting["followers"]), "tags": [],
+        "sources": ["Job site"], "origin": "applied", "sourcedBy": None, "applications": [app_id],
+        "resume": None, "dataProtection": None, "isAnonymized": False,
+        "opportunityLocation": job["office"],
+        "urls": {"list": "https://hire.lever.example/candidates",
+                 "show": f"https://hire.lever.example/candidates/{opp_id}"},
+        "_seed": number,
+    }
+    lv["notes"][opp_id] = []
 
 
 # --------------------------------------------------------------------------- mount
@@ -194,29 +204,26 @@ def mount(app: SandboxApp) -> None:
     """Seed the Lever world and register the /v1 and admin routes."""
     world = app.world
     seed_world(world)
-    add = app.router.add
-
-    def v1(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
-        return _authorized(world, handler)
-
-    add("GET", "/v1/opportunities", v1(lambda r: _list_opportunities(world, r)))
-    add("GET", "/v1/opportunities/{id}", v1(lambda r: _get_opportunity(world, r)))
-    add("GET", "/v1/opportunities/{id}/applications", v1(lambda r: _opportunity_applications(world, r)))
-    add("GET", "/v1/opportunities/{id}/notes", v1(lambda r: _list_notes(world, r)))
-    add("POST", "/v1/opportunities/{id}/notes", v1(_writer(world, _create_note)))
-    add("POST", "/v1/opportunities/{id}/addTags", v1(_writer(world, _add_tags)))
-    add("POST", "/v1/opportunities/{id}/removeTags", v1(_writer(world, _remove_tags)))
-    add("PUT", "/v1/opportunities/{id}/stage", v1(_writer(world, _put_stage)))
-    add("PUT", "/v1/opportunities/{id}/archived", v1(_writer(world, _put_archived)))
-    for resource in ("postings", "users", "stages", "archive_reasons", "contacts"):
-        add("GET", f"/v1/{resource}/{{id}}", v1(_getter(world, resource)))
-    for resource in ("postings", "users", "stages", "archive_reasons"):
-        add("GET", f"/v1/{resource}", v1(_simple_lister(world, resource)))
-
-    add("POST", "/_admin/move", lambda r: _admin_move(world, r))
-    add("GET", "/_admin/lever/opportunities/{id}", lambda r: _admin_opportunity(world, r))
-    add("POST", "/_admin/lever/revoke", lambda r: _admin_revoke(world, True))
-    add("POST", "/_admin/lever/restore", lambda r: _admin_revoke(world, False))
+    v1 = partial(_authorized, world)  # HTTP Basic with the API key, as every /v1 route has
+    mount_routes(app, [
+        ("GET", "/v1/opportunities", v1(partial(_list_opportunities, world))),
+        ("GET", "/v1/opportunities/{id}", v1(partial(_get_opportunity, world))),
+        ("GET", "/v1/opportunities/{id}/applications", v1(partial(_opportunity_applications, world))),
+        ("GET", "/v1/opportunities/{id}/notes", v1(partial(_list_notes, world))),
+        ("POST", "/v1/opportunities/{id}/notes", v1(_writer(world, _create_note))),
+        ("POST", "/v1/opportunities/{id}/addTags", v1(_writer(world, _add_tags))),
+        ("POST", "/v1/opportunities/{id}/removeTags", v1(_writer(world, _remove_tags))),
+        ("PUT", "/v1/opportunities/{id}/stage", v1(_writer(world, _put_stage))),
+        ("PUT", "/v1/opportunities/{id}/archived", v1(_writer(world, _put_archived))),
+        *[("GET", f"/v1/{resource}/{{id}}", v1(_getter(world, resource)))
+          for resource in ("postings", "users", "stages", "archive_reasons", "contacts")],
+        *[("GET", f"/v1/{resource}", v1(_simple_lister(world, resource)))
+          for resource in ("postings", "users", "stages", "archive_reasons")],
+        ("POST", "/_admin/move", partial(_admin_move, world)),
+        ("GET", "/_admin/lever/opportunities/{id}", partial(_admin_opportunity, world)),
+        ("POST", "/_admin/lever/revoke", partial(_admin_revoke, world, True)),
+        ("POST", "/_admin/lever/restore", partial(_admin_revoke, world, False)),
+    ])
 
 
 def _lv(world: World) -> dict[str, Any]:
@@ -233,7 +240,7 @@ def _lever_error(status: int, code: str, message: str) -> Response:
 
 def _authorized(world: World, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
     def wrapped(request: Request) -> Response:
-        key, password = _basic_credentials(request.headers.get("authorization", ""))
+        key, password = basic_credentials(request.headers.get("authorization", ""), strict=True)
         with world.lock:
             if _lv(world)["revoked"] or key != API_KEY or password:
                 return Response(401, {"code": "UnauthorizedError", "message": "Invalid API key"},
@@ -241,18 +248,6 @@ def _authorized(world: World, handler: Callable[[Request], Response]) -> Callabl
             return handler(request)
 
     return wrapped
-
-
-def _basic_credentials(header: str) -> tuple[str, str]:
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic":
-        return "", ""
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return "", ""
-    key, _, password = decoded.partition(":")
-    return key, password
 
 
 # --------------------------------------------------------------------------- reads
@@ -372,20 +367,14 @@ def _page(records: list[dict[str, Any]], limit: int, render: Callable[[dict[str,
     page = records[:limit]
     body: dict[str, Any] = {"data": [render(r) for r in page], "hasNext": len(records) > limit}
     if body["hasNext"]:
-        body["next"] = _encode_offset(key(page[-1]))
+        body["next"] = encode_token(list(key(page[-1])))
     return Response(200, body)
-
-
-def _encode_offset(position: tuple[Any, ...]) -> str:
-    raw = json.dumps(list(position), separators=(",", ":")).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
 def _decode_offset(token: str) -> tuple[Any, ...]:
     try:
-        padded = token + "=" * (-len(token) % 4)
-        position = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (binascii.Error, UnicodeError, ValueError) as exc:
+        position = decode_token(token)
+    except ValueError as exc:
         raise _Refused(400, "BadRequestError", "invalid offset") from exc
     if not isinstance(position, list) or not position:
         raise _Refused(400, "BadRequestError", "invalid offset")
@@ -585,15 +574,13 @@ def _admin_move(world: World, request: Request) -> Response:
         opp = _find_opportunity(lv, body.get("application_id"))
         if opp is None:
             return error(404, f"application {body.get('application_id')!r} not found")
-        stage_name, status = body.get("stage"), body.get("status")
-        if stage_name is None and status is None:
-            return error(400, "body needs 'stage' (a stage name) and/or 'status'")
-        if status is not None and status not in ADMIN_STATUSES:
-            return error(400, f"unknown status {status!r}; valid: {', '.join(ADMIN_STATUSES)}")
+        asked = move_request(body, ADMIN_STATUSES)
+        if isinstance(asked, Response):
+            return asked
+        stage_name, status = asked
         if stage_name is not None:
             stages = list(lv["stages"].values())
-            match = next((s for s in stages if s["text"] == stage_name), None) or next(
-                (s for s in stages if s["text"].casefold() == str(stage_name).casefold()), None)
+            match = find_named(stages, stage_name, "text")
             if match is None:
                 valid = [s["text"] for s in stages]
                 return error(400, f"unknown stage {stage_name!r}; valid: {', '.join(valid)}", valid_stages=valid)
@@ -628,7 +615,7 @@ def _admin_view(lv: dict[str, Any], opp: dict[str, Any]) -> dict[str, Any]:
             "notes": [dict(n) for n in lv["notes"][opp["id"]]], "tags": list(opp["tags"])}
 
 
-def _admin_revoke(world: World, revoked: bool) -> Response:
+def _admin_revoke(world: World, revoked: bool, request: Request) -> Response:
     """Revoke (or restore) the sandbox API key, as deleting it in Lever's settings would."""
     with world.lock:
         _lv(world)["revoked"] = revoked

@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +34,7 @@ import requests
 
 from ..config import is_loopback
 from ..webhooks import VENDORS, signed_delivery
+from .common import mount_routes
 from .server import Request, Response, SandboxApp, World, error
 
 log = logging.getLogger(__name__)
@@ -117,35 +119,39 @@ class Emitter:
                 log.debug("sandbox webhook to %s was not accepted", url)
 
 
+def add_target(emitter: Emitter, request: Request) -> Response:
+    body = request.json()
+    vendor, url, secret = body.get("vendor"), body.get("url"), body.get("secret")
+    mounted = tuple(emitter.world.data.get("flavours", {}).values())
+    if vendor not in VENDORS or vendor not in mounted:
+        return error(400, f"vendor {vendor!r} is not mounted here; use one of {', '.join(mounted)}")
+    parts = urlsplit(str(url or ""))
+    if parts.scheme not in ("http", "https") or not is_loopback(parts.hostname):
+        return error(400, "url must be an http(s) URL on 127.0.0.1/localhost: the sandbox only talks to this host")
+    if not isinstance(secret, str) or not secret:
+        return error(400, "body needs 'secret', the shared secret the target verifies with")
+    emitter.register(vendor, str(url), secret)
+    return Response(201, {"vendor": vendor, "url": url})
+
+
+def status(emitter: Emitter, request: Request) -> Response:
+    return Response(200, {"targets": {v: [u for u, _ in t] for v, t in emitter.targets.items()},
+                          "sent": emitter.sent, "failed": emitter.failed})
+
+
+def forget(emitter: Emitter, request: Request) -> Response:
+    emitter.clear()
+    return Response(204)
+
+
 def mount(app: SandboxApp) -> None:
-    world = app.world
-    emitter = Emitter(world)
-    world.on_change.append(emitter.changed)
-
-    @app.router.route("POST", "/_admin/webhooks")
-    def add_target(request: Request) -> Response:
-        body = request.json()
-        vendor, url, secret = body.get("vendor"), body.get("url"), body.get("secret")
-        mounted = tuple(world.data.get("flavours", {}).values())
-        if vendor not in VENDORS or vendor not in mounted:
-            return error(400, f"vendor {vendor!r} is not mounted here; use one of {', '.join(mounted)}")
-        parts = urlsplit(str(url or ""))
-        if parts.scheme not in ("http", "https") or not is_loopback(parts.hostname):
-            return error(400, "url must be an http(s) URL on 127.0.0.1/localhost: the sandbox only talks to this host")
-        if not isinstance(secret, str) or not secret:
-            return error(400, "body needs 'secret', the shared secret the target verifies with")
-        emitter.register(vendor, str(url), secret)
-        return Response(201, {"vendor": vendor, "url": url})
-
-    @app.router.route("GET", "/_admin/webhooks")
-    def status(request: Request) -> Response:
-        return Response(200, {"targets": {v: [u for u, _ in t] for v, t in emitter.targets.items()},
-                              "sent": emitter.sent, "failed": emitter.failed})
-
-    @app.router.route("DELETE", "/_admin/webhooks")
-    def forget(request: Request) -> Response:
-        emitter.clear()
-        return Response(204)
+    emitter = Emitter(app.world)
+    app.world.on_change.append(emitter.changed)
+    mount_routes(app, [
+        ("POST", "/_admin/webhooks", partial(add_target, emitter)),
+        ("GET", "/_admin/webhooks", partial(status, emitter)),
+        ("DELETE", "/_admin/webhooks", partial(forget, emitter)),
+    ])
 
 
 def register(sandbox_url: str, vendor: str, target: str, secret: str) -> None:
