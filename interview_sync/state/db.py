@@ -257,13 +257,7 @@ def _m2_outbox_state_index(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["state"], if_not_exists=True)
 
 
-def _m3_outbox_message_id_index(db: sqlite_utils.Database) -> None:
-    """Every message read back from the mailbox is matched by the Message-IDs it points at."""
-    db["outbox"].create_index(["message_id"], if_not_exists=True)
-
-
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial, _m2_outbox_state_index,
-                                                                   _m3_outbox_message_id_index)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_m1_initial, _m2_outbox_state_index)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -434,7 +428,17 @@ class StateDB:
                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                                 [str(version + 1)])
         self._add_invitation_columns()
+        self._add_outbox_message_id_index()
         return SCHEMA_VERSION
+
+    def _add_outbox_message_id_index(self) -> None:
+        """Every message read back from the mailbox is matched by the Message-IDs it points at
+        (issue 13). Idempotent like the columns below, so it needs no schema version of its own
+        (and no migration number that another branch's migration would also take)."""
+        if any(index.columns == ["message_id"] for index in self.db["outbox"].indexes):
+            return
+        with self.transaction():
+            self.db["outbox"].create_index(["message_id"], if_not_exists=True)
 
     def _add_invitation_columns(self) -> None:
         present = set(self.db["invitations"].columns_dict)
