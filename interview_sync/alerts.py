@@ -175,3 +175,48 @@ def text_reply(body: str) -> AlertText:
     quoted = sanitize.cap(sanitize.one_line(body), 300)
     return AlertText("sms_reply", f"The candidate replied by text: \"{quoted}\"",
                      "Answer them yourself (call, or text from your own phone); the tool does not reply to texts")
+
+
+# --- what came back to the mailbox (bounces, replies, calendar answers) ------------------
+
+_READERS = {"hm": "the hiring manager", "recruiter": "the recruiting team", "candidate": "the candidate"}
+
+
+def bounced(application_id: str, candidate: str | None, address: str | None, reason: str | None,
+            reader: str, retried: bool) -> AlertText:
+    """A delivery failure came back for one of our emails (a hard bounce, or a soft one twice)."""
+    who = (candidate or "the candidate") if reader == "candidate" else _READERS.get(reader, "the recipient")
+    again = " after one retry" if retried else ""
+    command = resend_command(application_id, "email address corrected") if reader == "candidate" else None
+    return AlertText("bounce", f"the email to {who} at {address or 'their address'} bounced{again} "
+                     f"({reason or 'no reason given'}); nothing more is sent to that address",
+                     "check the address in the ATS (or call them), correct it, then send the invitation again "
+                     "with the command below" if command else
+                     "check the address in the ATS or the settings and let them know by another route", command)
+
+
+def replied(application_id: str, who: str, excerpt: str | None, held: bool) -> AlertText:
+    """Someone answered one of our emails (``who``: the candidate's name, or "the hiring
+    manager ..."): a person reads it; the tool never answers by itself."""
+    quoted = f': "{excerpt}"' if excerpt else " (no plain-text part; read it in the mailbox)"
+    hold = "; the follow-up is held until you act" if held else ""
+    return AlertText("reply", f"{who} replied to our email{quoted}{hold}",
+                     "read the whole reply in the recruiting mailbox and answer by hand"
+                     + ("; if a new booking link is needed, use the command below" if held else ""),
+                     resend_command(application_id, "candidate replied") if held else None)
+
+
+def invite_declined(manager: str | None, candidate: str | None, when: str | None,
+                    by_candidate: bool = False) -> AlertText:
+    """The hiring manager (or the candidate, who may get an invite too) declined the calendar
+    invitation for a booked interview."""
+    at = f" ({when})" if when else ""
+    if by_candidate:
+        return AlertText("declined", f"{candidate or 'The candidate'} declined the calendar invitation for their "
+                         f"interview{at}",
+                         "ask the candidate whether the time still works; to move it, reschedule or cancel the event "
+                         "in the scheduler (interview-sync then sends a new link)")
+    return AlertText("declined", f"{manager or 'The hiring manager'} declined the calendar invitation for the "
+                     f"interview with {candidate or 'the candidate'}{at}",
+                     "ask the hiring manager whether the time still works; to move it, reschedule or cancel the "
+                     "event in the scheduler (interview-sync then sends the candidate a new link)")

@@ -188,6 +188,47 @@ class EmailConfig(Section):
     _oauth_urls = field_validator("graph_url", "authority_url")(classmethod(lambda cls, v: check_url(v)))
 
 
+class MailboxConfig(Section):
+    """Where bounces and replies come back (SPEC §8): read on every poll."""
+
+    provider: Literal["none", "graph", "imap"] = "none"
+    # imap
+    host: str = ""
+    port: int = Field(default=993, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "ssl"  # none: loopback only
+    username: str = ""  # default: the address of email.from
+    auth: Literal["password", "xoauth2"] = "password"
+    password: SecretStr = SecretStr("")
+    folder: str = "INBOX"
+    # graph, and xoauth2 on Exchange Online: a Microsoft app registration (client credentials);
+    # empty: the [email] section's app (the one that sends through Graph), when it has one
+    mailbox: str = ""  # the mailbox to read; default: the address of email.from
+    tenant_id: str = ""
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    authority_url: str = "https://login.microsoftonline.com"
+    # both
+    lookback_hours: float = Field(default=48, gt=0, le=24 * 30)  # how far back the very first read looks
+    overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)  # graph: re-read this much before the cursor
+    max_messages: int = Field(default=200, ge=1, le=10_000)  # per poll; the next poll continues
+
+    _urls = field_validator("graph_url", "authority_url")(classmethod(lambda cls, v: check_url(v)))
+
+    @model_validator(mode="after")
+    def _complete(self) -> "MailboxConfig":
+        if self.provider == "imap":
+            if not self.host:
+                raise ValueError("host is empty while provider = \"imap\": set mailbox.host (e.g. "
+                                 "outlook.office365.com or imap.gmail.com)")
+            if self.security == "none" and not is_loopback(self.host):
+                raise ValueError("security = \"none\" is allowed only for a loopback host: use ssl or starttls")
+            if self.auth == "password" and not self.password.get_secret_value():
+                raise ValueError("password is empty while auth = \"password\": set "
+                                 "INTERVIEW_SYNC_MAILBOX__PASSWORD, or auth = \"xoauth2\"")
+        return self
+
+
 class AlertsConfig(Section):
     recruiter_email: str = "recruiting-alerts@example.org"
 
@@ -348,6 +389,7 @@ class Settings(BaseSettings):
     run: RunConfig = Field(default_factory=RunConfig)
     webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
+    mailbox: MailboxConfig = Field(default_factory=MailboxConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
@@ -368,6 +410,18 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"office {office!r}: unknown time zone {zone!r}: {_FIXES['timezone']}") from None
         return value
+
+    @model_validator(mode="after")
+    def _mailbox_app(self) -> "Settings":
+        box = self.mailbox
+        if box.provider == "graph" or (box.provider == "imap" and box.auth == "xoauth2" and not uses_google(self)):
+            missing = [name for name, value in zip(("tenant_id", "client_id", "client_secret"), microsoft_app(self))
+                       if not value.strip()]
+            if missing:
+                raise ValueError(f"mailbox {', '.join(missing)} empty while the mailbox is read with a Microsoft "
+                                 "app token: set them from the app registration (or in [email] when it sends "
+                                 "through the same app); the secret goes in INTERVIEW_SYNC_MAILBOX__CLIENT_SECRET")
+        return self
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],
@@ -392,6 +446,20 @@ class Settings(BaseSettings):
         if self.email.service_account_file is not None and not self.email.service_account_file.is_absolute():
             self.email.service_account_file = base / self.email.service_account_file
         return self
+
+
+def uses_google(settings: Settings) -> bool:
+    """IMAP XOAUTH2 against Google Workspace: ``[email]`` names a service account key (its
+    domain-wide delegation covers reading too) and ``[mailbox]`` names no Microsoft app."""
+    return bool(settings.email.service_account_file) and not settings.mailbox.tenant_id
+
+
+def microsoft_app(settings: Settings) -> tuple[str, str, str]:
+    """(tenant_id, client_id, client_secret) the mailbox is read with: ``[mailbox]``'s own, each
+    falling back to ``[email]``'s (SPEC §8: Graph reading uses the sending app's credentials)."""
+    box, mail = settings.mailbox, settings.email
+    secret = box.client_secret.get_secret_value() or mail.client_secret.get_secret_value()
+    return (box.tenant_id or mail.tenant_id, box.client_id or mail.client_id, secret)
 
 
 def config_path(explicit: str | Path | None) -> Path:

@@ -20,6 +20,8 @@ from .mail.message import parse_mailbox
 from .mail.oauth import EXCHANGE_SMTP_SCOPE, GRAPH_SCOPE, email_tokens
 from .mail.render import TemplateRenderer
 from .mail.transport import FileTransport, SmtpTransport, Transport
+from .mailbox.base import MailboxReader
+from .mailbox.factory import build_reader
 from .providers import build
 from .scheduler.base import Scheduler
 from .state import StateDB
@@ -50,6 +52,7 @@ class Context:
     bad_records: list[BadRecord] = field(default_factory=list)
     vendor_clock: Clock | None = None  # read_clock, when it differs from clock
     sms: Any = None  # an SmsChannel when [sms] is on
+    mailbox: MailboxReader | None = None  # where bounces and replies come back; None: not read
 
     @property
     def read_clock(self) -> Clock:
@@ -57,6 +60,8 @@ class Context:
 
     def close(self) -> None:
         self.transport.close()
+        if self.mailbox is not None:
+            self.mailbox.close()
         self.db.close()
 
 
@@ -135,4 +140,5 @@ def build_context(settings: Settings, *, clock: Clock | None = None, read_clock:
         bad_records=bad,
         vendor_clock=None if reads is clock else reads,
         sms=overrides["sms"] if "sms" in overrides else build_sms(settings, sleeper),
+        mailbox=overrides["mailbox"] if "mailbox" in overrides else build_reader(settings, reads),
     )

@@ -18,8 +18,10 @@ from .clock import FixedClock
 from .config import load_settings
 from .context import build_context
 from .executor import Outcome
+from .fixtures import candidate_of
+from .mail.message import parse_mailbox
 from .poll import run_poll
-from .sandbox import SandboxServer, World, build_app
+from .sandbox import SandboxServer, World, build_app, mailback
 from .sandbox.client import SandboxClient
 from .starter import sandbox_config, write_config
 
@@ -54,18 +56,19 @@ def run_demo(directory: Path, *, say: Callable[[str], None] = print, start: date
     world.fixed_now = start - timedelta(hours=1)
     server = SandboxServer(build_app(world, ats=ats, scheduler=scheduler)).start()
     try:
-        return _script(directory, server.url, start, say, ats, scheduler)
+        return _script(directory, server.url, start, say, ats, scheduler, world)
     finally:
         server.stop()
 
 
 def _script(directory: Path, url: str, start: datetime, say: Callable[[str], None], ats: str,
-            scheduler: str) -> DemoResult:
+            scheduler: str, world: World) -> DemoResult:
     config_path = directory / "interview-sync.toml"
     config = sandbox_config(url, ats=ats, scheduler=scheduler)
     texting = _texting_available() and ats == "greenhouse"  # the sandbox fills custom fields there
     if texting:
         config = with_texts(config, url)
+    config["mailbox"] = mailback.mailbox_settings(url)  # bounces and replies come back through Graph
     write_config(config_path, config)
     settings = load_settings(config_path)
     clock = FixedClock(start)
@@ -91,9 +94,10 @@ def _script(directory: Path, url: str, start: datetime, say: Callable[[str], Non
         at(0.1)
         for application_id, stage in (("17001", "Phone Screen"), ("17002", "Phone Screen"),
                                       ("17003", "First Interview"), ("17004", "First Interview"),
-                                      ("17006", "Phone Screen")):
+                                      ("17005", "Phone Screen"), ("17006", "Phone Screen"),
+                                      ("17007", "Phone Screen")):
             sandbox.move(application_id, stage)
-        poll("five applications entered interview stages")
+        poll("seven applications entered interview stages")
         if texting:
             at(2)
             sandbox.text_from(JOSE_PHONE, "¿Puedo llevar mi certificado en el teléfono?")
@@ -102,6 +106,12 @@ def _script(directory: Path, url: str, start: datetime, say: Callable[[str], Non
         sandbox.book("17001", at=start + timedelta(days=2, hours=1))
         sandbox.book("17002", at=start + timedelta(days=1, hours=5))
         poll("two candidates booked")
+        at(8)
+        mailbox = parse_mailbox(settings.email.from_, "email.from").addr_spec
+        for application_id, answer in (("17005", "bounce"), ("17007", "reply")):
+            to = candidate_of(application_id)["email"]
+            mailback.answer(world, settings.email.outbox_dir, mailbox, to, "invite", answer)
+        poll("an invitation bounced and a candidate replied: the recruiter is told")
         at(26)
         sandbox.reschedule("17002", clock.now() + timedelta(days=3, hours=1))
         poll("one candidate rescheduled")

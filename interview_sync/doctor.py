@@ -43,6 +43,7 @@ REVIEW_INTERVAL = timedelta(days=91)  # one quarter
 SECRET_KEYS: tuple[tuple[str, str], ...] = (
     *((section, key) for section in SECTIONS for key in secret_keys(section)), ("email", "smtp_password"),
     ("email", "client_secret"))
+SECRET_KEYS += (("mailbox", "password"), ("mailbox", "client_secret"))
 
 
 @dataclass
@@ -142,6 +143,7 @@ class Doctor:
         checks += _guard("route event types", "check [[routes]] event_type against the scheduler",
                          self.route_event_types)
         checks += _guard("email", "check the [email] section", self.email)
+        checks += _guard("mailbox", "check the [mailbox] section", self.mailbox)
         checks += _guard("templates", "fix the template named, then run doctor again", self.templates)
         checks += _guard("state database", "check [state] path", self.state_db)
         checks += _guard("secrets", "keep secrets in INTERVIEW_SYNC_* environment variables", self.secrets)
@@ -393,6 +395,19 @@ class Doctor:
             db.close()
         return [Check("state database", result == "ok", f"{path}: integrity_check {result}",
                       "" if result == "ok" else "restore the file from a backup; keep the damaged copy for audit")]
+
+    def mailbox(self) -> list[Check]:
+        """Where bounces and replies are read back: signed in and the folder opened, nothing read."""
+        from .mailbox.factory import build_reader
+
+        reader = build_reader(self.settings, self.clock)
+        if reader is None:
+            return [Check("mailbox", True, "not read (mailbox.provider = \"none\"): bounces that arrive after "
+                          "sending and candidates' replies stay unseen by interview-sync")]
+        try:
+            return [Check("mailbox", True, reader.probe())]
+        finally:
+            reader.close()
 
     def secrets(self) -> list[Check]:
         path = self.config_file

@@ -24,8 +24,8 @@ from .clock import Clock
 from .effects import Effects
 from .errors import AuthRefused, DeliveryError, InterviewSyncError, VendorError
 from .state import StateDB
-from .steps import (AtsWrite, Audit, CreateLink, Email, Performed, Report, Result, RevokeLink, Save, Settle, Step,
-                    Text)
+from .steps import (AtsWrite, Audit, CreateLink, Email, Performed, Record, Report, Result, RevokeLink, Save, Settle,
+                    Step, Text)
 
 
 @dataclass
@@ -62,8 +62,8 @@ class Executor:
         self.db, self.clock, self.effects, self.report, self.actor = db, clock, effects, report, actor
         self.handlers: dict[str, Callable[[Step, Any], Result]] = {
             "email": self._email, "ats": self._ats, "link": self._link, "revoke": self._revoke,
-            "save": self._save, "audit": self._audit_step, "settle": self._settle, "report": self._report,
-            "text": self._text,
+            "save": self._save, "audit": self._audit_step, "record": self._record, "settle": self._settle,
+            "report": self._report, "text": self._text,
         }
         # texts (issue 14): set by the poll when [sms] is on; without it every text is skipped
         self.texts: Callable[[Step, Text], Result] | None = None
@@ -110,6 +110,15 @@ class Executor:
     def _audit_step(self, step: Step, audit: Audit) -> Result:
         with self.db.transaction():
             self._audit(step, audit.event, detail=audit.detail)
+        return Result()
+
+    def _record(self, step: Step, record: Record) -> Result:
+        verdict = self._claim(step, record.what, "mailbox", record.recipient)
+        if verdict != "claimed":
+            return Result(verdict)
+        with self.db.transaction():
+            self.db.mark_sent(step.key)
+            self._audit(step, record.event, channel="mailbox", recipient=record.recipient, detail=record.detail)
         return Result()
 
     def _report(self, step: Step, report: Report) -> Result:

@@ -55,6 +55,8 @@ class Step:
     days: int = 30  # block
     fields: tuple[tuple[str, Any], ...] = ()  # set_candidate: ATS candidate fields; set_field: custom fields
     body: str | None = None  # text: what the candidate texts back
+    answer: str = ""  # mail_back: bounce | soft_bounce | reply | auto_reply comes back to the mailbox
+    answering: str = ""  # mail_back: the kind of our email it answers (invite, confirmation ...)
 
     def describe(self) -> str:
         who = self.application_id or self.host_email or ""
@@ -63,7 +65,8 @@ class Step:
                  "set_field": ", ".join(f"{k}={v}" for k, v in self.fields),
                  "text": repr(self.body),
                  "book": f"at +{self.when}h" if self.when is not None else "first free slot",
-                 "reschedule": f"to +{self.when}h"}.get(self.action)
+                 "reschedule": f"to +{self.when}h",
+                 "mail_back": f"{self.answer} to the {self.answering} email"}.get(self.action)
         return " ".join(part for part in (f"{self.at}h" if isinstance(self.at, float) else str(self.at),
                                           self.action, who, extra or "") if part)
 
@@ -244,6 +247,27 @@ SCENARIOS: tuple[Scenario, ...] = (
                  alerts={"17009": ("no-email",), "17005": ("no-email",)}),
         anchor="17009"),
     Scenario(
+        "bounce-after-acceptance",
+        "José books, then his confirmation comes back as a permanent delivery failure (a DSN read from "
+        "the mailbox): one recruiter alert naming the address, an ATS note, no reminders to a dead address.",
+        (move(0.1, "17002", "Phone Screen"), poll(0.1),
+         Step("book", 2.0, application_id="17002", when=THURSDAY_0800), poll(2.0),
+         Step("mail_back", 3.0, application_id="17002", answer="bounce", answering="confirmation"), poll(3.0),
+         poll(3.1), poll("reminder+0.1")),
+        Expected(_emails(a17002="candidate invite, candidate confirmation, hm hm_booking, recruiter recruiter_alert"),
+                 {"17002": "needs_attention"}, alerts={"17002": ("bounce",)}),
+        anchor="17002"),
+    Scenario(
+        "candidate-replies",
+        "Siobhán answers the invitation by email instead of booking (\"none of these times work\"): one "
+        "recruiter alert with her words, an ATS note, and the follow-up is held while a person looks.",
+        (move(0.1, "17003", "First Interview"), poll(0.1),
+         Step("mail_back", 5.0, application_id="17003", answer="reply", answering="invite"), poll(5.0),
+         poll(5.1), poll("deadline+0.1"), poll("deadline+30")),
+        Expected(_emails(a17003="candidate invite, recruiter recruiter_alert"), {"17003": "needs_attention"},
+                 alerts={"17003": ("reply",)}),
+        anchor="17003"),
+    Scenario(
         "bounced-address",
         "The mail server refuses Renée's address permanently (550): a recruiter alert, no retry, no "
         "follow-up.",
@@ -354,6 +378,8 @@ def apply_step(client: SandboxClient, step: Step, *, world: Any = None) -> str:
         from .sms.phone import to_e164
 
         client.text_from(to_e164(candidate_of(app)["phone"]) or "", step.body or "")
+    elif step.action == "mail_back":
+        return f"skipped: {step.describe()} (needs the tool's outbox and a private sandbox; selftest does it)"
     elif step.action == "set_candidate":
         if world is None:
             return f"skipped: {step.describe()} (needs a private sandbox; selftest does it)"

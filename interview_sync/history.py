@@ -130,6 +130,11 @@ SENTENCES = {
     "sms_skipped": "no text: {detail}",
     "consent_granted": "consent to texts recorded for {recipient} ({detail})",
     "consent_revoked": "consent to texts withdrawn for {recipient} ({detail})",
+    "mail_bounced": "an email to {recipient} came back undelivered: {detail}",
+    "mail_soft_bounce": "an email to {recipient} was not delivered for now: {detail}",
+    "mail_reply": "an answer came back by email: {detail}",
+    "mail_auto_reply": "an automatic reply came back: {detail}",
+    "mail_declined": "{recipient} declined the calendar invitation",
 }
 
 # After a purge a row keeps its event, time and actor; its recipient and detail are gone.
@@ -143,6 +148,10 @@ PURGED = {
     "cancelled": "interview cancelled", "closed": "invitation closed", "sms_sent": "text sent",
     "sms_failed": "text not delivered", "consent_granted": "consent to texts recorded",
     "consent_revoked": "consent to texts withdrawn",
+    "cancelled": "interview cancelled", "closed": "invitation closed",
+    "mail_bounced": "an email came back undelivered", "mail_soft_bounce": "an email was not delivered for now",
+    "mail_reply": "an answer came back by email", "mail_auto_reply": "an automatic reply came back",
+    "mail_declined": "the calendar invitation was declined",
 }
 
 

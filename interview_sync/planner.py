@@ -29,6 +29,7 @@ from .enrich import SCHEDULER_PHASE, Enriched, Enrichment, NeedsPerson
 from .invitation import Invitation, State
 from .sms.outreach import booking_consent
 from .mail.message import Attachment
+from .mailbox.flows import MAIL_KINDS, mail_flow
 from .steps import AtsWrite, Audit, CreateLink, Email, Report, Result, RevokeLink, Save, Settle, Step, Text
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ class Planner:
 
     def flow(self, inv: Invitation, action: wf.Action, reads: InviteReads | None = None) -> Flow:
         """The steps of one workflow action; failures are answered inside (never raised)."""
+        if action.kind in MAIL_KINDS:  # what came back to the mailbox (issue 13)
+            return self._guarded(action.kind, inv, mail_flow(self, inv, action))
         plans: dict[str, Callable[[], Flow]] = {
             wf.INVITE: lambda: self._invite(inv, action.key, reads or InviteReads(None)),
             wf.FOLLOWUP: lambda: self._followup(inv, action),

@@ -45,6 +45,8 @@ from .enrich import Enricher
 from .executor import Executor, Outcome, RunReport
 from .invitation import Invitation, State
 from .lock import RunLock
+from .mailbox import intake
+from .mailbox.plan import on_mail
 from .models import Application, Booking, BookingStatus
 from .paging import Paging
 from .planner import InviteReads, Planner, drive, invite_target
@@ -54,6 +56,7 @@ from .steps import Performed
 
 ATS_CURSOR = "ats"
 SCHEDULER_CURSOR = "scheduler"
+MAILBOX_CURSOR = "mailbox"
 RESUME = ":resume"
 STARTED = ":started"
 
@@ -212,6 +215,7 @@ class PollCycle:
         sched = self._read_scheduler() if self._go_on("reading the scheduler") else Listing()
         if self.texts is not None and self._go_on("reading text messages"):
             self._read_texts()  # before any timer fires: a STOP read now holds back this poll's texts
+        mail_cursor = self._read_mailbox() if self.ctx.mailbox and self._go_on("reading the mailbox") else None
         if self._go_on("firing due timers"):
             self._fire_timers()
         for bad in self.ctx.bad_records:
@@ -223,6 +227,8 @@ class PollCycle:
                 if self.first_run:
                     self.report.baseline = self.read
             self._settle(SCHEDULER_CURSOR, sched)
+            if mail_cursor:
+                self.db.set_cursor(MAILBOX_CURSOR, mail_cursor)
         return self.report
 
     def _recover_stranded(self) -> None:
@@ -313,6 +319,28 @@ class PollCycle:
             if candidates:
                 return max(candidates, key=lambda i: i.created_at)
         return None
+
+    def _read_mailbox(self) -> str | None:
+        """Bounces and replies since the mailbox cursor, each matched to our own Message-IDs
+        and acted on once (keys per message). Before the timers, so a reply read now holds
+        a follow-up that is due now. Returns the cursor to store, or None to read the same
+        messages again next poll (a read or a handler failed)."""
+        assert self.ctx.mailbox is not None
+        try:
+            batch = self.ctx.mailbox.read(self.db.get_cursor(MAILBOX_CURSOR), self.read_at)
+        except VendorError as exc:
+            self.report.errors.append(f"reading the mailbox stopped: {exc}")
+            return None
+        errors = len(self.report.errors)
+        for item in batch.mails:
+            if not self._go_on("handling every message read from the mailbox"):
+                return None
+            matched = intake.match(self.db, item.raw)
+            if matched is not None:
+                inv, event = matched
+                # re-read in a later poll's window: an action whose key is settled was carried out
+                self.act(inv, [a for a in on_mail(inv, event) if self.db.outbox_state(a.key) in (None, "failed")])
+        return batch.cursor if len(self.report.errors) == errors else None
 
     def _fire_timers(self) -> None:
         for inv in self.db.open_invitations():

@@ -17,7 +17,7 @@ and in ``report --json``).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
@@ -39,6 +39,9 @@ DEFINITIONS: dict[str, str] = {
                         "(alerts = 0 and manual_interventions = 0); target: at least the threshold",
     "no_show_rate": "booked interviews marked no-show / booked interviews whose start time has passed",
     "alerts": "recruiter alerts raised for the period's invitations (booked or not)",
+    "bounces": "emails to the period's invitations that came back undelivered (read from the mailbox; "
+               "a temporary failure that was retried counts too)",
+    "replies": "replies by people (not auto-replies) to emails of the period's invitations, read from the mailbox",
     "hours_saved": "(booked with zero intervention × manual minutes per schedule − alerts × minutes "
                    "per alert) / 60; negative when alerts cost more than automation saved",
 }
@@ -72,6 +75,8 @@ class Period:
     no_show_rate: float | None = None
     alerts: int = 0
     hours_saved: float = 0.0
+    bounces: int = 0
+    replies: int = 0
 
 
 @dataclass
@@ -167,10 +172,14 @@ class _Tally:
     interviews_due: int = 0
     no_shows: int = 0
     alerts: int = 0
+    bounces: int = 0
+    replies: int = 0
 
-    def add(self, inv: Invitation, now: datetime) -> None:
+    def add(self, inv: Invitation, now: datetime, mail: tuple[int, int] = (0, 0)) -> None:
         self.invitations += 1
         self.alerts += inv.alerts
+        self.bounces += mail[0]
+        self.replies += mail[1]
         if not is_booked(inv):
             return
         self.delays.append(hours_to_booking(inv))
@@ -189,6 +198,8 @@ class _Tally:
         self.interviews_due += other.interviews_due
         self.no_shows += other.no_shows
         self.alerts += other.alerts
+        self.bounces += other.bounces
+        self.replies += other.replies
 
     def period(self, label: str, start: date | None, targets: Targets, manual_minutes: float,
                alert_minutes: float) -> Period:
@@ -208,6 +219,7 @@ class _Tally:
             no_show_rate=self.no_shows / self.interviews_due if self.interviews_due else None,
             alerts=self.alerts,
             hours_saved=(self.zero_touch * manual_minutes - self.alerts * alert_minutes) / 60.0,
+            bounces=self.bounces, replies=self.replies,
         )
 
 
@@ -232,8 +244,10 @@ def window_start(*, now: datetime, since: datetime | None, weeks: int | None,
 def compute_report(invitations: Iterable[Invitation], *, now: datetime,
                    since: datetime | None = None, weeks: int | None = None,
                    manual_minutes: float = 30.0, alert_minutes: float = 10.0,
-                   tz: tzinfo = timezone.utc, targets: Targets = Targets()) -> Report:
-    """Per ISO week of the stage change (in ``tz``) and overall.
+                   tz: tzinfo = timezone.utc, targets: Targets = Targets(),
+                   mail_counts: Mapping[str, tuple[int, int]] | None = None) -> Report:
+    """Per ISO week of the stage change (in ``tz``) and overall. ``mail_counts`` maps an
+    invitation reference to its (bounces, replies) read back from the mailbox.
 
     Invitations whose stage change is before ``since`` / the ``weeks`` window
     are left out. Every week from the window's first (or the earliest
@@ -245,7 +259,8 @@ def compute_report(invitations: Iterable[Invitation], *, now: datetime,
     for inv in invitations:
         if start is not None and inv.stage_changed_at < start:
             continue
-        tallies.setdefault(week_start(inv.stage_changed_at, tz), _Tally()).add(inv, now)
+        tallies.setdefault(week_start(inv.stage_changed_at, tz), _Tally()).add(
+            inv, now, (mail_counts or {}).get(inv.ref, (0, 0)))
 
     mondays: list[date] = []
     if tallies or start is not None:
@@ -307,16 +322,18 @@ def summary_rows(report: Report) -> list[SummaryRow]:
         SummaryRow("no_show_rate", "No-show rate",
                    f"{fmt_share(o.no_show_rate)} ({o.no_shows}/{o.interviews_due})", "", None, False),
         SummaryRow("alerts", "Recruiter alerts", str(o.alerts), "", None, False),
+        SummaryRow("bounces", "Emails bounced", str(o.bounces), "", None, False),
+        SummaryRow("replies", "Replies read back", str(o.replies), "", None, False),
         SummaryRow("hours_saved", "Estimated recruiter hours saved", f"{o.hours_saved:.1f} h", "",
                    None, False),
     ]
 
 
 WEEKLY_COLUMNS = ("week", "invites", "booked", "median", "p90", "zero-touch", "no-show", "alerts",
-                  "saved h")
+                  "bounces", "replies", "saved h")
 
 
 def weekly_rows(report: Report) -> list[list[str]]:
     return [[p.label, str(p.invitations), str(p.booked), fmt_hours(p.median_hours),
              fmt_hours(p.p90_hours), fmt_share(p.zero_touch_share), fmt_share(p.no_show_rate),
-             str(p.alerts), f"{p.hours_saved:.1f}"] for p in report.weeks]
+             str(p.alerts), str(p.bounces), str(p.replies), f"{p.hours_saved:.1f}"] for p in report.weeks]

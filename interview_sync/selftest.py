@@ -35,10 +35,11 @@ from .context import Context, build_context
 from .errors import DeliveryError, LocalIOError
 from .fixtures import SCENARIOS, START, Scenario, Step, apply_step, candidate_of, hm_emails_of
 from .invitation import Invitation
-from .mail.message import KIND_HEADER
+from .mail.message import KIND_HEADER, parse_mailbox
 from .poll import run_poll
 from .private_files import write_private_text
 from .sandbox import SandboxServer, World, build_app
+from .sandbox import mailback
 from .sandbox.client import SandboxClient, sandbox_settings
 from .workflow import Policy
 
@@ -94,6 +95,7 @@ def scenario_settings(user: Settings, sandbox_url: str, directory: Path, texting
                 "auth_token": "selftest", "from": user.sms.from_ or "+19165550100",
                 "consent_field": user.sms.consent_field or SELFTEST_FIELDS["$consent"]}
         if texting else {"provider": "none"},
+        "mailbox": mailback.mailbox_settings(sandbox_url),  # bounces and replies: the sandbox's Graph mailbox
     })
     settings.hosts = {}
     return settings
@@ -235,9 +237,22 @@ class _Run:
         if step.action == "set_field":  # the configured ATS field names
             fields = {"$consent": self.settings.sms.consent_field, "$locale": self.settings.locale.field}
             step = replace(step, fields=tuple((fields.get(k, k).removeprefix("custom."), v) for k, v in step.fields))
+        if step.action == "mail_back":
+            self._mail_back(step)
+            return
         try:
             apply_step(self.client, step, world=self.world)
         except Exception as exc:  # noqa: BLE001 - a refused step is an observation, not a crash
+            self.errors.append(f"step {step.describe()}: {exc}")
+
+    def _mail_back(self, step: Step) -> None:
+        """What a mail server or the candidate sends back, built around the email in the outbox and
+        dropped into the sandbox mailbox the tool reads (a person answering, not a vendor API)."""
+        mailbox = parse_mailbox(self.settings.email.from_, "email.from").addr_spec
+        try:
+            mailback.answer(self.world, self.settings.email.outbox_dir, mailbox,
+                            candidate_of(step.application_id or "")["email"], step.answering, step.answer)
+        except Exception as exc:  # noqa: BLE001 - a step that could not happen is an observation
             self.errors.append(f"step {step.describe()}: {exc}")
 
     def _poll(self) -> None:

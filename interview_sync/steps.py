@@ -117,6 +117,21 @@ class Audit:
 
 
 @dataclass(frozen=True)
+class Record:
+    """An audit row written once: claimed under ``key`` like an email, so the same message read
+    back from the mailbox in several polls is recorded once (``what`` is the outbox kind)."""
+
+    event: str
+    detail: str
+    what: str
+    recipient: str | None = None
+    kind_name = "record"
+
+    def describe(self, inv: Invitation) -> str:
+        return self.event
+
+
+@dataclass(frozen=True)
 class Settle:
     """Claim a row a killed run left in ``sending``: it becomes ``unknown``."""
 
@@ -141,7 +156,7 @@ class Report:
         return self.message
 
 
-Effect = Email | Text | AtsWrite | CreateLink | RevokeLink | Save | Audit | Settle | Report
+Effect = Email | Text | AtsWrite | CreateLink | RevokeLink | Save | Audit | Record | Settle | Report
 
 
 @dataclass(frozen=True)

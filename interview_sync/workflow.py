@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import alerts
 from .alerts import AlertText
@@ -73,6 +73,7 @@ class Action:
     who: str | None = None  # reminder recipient: "candidate" | "hm"
     park: bool = False  # alert that moves the invitation to needs_attention
     command: str | None = None  # alert: the command a recruiter can paste, real values filled in
+    mail: Any = None  # mail_* actions: the mailbox.plan.MailEvent they act on
 
     def describe(self) -> str:
         text = self.kind

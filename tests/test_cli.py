@@ -27,6 +27,11 @@ def test_demo_writes_invites_with_booking_links(tmp_path: Path, ats: str, schedu
         body = invite.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
         assert "http://127.0.0.1:" in body and "/d/" in body  # a link from the sandbox scheduler
     assert f"{len(messages)} emails written" in result.output
+    # issue 13: a bounce and a candidate's reply come back through the sandbox mailbox and reach the recruiter
+    alerts = [m.get_body(preferencelist=("plain",)).get_content() for m in messages  # type: ignore[union-attr]
+              if m["X-Interview-Sync-Kind"] == "recruiter_alert"]
+    assert any("emily.chen@example.com bounced" in a and "5.1.1" in a for a in alerts)
+    assert any("Fatima Al-Sayed replied" in a and "night shifts" in a for a in alerts)
     config = tomllib.loads((tmp_path / "demo" / "interview-sync.toml").read_text(encoding="utf-8"))
     assert config["scheduler"]["provider"] == ("calcom" if scheduler == "calcom" else "sandbox")
 
@@ -36,7 +41,7 @@ def test_demo_twice_in_one_directory_starts_afresh(tmp_path: Path) -> None:
         result = runner.invoke(app, ["demo", "--dir", str(tmp_path)])
         assert result.exit_code == 0, result.output
     invites = [p for p in (tmp_path / "outbox").glob("*.eml") if "-invite-" in p.name]
-    assert len(invites) == 4  # not 8: the second run replaced the first run's state and outbox
+    assert len(invites) == 6  # not 12: the second run replaced the first run's state and outbox
 
 
 def test_init_sandbox_flavours_and_refusals(tmp_path: Path) -> None:

@@ -144,8 +144,8 @@ def test_fixtures_cover_the_issue_list_and_use_the_seed_applications() -> None:
     assert names == {"standard-booking", "hm-fully-blocked", "special-characters", "no-response-followup-flag",
                      "cancel-after-booking", "missing-hiring-manager", "duplicate-trigger", "reschedule",
                      "stage-exit-after-booking", "leadership-vs-clinical", "no-email-or-opted-out",
-                     "bounced-address", "text-consent-stop-start", "text-question-to-recruiter",
-                     "spanish-candidate"}
+                     "bounce-after-acceptance", "candidate-replies", "bounced-address", "text-consent-stop-start",
+                     "text-question-to-recruiter", "spanish-candidate"}
     for scenario in SCENARIOS:
         assert scenario.anchor in scenario.applications
         assert all(17001 <= int(a) <= 17010 for a in scenario.applications)

@@ -68,4 +68,5 @@ def test_doctor_knows_every_providers_secrets() -> None:
     from interview_sync.doctor import SECRET_KEYS
 
     assert set(SECRET_KEYS) == {("ats", "client_secret"), ("ats", "api_key"), ("scheduler", "api_token"),
-                                ("scheduler", "host_keys"), ("email", "smtp_password"), ("email", "client_secret")}
+                                ("scheduler", "host_keys"), ("email", "smtp_password"), ("email", "client_secret"),
+                                ("mailbox", "password"), ("mailbox", "client_secret")}

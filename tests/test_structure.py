@@ -13,7 +13,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "interview_sync"
-PURE = ("workflow.py", "transitions.py", "planner.py", "steps.py", "compose.py")
+PURE = ("workflow.py", "transitions.py", "planner.py", "steps.py", "compose.py", "mailbox/plan.py",
+        "mailbox/classify.py", "mailbox/flows.py")
 IO_MODULES = ("requests", "sqlite3", "sqlite_utils", "smtplib", "socket", "subprocess", "urllib",
               "interview_sync.state", "interview_sync.http", "interview_sync.context", "interview_sync.effects",
               "interview_sync.executor", "interview_sync.poll", "interview_sync.mail.transport")

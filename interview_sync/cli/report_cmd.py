@@ -57,7 +57,7 @@ def report(
         start = window_start(now=at, since=since_at, weeks=weeks, tz=tz)
         result = compute_report(db.iter_invitations(since=start), now=at, since=since_at, weeks=weeks,
                                 manual_minutes=cfg.report.manual_minutes_per_schedule,
-                                alert_minutes=cfg.report.minutes_per_alert, tz=tz)
+                                alert_minutes=cfg.report.minutes_per_alert, tz=tz, mail_counts=db.mail_counts())
         channels = channel_figures((i for i in db.iter_invitations(since=start) if start is None
                                     or i.stage_changed_at >= start), db.outbox_rows(), db.sms_rows(),
                                    {r["phone"] for r in db.consents() if r["state"] == "revoked"}, at)

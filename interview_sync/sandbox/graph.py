@@ -3,10 +3,11 @@
 Enough of the wire format for the tool's Graph transport (through msal) and a
 mailbox reader: the tenant's OpenID configuration and token endpoint,
 ``POST /v1.0/users/{id}/sendMail`` with a base64 MIME body, and
-``GET /v1.0/users/{id}/messages`` (plus ``/messages/{id}/$value``) over the
-mail that arrived. Sent mail is delivered to every recipient's sandbox
-mailbox and kept in the sender's ``sentitems``. Mounted on every sandbox: its
-paths (``/{tenant}/oauth2/...``, ``/v1.0/...``) clash with no other flavour.
+``GET /v1.0/users/{id}/messages`` or ``.../mailFolders/inbox/messages`` (plus
+``/messages/{id}/$value``) over the mail that arrived. Sent mail is delivered to
+every recipient's sandbox mailbox and kept in the sender's ``sentitems``.
+Mounted on every sandbox: its paths (``/{tenant}/oauth2/...``, ``/v1.0/...``)
+clash with no other flavour.
 """
 
 from __future__ import annotations
@@ -179,6 +180,13 @@ def list_messages(world: World, request: Request) -> Response:
     return Response(200, body)
 
 
+def list_folder_messages(world: World, request: Request) -> Response:
+    """The inbox by its well-known name, as the mailbox reader asks for it."""
+    if request.params["folder"].casefold() != "inbox":
+        return _graph_error(404, "ErrorFolderNotFound", "The specified folder could not be found in the store.")
+    return list_messages(world, request)
+
+
 def message_mime(world: World, request: Request) -> Response:
     if request.params["part"] != "$value":
         return _graph_error(400, "BadRequest", f"unsupported segment {request.params['part']!r}")
@@ -205,6 +213,7 @@ def mount(app: SandboxApp) -> None:
         ("POST", "/{tenant}/oauth2/v2.0/token", partial(issue_token, world)),
         ("POST", "/v1.0/users/{user}/sendMail", api(partial(send_mail, world))),
         ("GET", "/v1.0/users/{user}/messages", api(partial(list_messages, world))),
+        ("GET", "/v1.0/users/{user}/mailFolders/{folder}/messages", api(partial(list_folder_messages, world))),
         # the router reads "$" as regex, so "$value" is matched as a {part}
         ("GET", "/v1.0/users/{user}/messages/{message}/{part}", api(partial(message_mime, world))),
         ("POST", "/_admin/graph/deliver", partial(admin_deliver, world)),

@@ -445,7 +445,17 @@ class StateDB:
                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                                 [str(version + 1)])
         self._add_invitation_columns()
+        self._add_outbox_message_id_index()
         return SCHEMA_VERSION
+
+    def _add_outbox_message_id_index(self) -> None:
+        """Every message read back from the mailbox is matched by the Message-IDs it points at
+        (issue 13). Idempotent like the columns below, so it needs no schema version of its own
+        (and no migration number that another branch's migration would also take)."""
+        if any(index.columns == ["message_id"] for index in self.db["outbox"].indexes):
+            return
+        with self.transaction():
+            self.db["outbox"].create_index(["message_id"], if_not_exists=True)
 
     def _add_invitation_columns(self) -> None:
         present = set(self.db["invitations"].columns_dict)
@@ -690,6 +700,17 @@ class StateDB:
         return list(self.db.query("SELECT * FROM outbox WHERE ref = ? ORDER BY created_at, key",
                                   [ref]))
 
+    def sent_with_message_id(self, message_ids: list[str]) -> dict[str, Any] | None:
+        """The outbox row of the first of ``message_ids`` that we generated ourselves (a reply's
+        In-Reply-To/References, a bounce's returned original), or None: the only way a message
+        read back from the mailbox is tied to an invitation."""
+        for message_id in message_ids:
+            row = self.conn.execute("SELECT key, ref, kind, recipient FROM outbox WHERE message_id = ? "
+                                    "ORDER BY created_at LIMIT 1", [message_id]).fetchone()
+            if row is not None:
+                return {"key": row[0], "ref": row[1], "kind": row[2], "recipient": row[3]}
+        return None
+
     def stranded_rows(self) -> list[dict[str, Any]]:
         """Rows left in ``sending`` by a run that died between claim and record.
 
@@ -847,6 +868,14 @@ class StateDB:
             params.append(encode_instant(until))
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         return self.db.query(f"SELECT * FROM audit {where} ORDER BY seq", params)
+
+    def mail_counts(self) -> dict[str, tuple[int, int]]:
+        """Invitation reference → (bounces, replies) read back from the mailbox, from the audit log."""
+        rows = self.conn.execute(
+            "SELECT invitation_ref, SUM(event IN ('mail_bounced', 'mail_soft_bounce')), SUM(event = 'mail_reply') "
+            "FROM audit WHERE event IN ('mail_bounced', 'mail_soft_bounce', 'mail_reply') "
+            "AND invitation_ref IS NOT NULL GROUP BY invitation_ref").fetchall()
+        return {ref: (int(bounces), int(replies)) for ref, bounces, replies in rows}
 
     def audit_rows(self, refs: list[str]) -> list[dict[str, Any]]:
         """The audit rows of these invitations in seq order (one candidate's story: a
