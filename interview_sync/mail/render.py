@@ -10,7 +10,10 @@ to ``default``. ``StrictUndefined`` turns a misspelt key into an error at
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,18 +24,16 @@ import jinja2.meta
 from interview_sync import sanitize
 from interview_sync.errors import ConfigError
 
-KINDS: tuple[str, ...] = (
-    "invite",
-    "followup",
-    "confirmation",
-    "reminder_candidate",
-    "reminder_hm",
-    "hm_booking",
-    "hm_cancel",
-    "relink",
-    "feedback_request",
-    "recruiter_alert",
-)
+def packaged_kinds() -> tuple[str, ...]:
+    """The email kinds: one per ``<kind>.txt.j2`` shipped in the default set. A kind exists
+    because its templates do, so adding one needs no list to keep in step."""
+    folder = resources.files("interview_sync").joinpath("templates", "default")
+    suffix = ".txt.j2"
+    return tuple(sorted(entry.name[: -len(suffix)] for entry in folder.iterdir()
+                        if entry.name.endswith(suffix) and not entry.name.startswith("_")))
+
+
+KINDS: tuple[str, ...] = packaged_kinds()
 
 PARTS: tuple[str, ...] = ("subject", "txt", "html")
 
@@ -129,15 +130,31 @@ class TemplateRenderer:
         and a kind nobody translated falls back to the English file."""
         if kind not in KINDS:
             raise ConfigError(f"unknown email kind {kind!r}", f"use one of: {', '.join(KINDS)}")
-        subject = sanitize.cap(one_line(self._render_part(kind, "subject", context, template_set, locale)),
-                               SUBJECT_LIMIT)
-        text = _BLANK_RUNS.sub("\n\n", _lf(self._render_part(kind, "txt", context, template_set, locale))).strip() \
-            + "\n"
+        text_template = self._load(kind, "txt", template_set, locale)
+        with self._explained(text_template):
+            module = text_template.make_module(context)
+        subject = sanitize.cap(one_line(self._subject(kind, module, context, template_set, locale)), SUBJECT_LIMIT)
+        text = _BLANK_RUNS.sub("\n\n", _lf(str(module))).strip() + "\n"
         html = _lf(self._render_part(kind, "html", context, template_set, locale)).strip() + "\n"
         if not subject:
             raise ConfigError(f"{self._name(template_set, kind, 'subject')} rendered an empty subject",
                               "put a one-line subject in that template")
         return Rendered(subject=subject, text=text, html=html, kind=kind)
+
+    def _subject(self, kind: str, module: Any, context: dict[str, Any], template_set: str, locale: str) -> str:
+        """A text template that sets ``subject`` names its own subject (so a new kind ships as
+        two files, and a translated text carries its translated subject); otherwise
+        ``<kind>.subject.j2`` does."""
+        declared = getattr(module, "subject", None)
+        if declared is not None:
+            return str(declared)
+        template = self._find(kind, "subject", template_set, locale)
+        if template is None:
+            first = self._name(template_set, kind, "subject")
+            raise ConfigError(f"email kind {kind!r} has no subject: no {first} in {self._where()} and no "
+                              f"{{% set subject %}} in {kind}.txt.j2",
+                              f"create {first}, or start {kind}.txt.j2 with {{% set subject %}}...{{% endset %}}")
+        return self._render(template, context)
 
     def render_sms(self, kind: str, context: dict[str, Any], template_set: str = "default",
                    locale: str = "en") -> str:
@@ -150,8 +167,10 @@ class TemplateRenderer:
         """Context keys the templates of one kind read (for doctor and the docs)."""
         used: set[str] = set()
         for part in PARTS:
-            template = self._load(kind, part, template_set)
-            used |= self._keys_of(template.name or "")
+            template = self._find(kind, part, template_set) if part == "subject" else \
+                self._load(kind, part, template_set)
+            if template is not None:
+                used |= self._keys_of(template.name or "")
         return used
 
     def _keys_of(self, name: str, seen: set[str] | None = None) -> set[str]:
@@ -175,28 +194,48 @@ class TemplateRenderer:
     def _where(self) -> str:
         return f"{self.template_dir} or the packaged templates" if self.template_dir else "the packaged templates"
 
-    def _load(self, kind: str, part: str, template_set: str, locale: str = "en") -> jinja2.Template:
+    def _names(self, kind: str, part: str, template_set: str, locale: str) -> list[str]:
+        """Where one part may live, most specific first: the set's locale, default's locale,
+        the set, default."""
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", template_set) or template_set.startswith("."):
             raise ConfigError(f"template set {template_set!r} is not a plain directory name",
                               "use letters, digits, '-', '_' (e.g. template = \"nursing\")")
         sets = [template_set] + (["default"] if template_set != "default" else [])
         names = [self._name(f"{name}/{locale}", kind, part) for name in sets if locale != "en"]
-        names += [self._name(name, kind, part) for name in sets]
+        return names + [self._name(name, kind, part) for name in sets]
+
+    def _find(self, kind: str, part: str, template_set: str, locale: str = "en") -> jinja2.Template | None:
+        """The part's template, or None when no file for it exists anywhere."""
+        try:
+            return self._load(kind, part, template_set, locale)
+        except _Missing:
+            return None
+
+    def _load(self, kind: str, part: str, template_set: str, locale: str = "en") -> jinja2.Template:
         first = self._name(template_set, kind, part)
         try:
-            return self.env.select_template(names)
+            return self.env.select_template(self._names(kind, part, template_set, locale))
         except jinja2.TemplateSyntaxError as err:
             raise ConfigError(f"template {err.name or first} line {err.lineno}: {err.message}",
                               "fix the Jinja syntax in that file, then run `interview-sync doctor`") from None
         except jinja2.TemplatesNotFound:
-            raise ConfigError(f"template {first} not found in {self._where()}",
-                              f"create {first} (copy it from the packaged default set)") from None
+            raise _Missing(f"template {first} not found in {self._where()}",
+                           f"create {first} (copy it from the packaged default set)") from None
 
     def _render_part(self, kind: str, part: str, context: dict[str, Any], template_set: str,
                      locale: str = "en") -> str:
-        template = self._load(kind, part, template_set, locale)
+        return self._render(self._load(kind, part, template_set, locale), context)
+
+    def _render(self, template: jinja2.Template, context: dict[str, Any]) -> str:
+        with self._explained(template):
+            rendered = template.render(context)
+        return rendered
+
+    @contextmanager
+    def _explained(self, template: jinja2.Template) -> Iterator[None]:
+        """A template error becomes one ConfigError naming the file and the fix."""
         try:
-            return template.render(context)
+            yield
         except jinja2.TemplateSyntaxError as err:  # in a layout pulled in at render time
             raise ConfigError(f"template {err.name or template.name} line {err.lineno}: {err.message}",
                               "fix the Jinja syntax in that file, then run `interview-sync doctor`") from None
@@ -210,3 +249,7 @@ class TemplateRenderer:
         except ValueError as err:  # our filters refuse bad values (e.g. an unknown format)
             raise ConfigError(f"template {template.name}: {err}",
                               "fix the value in the route or the template") from None
+
+
+class _Missing(ConfigError):
+    """No file for a template part exists in any searched set (a subject may live in the text)."""

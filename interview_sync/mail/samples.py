@@ -5,6 +5,8 @@ templates work before a candidate sees them; tests render ``HOSTILE_CONTEXT``
 to prove escaping and header safety. Every context carries every key of
 ``render.CONTEXT_KEYS`` (None where a value is unknown), exactly as the
 executor passes them, so a template that uses any documented key renders.
+A kind gets the base context unless ``_SPECIFIC`` gives it more telling
+values, so a new kind needs no entry here.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ _BASE: dict[str, Any] = {
     "command": None,
 }
 
-SAMPLE_CONTEXT: dict[str, dict[str, Any]] = {
+_SPECIFIC: dict[str, dict[str, Any]] = {
     "invite": {**_BASE, "start": None, "end": None, "when": None, "cancel_url": None, "reschedule_url": None,
                "what_to_expect": None},
     "followup": {**_BASE, "start": None, "end": None, "when": None, "cancel_url": None, "reschedule_url": None,
@@ -121,6 +123,8 @@ HOSTILE_CONTEXT: dict[str, Any] = {
     "command": "interview-sync invite '17001<script>' --resend --reason 'x'",
 }
 
-assert set(SAMPLE_CONTEXT) == set(KINDS)
+SAMPLE_CONTEXT: dict[str, dict[str, Any]] = {kind: _SPECIFIC.get(kind, _BASE) for kind in KINDS}
+
+assert set(_SPECIFIC) <= set(KINDS), set(_SPECIFIC) - set(KINDS)
 assert all(set(ctx) == set(CONTEXT_KEYS) for ctx in SAMPLE_CONTEXT.values())
 assert set(HOSTILE_CONTEXT) == set(CONTEXT_KEYS)

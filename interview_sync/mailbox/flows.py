@@ -91,8 +91,10 @@ def _reply(planner: Planner, inv: Invitation, action: wf.Action, event: MailEven
     if event.reader == "hm":
         who = f"The hiring manager{' ' + inv.hm_name if inv.hm_name else ''} (interview with " \
               f"{inv.candidate_name or 'the candidate'})"
-    else:
+    elif event.reader == "candidate":
         who = inv.candidate_name or "The candidate"
+    else:  # an address that is no longer the candidate's or the manager's on this invitation
+        who = f"The recipient at {event.recipient or 'an earlier address'}"
     inv = yield from _record(planner, inv, event, "mail_reply", f"reply to {event.original_kind or 'our email'}: "
                              f"{mail.excerpt or '(no plain-text part)'}")
     inv = yield from _note(planner, inv, f"{inv.ref}:note:reply:{mail.digest}", "reply note",

@@ -36,13 +36,12 @@ MAIL_DECLINED = "mail_declined"
 KINDS = (MAIL_BOUNCE, MAIL_RETRY, MAIL_REPLY, MAIL_AUTO_REPLY, MAIL_DECLINED)
 
 RETRY_SUFFIX = ":retry"
-# Email kinds (outbox ``kind``) by who reads them; only these can be sent again after
-# a soft bounce (their content is rebuilt from the invitation; none has an attachment).
-READERS = {"invite": "candidate", "relink": "candidate", "followup": "candidate", "confirmation": "candidate",
-           "reminder_candidate": "candidate", "reminder_hm": "hm", "feedback_request": "hm",
-           "hm_booking": "hm", "hm_cancel": "hm", "recruiter_alert": "recruiter"}
+# Email kinds (outbox ``kind``) sent again once after a soft bounce: their content is rebuilt
+# from the invitation and none carries an attachment. A kind not named here is not re-sent;
+# its bounce goes straight to a recruiter, which is the safe default for a new kind.
 RESENDABLE = frozenset({"invite", "relink", "followup", "confirmation", "reminder_candidate", "reminder_hm",
                         "feedback_request"})
+ALERT_KIND = "recruiter_alert"
 WAITING = frozenset({State.PENDING, State.INVITED, State.FOLLOWED_UP})
 
 
@@ -55,10 +54,7 @@ class MailEvent:
     original_key: str | None = None
     original_kind: str | None = None
     recipient: str | None = None
-
-    @property
-    def reader(self) -> str:
-        return READERS.get(self.original_kind or "", "candidate")
+    reader: str = "candidate"  # who that email was for: candidate | hm | recruiter | other (see reader_of)
 
     @property
     def retried(self) -> bool:
@@ -67,6 +63,22 @@ class MailEvent:
     def record_key(self, ref: str) -> str:
         """The key the message's audit event is recorded under: once per message."""
         return f"{ref}:mail:{self.mail.digest}"
+
+
+def reader_of(inv: Invitation, kind: str | None, recipient: str | None) -> str:
+    """Who one of our emails was written for, from the address it went to: the reader
+    decides the alert's wording and whether a soft bounce is re-sent. Taken from the
+    invitation rather than a table of kinds, so a new email kind needs no entry here. An
+    address that is neither the candidate's nor the hiring manager's any more is ``other``:
+    its bounce is reported, never re-sent to a stale address."""
+    if kind == ALERT_KIND:
+        return "recruiter"
+    address = (recipient or "").casefold()
+    if address and address == (inv.candidate_email or "").casefold():
+        return "candidate"
+    if address and address == (inv.hm_email or "").casefold():
+        return "hm"
+    return "other"
 
 
 def on_mail(inv: Invitation, event: MailEvent) -> list[Action]:
@@ -80,7 +92,8 @@ def on_mail(inv: Invitation, event: MailEvent) -> list[Action]:
         return [Action(MAIL_BOUNCE, inv.ref, event.record_key(inv.ref), mail=event,
                        reason=f"a recruiter alert to {mail.address} bounced: {mail.reason}")]
     if mail.kind == BOUNCE:
-        if not mail.hard and not event.retried and event.original_kind in RESENDABLE and event.original_key:
+        if (not mail.hard and not event.retried and event.original_kind in RESENDABLE
+                and event.reader in ("candidate", "hm") and event.original_key):
             return [Action(MAIL_RETRY, inv.ref, event.original_key + RETRY_SUFFIX, mail=event,
                            reason=f"soft bounce ({mail.reason}); sending it once more")]
         return [Action(MAIL_BOUNCE, inv.ref, f"{inv.ref}:alert:bounce:{mail.digest}", mail=event,
