@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +23,15 @@ from interview_sync.state import StateDB
 
 
 def _start_clock_shift() -> None:
-    """Shift this process now (before any test runs) and every child it starts."""
+    """Shift this process now (before any test runs) and every child it starts.
+
+    A pytest-xdist worker is such a child: the controller's PYTHONPATH already made
+    Python import tests/clockshift/sitecustomize.py at the worker's start-up, so its
+    clock is moved; travelling again here would move it twice."""
+    already = sys.modules.get("sitecustomize")
+    if getattr(already, "TRAVELLER", None) is not None and \
+            Path(getattr(already, "__file__", "")).resolve().parent == CLOCKSHIFT_DIR.resolve():
+        return
     spec = importlib.util.spec_from_file_location("clockshift_site", CLOCKSHIFT_DIR / "sitecustomize.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
