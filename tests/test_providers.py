@@ -13,7 +13,7 @@ from interview_sync.config import load_settings
 from interview_sync.context import build_ats, build_scheduler
 from interview_sync.providers import ATS_PROVIDERS, SCHEDULER_PROVIDERS, SECTIONS
 from interview_sync.sandbox import ATS_FLAVOURS, SCHEDULER_FLAVOURS
-from interview_sync.sandbox.client import SANDBOX_SECTIONS, configured_sandbox_url, sandbox_settings
+from interview_sync.sandbox.client import configured_sandbox_url, sandbox_section, sandbox_settings
 from interview_sync.starter import write_config
 
 CLOCK = FixedClock(parse_instant("2026-11-30T16:00:00Z"))
@@ -38,7 +38,7 @@ def test_every_wire_format_has_a_sandbox_flavour() -> None:
     assert ATS_FLAVOURS == ("greenhouse", "lever") and SCHEDULER_FLAVOURS == ("calendly", "calcom")
     for wire in {p.wire for table in (ATS_PROVIDERS, SCHEDULER_PROVIDERS) for p in table.values()}:
         assert callable(import_module(f"interview_sync.sandbox.{wire}").mount), wire
-        assert SANDBOX_SECTIONS[wire](URL)["base_url"].startswith(URL), wire
+        assert sandbox_section(wire, URL)["base_url"].startswith(URL), wire
 
 
 @pytest.mark.parametrize("ats", ATS_FLAVOURS)

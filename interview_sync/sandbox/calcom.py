@@ -38,7 +38,7 @@ from . import seed
 from .booking import (BookingRefused, admin_route, application_of, block_span, booking_form, booking_page,
                       host_by_email, link_in_body, no_such_link, optional_application, posted_fields,
                       workday_slots)
-from .client import SANDBOX_CALCOM_HOST_KEYS
+from .client import SANDBOX_CALCOM_HOST_KEYS, SANDBOX_CALCOM_KEY
 from .common import VendorRoutes, bearer_token, guarded, locked, millis_stamp, mount_routes
 from .server import Handler, Request, Response, SandboxApp
 
@@ -602,6 +602,14 @@ class Calcom(VendorRoutes):
             raise BookingRefused(409, "already marked as a no-show")
         booking.update(attendeeAbsent=True, updatedAt=self.world.now())
         return _ok(_booking_json(self.state, booking), 201)
+
+
+def config_section(url: str) -> dict[str, Any]:
+    """The ``[scheduler]`` section that points the real Cal.com adapter at this flavour served at
+    ``url``: the flavour knows its own paths and sandbox credentials, so a new vendor's sandbox
+    is one module."""
+    return {"provider": "calcom", "base_url": f"{url}/v2", "api_token": SANDBOX_CALCOM_KEY,
+            "host_keys": dict(SANDBOX_CALCOM_HOST_KEYS)}
 
 
 def mount(app: SandboxApp) -> None:

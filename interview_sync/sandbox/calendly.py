@@ -27,6 +27,7 @@ from .booking import (BookingRefused, admin_route, application_of, block_span, b
                       workday_slots)
 from .common import VendorRoutes, decode_token, encode_token, guarded, locked, mount_routes
 from .links import URL_RE, link_from_url
+from .client import SANDBOX_CALENDLY_TOKEN
 from .server import Request, Response, SandboxApp, World, error
 
 API_TOKEN = "sandbox-calendly-token"
@@ -619,6 +620,13 @@ class Calendly(VendorRoutes):
         if invitee["no_show"] is not None:
             raise BookingRefused(409, "already marked as a no-show")
         return Response(201, {"resource": self._mark_no_show(request, invitee)})
+
+
+def config_section(url: str) -> dict[str, Any]:
+    """The ``[scheduler]`` section that points the real Calendly adapter at this flavour served at
+    ``url``: the flavour knows its own paths and sandbox credentials, so a new vendor's sandbox
+    is one module."""
+    return {"provider": "sandbox", "base_url": url, "api_token": SANDBOX_CALENDLY_TOKEN}
 
 
 def mount(app: SandboxApp) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -105,31 +105,11 @@ SANDBOX_CALCOM_HOST_KEYS = {u["email"]: f"cal_sandbox_host_{u['id']}" for u in s
                             if u.get("host") and u["id"] != 4001}
 
 
-def _greenhouse_section(url: str) -> dict[str, Any]:
-    return {"provider": "sandbox", "base_url": f"{url}/v3", "token_url": f"{url}/auth/token",
-            "client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET, "user_id": SANDBOX_USER_ID}
-
-
-def _lever_section(url: str) -> dict[str, Any]:
-    return {"provider": "lever", "base_url": f"{url}/v1", "api_key": SANDBOX_LEVER_KEY,
-            "perform_as": SANDBOX_LEVER_USER}
-
-
-def _calendly_section(url: str) -> dict[str, Any]:
-    return {"provider": "sandbox", "base_url": url, "api_token": SANDBOX_CALENDLY_TOKEN}
-
-
-def _calcom_section(url: str) -> dict[str, Any]:
-    return {"provider": "calcom", "base_url": f"{url}/v2", "api_token": SANDBOX_CALCOM_KEY,
-            "host_keys": dict(SANDBOX_CALCOM_HOST_KEYS)}
-
-
-# Sandbox flavour (a provider's wire format, see interview_sync/providers.py) -> the config
-# section that points its real adapter at a sandbox serving that flavour at a URL.
-SANDBOX_SECTIONS: dict[str, Callable[[str], dict[str, Any]]] = {
-    "greenhouse": _greenhouse_section, "lever": _lever_section,
-    "calendly": _calendly_section, "calcom": _calcom_section,
-}
+def sandbox_section(wire: str, url: str) -> dict[str, Any]:
+    """The config section that points the real adapter of a wire format (see
+    interview_sync/providers.py) at a sandbox serving that flavour at ``url``; each
+    flavour module (``sandbox/<wire>.py``) says it in its ``config_section``."""
+    return import_module(f"{__package__}.{wire}").config_section(url)  # type: ignore[no-any-return]
 
 
 def sandbox_settings(url: str, *, ats: str = "greenhouse", scheduler: str = "calendly") -> dict[str, Any]:
@@ -138,14 +118,14 @@ def sandbox_settings(url: str, *, ats: str = "greenhouse", scheduler: str = "cal
     The real adapters are used unchanged; only base URLs and credentials differ.
     """
     url = url.rstrip("/")
-    return {"ats": SANDBOX_SECTIONS[ats](url), "scheduler": SANDBOX_SECTIONS[scheduler](url)}
+    return {"ats": sandbox_section(ats, url), "scheduler": sandbox_section(scheduler, url)}
 
 
 def is_sandbox_section(section: Any, wire: str) -> bool:
     """Whether a loaded ``[ats]``/``[scheduler]`` section is one :func:`sandbox_settings` wrote
     for the ``wire`` flavour: provider ``sandbox``, or that flavour's sandbox secret (a real
     vendor's key never equals it)."""
-    expected = SANDBOX_SECTIONS[wire]("http://127.0.0.1")
+    expected = sandbox_section(wire, "http://127.0.0.1")
     if section.provider == "sandbox":
         return True
     secrets = {key: value.get_secret_value() for key, value in vars(section).items() if isinstance(value, SecretStr)}

@@ -55,6 +55,7 @@ from . import seed
 from .common import (basic_credentials, bearer_token, decode_token, encode_token, find_named, mount_routes,
                      move_request)
 from .common import millis_stamp as stamp  # Greenhouse writes UTC instants with milliseconds
+from .client import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_USER_ID
 from .server import Request, Response, SandboxApp, World, error
 
 CLIENT_ID = "sandbox-client"
@@ -220,6 +221,14 @@ def _index_names(names: Any) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------- mount
+
+
+def config_section(url: str) -> dict[str, Any]:
+    """The ``[ats]`` section that points the real Greenhouse adapter at this flavour served at
+    ``url``: the flavour knows its own paths and sandbox credentials, so a new vendor's sandbox
+    is one module."""
+    return {"provider": "sandbox", "base_url": f"{url}/v3", "token_url": f"{url}/auth/token",
+            "client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET, "user_id": SANDBOX_USER_ID}
 
 
 def mount(app: SandboxApp) -> None:

@@ -46,6 +46,7 @@ from typing import Any
 
 from . import seed
 from .common import basic_credentials, decode_token, encode_token, find_named, mount_routes, move_request
+from .client import SANDBOX_LEVER_KEY, SANDBOX_LEVER_USER
 from .server import Request, Response, SandboxApp, World, error
 
 API_KEY = "sandbox-lever-key"
@@ -198,6 +199,14 @@ def _seed_candidate(lv: dict[str, Any], cand: dict[str, Any], job: dict[str, Any
 
 
 # --------------------------------------------------------------------------- mount
+
+
+def config_section(url: str) -> dict[str, Any]:
+    """The ``[ats]`` section that points the real Lever adapter at this flavour served at
+    ``url``: the flavour knows its own paths and sandbox credentials, so a new vendor's sandbox
+    is one module."""
+    return {"provider": "lever", "base_url": f"{url}/v1", "api_key": SANDBOX_LEVER_KEY,
+            "perform_as": SANDBOX_LEVER_USER}
 
 
 def mount(app: SandboxApp) -> None:
