@@ -11,8 +11,11 @@ Personal data is pseudonymised unless ``raw`` (candidates, invitees, hiring
 managers and recruiters alike): names become ``Candidate <hash>`` or ``Person
 <hash>``, addresses ``u<hash>@example.com`` (still valid, still equal when the
 original was), phone numbers are dropped, booking-link prefills and free text
-are cleaned, and note bodies we wrote are left out. The same input always maps
-to the same pseudonym, so matching by email still works in the replay.
+are cleaned, and note bodies we wrote are left out. The pseudonyms are keyed
+with the deployment's secret from the state database (never written to the
+recording), so one person keeps one pseudonym across all polls and recordings
+of a deployment and matching by email still works in the replay, while a
+recording alone cannot be checked against a list of guessed names or addresses.
 """
 
 from __future__ import annotations
@@ -58,7 +61,9 @@ def encode(value: Any, *, raw: bool, pseudo: Pseudonymiser | None = None, field:
 
     Unless ``raw``, personal values are replaced through ``pseudo`` (see
     :mod:`interview_sync.pseudonym`); call :func:`learn` on the same value first so
-    that names inside free text are known before that text is written.
+    that names inside free text are known before that text is written. Without
+    ``pseudo`` a one-off random key is used: nothing leaks, but the pseudonyms match
+    no other call's, so pass the recording's Pseudonymiser whenever they must.
     """
     if not raw and pseudo is None:
         pseudo = Pseudonymiser()
@@ -137,12 +142,16 @@ def decode(value: Any) -> Any:
 
 
 class Recorder:
-    """Appends recorded lines to an open file (one JSON object per line)."""
+    """Appends recorded lines to an open file (one JSON object per line).
 
-    def __init__(self, out: IO[str], *, raw: bool = False) -> None:
+    ``key`` is the pseudonym key (:meth:`StateDB.pseudonym_key`); without it a random
+    one is drawn, and this recorder's pseudonyms match no other recording's.
+    """
+
+    def __init__(self, out: IO[str], *, raw: bool = False, key: bytes | None = None) -> None:
         self.out = out
         self.raw = raw
-        self.pseudo = None if raw else Pseudonymiser()
+        self.pseudo = None if raw else Pseudonymiser(key)
         self.failure: LocalIOError | None = None
 
     def poll(self, at: datetime, **options: Any) -> None:
@@ -370,11 +379,13 @@ def attach_recorder(ctx: Any, out: IO[str], *, raw: bool = False, backfill: bool
     """Wrap the context's adapters so this poll's vendor answers land in ``out``.
 
     The clock is frozen at the poll's start so the replay, which only knows
-    that instant, computes the very same deadlines.
+    that instant, computes the very same deadlines. Pseudonyms use the state
+    database's key, so polls appended to one file (and other recordings of this
+    deployment) agree on who is who.
     """
     from .clock import FixedClock
 
-    recorder = Recorder(out, raw=raw)
+    recorder = Recorder(out, raw=raw, key=None if raw else ctx.db.pseudonym_key())
     ctx.clock = FixedClock(ctx.clock.now())
     recorder.poll(ctx.clock.now(), ats=ctx.ats.name, scheduler=ctx.scheduler.name, backfill=backfill)
     ctx.ats = Recording(ctx.ats, "ats", recorder)

@@ -70,6 +70,8 @@ from ..invitation import OPEN_STATES, PERSONAL_FIELDS, Invitation, State
 
 GENESIS_HASH = "0" * 64
 BUSY_TIMEOUT_MS = 5000
+PSEUDONYM_KEY = "pseudonym_key"  # meta row: the HMAC key of `poll --record` pseudonyms (hex)
+PSEUDONYM_KEY_BYTES = 32
 
 ClaimOutcome = Literal["claimed", "done", "unknown"]
 
@@ -342,6 +344,7 @@ class StateDB:
         self.readonly = readonly
         self.clock: Clock = clock or SystemClock()
         self._depth = 0
+        self._stand_in_key: bytes | None = None  # see pseudonym_key(): read-only files without one
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -446,7 +449,53 @@ class StateDB:
                                 [str(version + 1)])
         self._add_invitation_columns()
         self._add_outbox_message_id_index()
+        self._add_pseudonym_key()
         return SCHEMA_VERSION
+
+    def _add_pseudonym_key(self) -> None:
+        """Create the deployment's pseudonym key once. Idempotent, like the index below, so it
+        needs no schema version; a concurrent opener may win the insert, and then its key stays."""
+        if self._read_pseudonym_key() is not None:
+            return
+        with self.transaction():
+            self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                              [PSEUDONYM_KEY, secrets.token_bytes(PSEUDONYM_KEY_BYTES).hex()])
+
+    def _read_pseudonym_key(self) -> bytes | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", [PSEUDONYM_KEY]).fetchone()
+        if row is None:
+            return None
+        try:
+            key = bytes.fromhex(row[0])
+        except ValueError:
+            key = b""
+        if len(key) != PSEUDONYM_KEY_BYTES:
+            raise StateError(f"state database {self.path}: meta.{PSEUDONYM_KEY} is not "
+                             f"{PSEUDONYM_KEY_BYTES * 2} hex digits",
+                             "restore the file from a backup, or delete that meta row to get a new key "
+                             "(later recordings then use new pseudonyms)")
+        return key
+
+    def pseudonym_key(self) -> bytes:
+        """The secret key of this deployment's `poll --record` pseudonyms (HMAC-SHA-256).
+
+        It lives here and never in a recording, so a recording alone cannot be checked
+        against a list of guessed names or addresses, while every recording of this
+        deployment gives one person the same pseudonym. A file opened read-only that
+        predates the key cannot store one: it gets a random key for this process only
+        (pseudonyms stable within the process, matching no other recording).
+        """
+        key = self._read_pseudonym_key()
+        if key is not None:
+            return key
+        if not self.readonly:
+            self._add_pseudonym_key()
+            key = self._read_pseudonym_key()
+            if key is not None:
+                return key
+        if self._stand_in_key is None:
+            self._stand_in_key = secrets.token_bytes(PSEUDONYM_KEY_BYTES)
+        return self._stand_in_key
 
     def _add_outbox_message_id_index(self) -> None:
         """Every message read back from the mailbox is matched by the Message-IDs it points at
