@@ -11,7 +11,12 @@ walks therefore counts its pages against a :class:`Paging`:
 - every other list (lookups, hiring teams, invitees) gets the runaway guard,
   where running out is an error rather than a pause;
 - a position handed out twice in one listing is a vendor loop: an error,
-  never a silent end of the list.
+  never a silent end of the list;
+- a listing made of several vendor lists (Greenhouse: changed applications,
+  then stage history) spends one budget on all of them, and its positions say
+  which list they belong to (``stages|<Link URL>``); every page's records are
+  handed out before the next page is read, so a position never leaves records
+  behind it.
 """
 
 from __future__ import annotations

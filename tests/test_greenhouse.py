@@ -187,8 +187,10 @@ def test_stage_changed_at_from_open_application_stage_row() -> None:
     assert apps["17001"].stage_changed_at == datetime(2026, 11, 24, 8, 15, tzinfo=timezone.utc)
     assert apps["17001"].stage_id == "10102"  # the job interview stage, read through the visit row
     assert apps["17002"].stage_changed_at is None and not apps["17002"].active
-    history = calls_to(responses, f"{BASE}/application_stages")
-    assert parse_qs(urlsplit(history[1].request.url).query)["application_ids"] == ["17001"]
+    history = [parse_qs(urlsplit(c.request.url).query) for c in calls_to(responses, f"{BASE}/application_stages")]
+    # 17001's visits by id while its listing page is handled, then the stage history (the second phase)
+    assert [q.get("application_ids") for q in history] == [["17001"], None]
+    assert history[1]["updated_at"] == ["gte|2026-11-20T00:00:00Z"]
 
 
 @responses.activate

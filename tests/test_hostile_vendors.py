@@ -4,7 +4,8 @@
   a redirect elsewhere (another host, another loopback address or port, http
   instead of https) is refused before anything is sent, for every adapter.
 - Every change listing has a page cap per poll and the poll has a deadline;
-  a listing stopped early keeps its cursor and continues next poll.
+  a listing stopped early keeps its cursor and continues next poll. Greenhouse's
+  stage history is part of its listing: the same budget, its own positions.
 - A hung vendor costs one request timeout; a 429 with a huge Retry-After ends
   the read at once instead of sleeping.
 - A page position handed out twice is a reported error, never a silent end.
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import threading
@@ -29,7 +31,7 @@ from harness import Harness
 from responses import matchers
 from typer.testing import CliRunner
 
-from interview_sync.ats.greenhouse import GreenhouseATS
+from interview_sync.ats.greenhouse import STAGE_PHASE, GreenhouseATS
 from interview_sync.ats.lever import LeverATS
 from interview_sync.cli.app import app as cli
 from interview_sync.clock import FixedClock, iso
@@ -44,8 +46,8 @@ from interview_sync.scheduler.calcom import CalcomScheduler
 from interview_sync.scheduler.calendly import CalendlyScheduler
 from interview_sync.starter import sandbox_config, write_config
 from interview_sync.state import StateDB
-from vendor_payloads import (calcom_booking, calcom_listing, calendly_event, calendly_page, gh_application, gh_token,
-                             lever_listing)
+from vendor_payloads import (calcom_booking, calcom_listing, calendly_event, calendly_page, gh_application,
+                             gh_application_stage, gh_token, gh_visit_id, lever_listing)
 
 T0 = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
 GH = "https://harvest.greenhouse.io/v3"
@@ -540,6 +542,289 @@ def test_calendly_listing_stops_at_its_cap_with_the_next_page_token() -> None:
     paging = budget(1)
     list(calendly().changed_bookings(T0 - timedelta(minutes=5), T0, paging))
     assert paging.resume == "t2" and paging.stopped == "page cap"
+
+
+# --------------------------------------------------------------------------- Greenhouse stage history
+
+
+class StageBacklog:
+    """Greenhouse after downtime: ``pages`` pages of stage history (``per_page`` moves each,
+    page n at ``?cursor=n``), every move one that left the application's ``updated_at``
+    alone, so the ``updated_at`` listing is empty and the stage history is the only signal."""
+
+    def __init__(self, pages: int, per_page: int = 1) -> None:
+        self.pages, self.per_page = pages, per_page
+        self.moved = [20000 + n for n in range(pages * per_page)]
+        self.stage_pages: list[int] = []  # the stage-history pages asked for, in order
+        responses.post(GH_TOKEN, json=gh_token(SECRET))
+        responses.get(re.compile(rf"^{re.escape(GH)}/job_interview_stages([/?].*)?$"), json=[])
+        responses.add_callback(responses.GET, re.compile(rf"^{re.escape(GH)}/application_stages([/?].*)?$"),
+                               callback=self.history)
+        responses.add_callback(responses.GET, re.compile(rf"^{re.escape(GH)}/applications([/?].*)?$"),
+                               callback=self.applications)
+
+    @staticmethod
+    def visit(app_id: int) -> dict[str, Any]:
+        return gh_application_stage(gh_visit_id(app_id), app_id, 10101, "2026-11-30T15:30:00.000Z", None)
+
+    def history(self, request: Any) -> tuple[int, dict[str, str], str]:
+        query = parse_qs(urlsplit(request.url).query)
+        if "application_ids" in query:
+            return 200, {}, json.dumps([self.visit(int(i)) for i in query["application_ids"][0].split(",")])
+        page = int(query.get("cursor", ["1"])[0])
+        assert page == 1 or set(query) == {"cursor"}, "a cursor URL is followed verbatim"
+        self.stage_pages.append(page)
+        rows = [self.visit(a) for a in self.moved[(page - 1) * self.per_page:page * self.per_page]]
+        rows.append(gh_application_stage(gh_visit_id(9, page), 9, 10100, "2026-11-01T10:00:00.000Z",
+                                         "2026-11-30T15:30:00.000Z"))  # a visit the move closed: not current
+        more = {"Link": f'<{GH}/application_stages?cursor={page + 1}>; rel="next"'} if page < self.pages else {}
+        return 200, more, json.dumps(rows)
+
+    def applications(self, request: Any) -> tuple[int, dict[str, str], str]:
+        query = parse_qs(urlsplit(request.url).query)
+        if "ids" in query:
+            return 200, {}, json.dumps([app_row(int(i)) for i in query["ids"][0].split(",")])
+        return 200, {}, "[]"  # updated_at=gte|...: the moves left updated_at alone
+
+    def listed(self) -> int:
+        """How many times the ``updated_at`` listing of applications was read."""
+        return len([c for c in listing_calls() if "updated_at" in (c.request.url or "")])
+
+
+def handled_by(cycle: PollCycle, into: list[str], each: Any = None) -> PollCycle:
+    """Record every application the poll handles (``each`` runs first, e.g. to spend time)."""
+    original = cycle._on_application
+
+    def on_application(app: Any, first_run: bool) -> None:
+        into.append(app.id)
+        if each is not None:
+            each(app)
+        original(app, first_run)
+
+    cycle._on_application = on_application  # type: ignore[method-assign]
+    return cycle
+
+
+def stage_position(page: int) -> str:
+    return f"{STAGE_PHASE}{GH}/application_stages?cursor={page}"
+
+
+@responses.activate
+def test_a_stage_history_backlog_over_the_page_cap_is_read_over_several_polls(tmp_path: Path, db: StateDB) -> None:
+    """Seven pages of moves under a cap of three pages a poll: one page of the ``updated_at``
+    listing and two of stage history, then three, then the last two; each page's moves are
+    handled when it is read, so every move is handled once and the cursor waits for the end."""
+    backlog = StageBacklog(pages=7)
+    before = T0 - timedelta(hours=1)
+    baseline(db, before)
+    ctx = poll_context(tmp_path, db, greenhouse(), QuietScheduler(), FixedClock(T0), ats={"max_pages": 3})
+    handled: list[str] = []
+    report = handled_by(PollCycle(ctx), handled).run()
+    assert backlog.listed() == 1 and backlog.stage_pages == [1, 2]
+    assert handled == ["20000", "20001"]
+    assert report.notices == ["greenhouse: read 3 pages of changed applications, the cap (ats.max_pages = 3); "
+                              "the next poll continues from there"] and not report.errors
+    assert db.get_cursor(ATS_CURSOR + RESUME) == stage_position(3)
+    assert db.get_cursor(ATS_CURSOR) == iso(before) and db.get_cursor(ATS_CURSOR + STARTED) == iso(T0)
+
+    ctx.clock = FixedClock(T0 + timedelta(minutes=5))
+    handled_by(PollCycle(ctx), handled).run()
+    assert backlog.listed() == 1  # the finished applications phase is not read again
+    assert backlog.stage_pages == [1, 2, 3, 4, 5]
+    assert db.get_cursor(ATS_CURSOR + RESUME) == stage_position(6)
+    assert db.get_cursor(ATS_CURSOR) == iso(before)
+
+    ctx.clock = FixedClock(T0 + timedelta(minutes=10))
+    report = handled_by(PollCycle(ctx), handled).run()
+    assert backlog.stage_pages == [1, 2, 3, 4, 5, 6, 7] and not report.notices and not report.errors
+    assert handled == [str(a) for a in backlog.moved]  # each move once, none skipped
+    assert all(db.get_application(str(a)) is not None for a in backlog.moved)
+    assert db.get_cursor(ATS_CURSOR) == iso(T0)  # where the listing began, two polls ago
+    assert not db.get_cursor(ATS_CURSOR + RESUME)
+
+    ctx.clock = FixedClock(T0 + timedelta(minutes=15))
+    handled_by(PollCycle(ctx), handled).run()  # the next listing starts over, from the new cursor
+    assert backlog.listed() == 2 and backlog.stage_pages[7:] == [1, 2]
+    last = [parse_qs(urlsplit(c.request.url or "").query) for c in listing_calls()][-3]  # before 2 by-id reads
+    assert last["updated_at"] == [f"gte|{iso(T0 - timedelta(minutes=ctx.settings.ats.overlap_minutes))}"]
+
+
+@responses.activate
+def test_a_stage_history_position_stays_on_the_configured_origin() -> None:
+    backlog = StageBacklog(pages=3)
+    paging = budget(2)
+    found = [a.id for a in greenhouse().changed_applications(T0 - timedelta(hours=1), paging)]
+    assert found == ["20000"] and paging.stopped == "page cap"
+    assert paging.resume is not None and paging.resume.startswith(STAGE_PHASE)
+    assert origin_of(paging.resume.removeprefix(STAGE_PHASE)) == origin_of(GH)
+
+    resumed = budget(5, paging.resume)
+    assert [a.id for a in greenhouse().changed_applications(T0 - timedelta(hours=1), resumed)] == ["20001", "20002"]
+    assert backlog.stage_pages == [1, 2, 3] and backlog.listed() == 1 and resumed.resume is None
+
+
+@responses.activate
+def test_the_budget_can_run_out_between_the_two_phases() -> None:
+    """The stage history's first page is a position too: its filters are in the URL."""
+    backlog = StageBacklog(pages=1)
+    since = T0 - timedelta(hours=1)
+    paging = budget(1)
+    assert list(greenhouse().changed_applications(since, paging)) == []
+    assert backlog.stage_pages == [] and paging.resume is not None
+    first = urlsplit(paging.resume.removeprefix(STAGE_PHASE))
+    assert paging.resume.startswith(f"{STAGE_PHASE}{GH}/application_stages?")
+    assert parse_qs(first.query) == {"per_page": ["500"], "updated_at": [f"gte|{iso(since)}"]}
+
+    resumed = budget(1, paging.resume)
+    assert [a.id for a in greenhouse().changed_applications(since, resumed)] == ["20000"]
+    assert backlog.listed() == 1 and resumed.resume is None
+
+
+@responses.activate
+def test_the_deadline_stops_the_stage_history_between_pages(tmp_path: Path, db: StateDB) -> None:
+    backlog = StageBacklog(pages=6)
+    ticks = Ticks()
+    baseline(db, T0 - timedelta(hours=1))
+    ctx = poll_context(tmp_path, db, greenhouse(), QuietScheduler(), FixedClock(T0), poll={"deadline_seconds": 240})
+    handled: list[str] = []
+
+    def slow(app: Any) -> None:
+        ticks.now += 100  # every move handled costs 100 s of the 240 s deadline
+
+    report = handled_by(PollCycle(ctx, timer=ticks), handled, slow).run()
+    assert backlog.stage_pages == [1, 2, 3] and handled == ["20000", "20001", "20002"]  # 300 s > 240 s: no page 4
+    assert report.errors == ["poll stopped at its deadline (poll.deadline_seconds = 240) before reading all "
+                             "changed applications; what was done is saved and the next poll continues"]
+    assert db.get_cursor(ATS_CURSOR + RESUME) == stage_position(4)  # page 3 was handled: not read again
+    assert db.get_cursor(ATS_CURSOR) == iso(T0 - timedelta(hours=1))
+
+    ctx.clock = FixedClock(T0 + timedelta(minutes=5))
+    report = handled_by(PollCycle(ctx, timer=Ticks()), handled).run()
+    assert not report.errors and backlog.stage_pages == [1, 2, 3, 4, 5, 6] and backlog.listed() == 1
+    assert handled == [str(a) for a in backlog.moved] and db.get_cursor(ATS_CURSOR) == iso(T0)
+
+
+@responses.activate
+def test_the_deadline_mid_stage_history_page_reads_that_page_again(tmp_path: Path, db: StateDB) -> None:
+    backlog = StageBacklog(pages=3, per_page=2)
+    ticks = Ticks()
+    baseline(db, T0 - timedelta(hours=1))
+    ctx = poll_context(tmp_path, db, greenhouse(), QuietScheduler(), FixedClock(T0))
+    handled: list[str] = []
+
+    def stall(app: Any) -> None:
+        if app.id == "20002":  # the first move on page 2
+            ticks.now = 1000.0
+
+    report = handled_by(PollCycle(ctx, timer=ticks), handled, stall).run()
+    assert handled == ["20000", "20001", "20002"] and "deadline" in report.errors[0]
+    assert db.get_cursor(ATS_CURSOR + RESUME) == stage_position(2)  # 20003 is on it, not yet handled
+
+    ctx.clock = FixedClock(T0 + timedelta(minutes=5))
+    handled_by(PollCycle(ctx), handled).run()
+    assert backlog.stage_pages == [1, 2, 2, 3]
+    assert set(handled) == {str(a) for a in backlog.moved} and handled.count("20003") == 1
+    assert db.get_cursor(ATS_CURSOR) == iso(T0) and not db.get_cursor(ATS_CURSOR + RESUME)
+
+
+@responses.activate
+def test_a_saved_stage_history_position_off_the_origin_is_refused_and_dropped(tmp_path: Path, db: StateDB) -> None:
+    StageBacklog(pages=1)
+    baseline(db, T0 - timedelta(hours=1))
+    db.set_cursor(ATS_CURSOR + RESUME, f"{STAGE_PHASE}https://evil.example/v3/application_stages?cursor=9")
+    ctx = poll_context(tmp_path, db, greenhouse(), QuietScheduler(), FixedClock(T0))
+    report = PollCycle(ctx).run()
+    assert any("refused to call https://evil.example:443" in line for line in report.errors), report.errors
+    assert calls_to("https://evil.example") == []
+    assert not db.get_cursor(ATS_CURSOR + RESUME) and db.get_cursor(ATS_CURSOR) == iso(T0 - timedelta(hours=1))
+
+
+@pytest.mark.parametrize("foreign", _foreign(GH))
+@responses.activate
+def test_greenhouse_refuses_a_stage_history_link_off_its_origin(foreign: str) -> None:
+    add_gh_token()
+    responses.replace(responses.GET, re.compile(r"^https?://[^/]+/v3/application_stages([/?].*)?$"), json=[],
+                      headers={"Link": f'<{foreign}/v3/application_stages?cursor=c2>; rel="next"'})
+    responses.get(f"{GH}/applications", json=[])
+    with pytest.raises(ForeignOrigin):
+        list(greenhouse().changed_applications(T0 - timedelta(hours=1), budget(5)))
+    assert [c for c in calls_to(foreign) if c.request.url != GH_TOKEN] == []
+
+
+@responses.activate
+def test_greenhouse_stage_history_link_loop_is_an_error() -> None:
+    add_gh_token()
+    a, b = f"{GH}/application_stages?cursor=a", f"{GH}/application_stages?cursor=b"
+    responses.replace(responses.GET, re.compile(r"^https?://[^/]+/v3/application_stages([/?].*)?$"), json=[],
+                      headers={"Link": f'<{a}>; rel="next"'})
+    responses.get(a, json=[], headers={"Link": f'<{b}>; rel="next"'},
+                  match=[matchers.query_param_matcher({"cursor": "a"})])
+    responses.get(b, json=[], headers={"Link": f'<{a}>; rel="next"'},
+                  match=[matchers.query_param_matcher({"cursor": "b"})])
+    responses.get(f"{GH}/applications", json=[])
+    with pytest.raises(VendorError, match="same page position twice"):
+        list(greenhouse().changed_applications(T0 - timedelta(hours=1), budget(50)))
+
+
+@responses.activate
+def test_without_the_stage_history_scope_a_resumed_stage_position_ends_the_listing() -> None:
+    """A 403 on a stage-history page (the scope withdrawn between polls) leaves the
+    applications listing alone, as on the first page: the listing ends, it does not fail."""
+    add_gh_token()
+    responses.replace(responses.GET, re.compile(r"^https?://[^/]+/v3/application_stages([/?].*)?$"), status=403,
+                      json={"message": "Forbidden"})
+    paging = budget(5, stage_position(4))
+    assert list(greenhouse().changed_applications(T0 - timedelta(hours=1), paging)) == []
+    assert paging.resume is None and len(calls_to(GH)) == 1  # the refused page; no applications listing
+    fresh = budget(5)
+    responses.get(f"{GH}/applications", json=[app_row(1)])
+    assert [a.id for a in greenhouse().changed_applications(T0 - timedelta(hours=1), fresh)] == ["1"]
+    assert fresh.resume is None
+
+
+def test_a_stage_history_backlog_invites_each_moved_application_once(tmp_path: Path) -> None:
+    """End to end over the sandbox: five moves that leave ``updated_at`` alone, read two
+    stage-history rows a page under a cap of two pages a poll, invite each candidate once,
+    and the cursor moves only when the stage history has been read to its end."""
+    h = Harness(tmp_path, config_changes={"ats": {"max_pages": 2}})
+    try:
+        h.poll()  # baseline
+        gh = h.world.data["greenhouse"]
+        gh["stage_moves_touch"] = False
+        h.at(0.1)
+        moved = ["17001", "17002", "17003", "17004", "17005"]
+        for app_id in moved:
+            h.sandbox.move(app_id, "Phone Screen")
+        h.ctx.ats.history_per_page = 2  # type: ignore[attr-defined]
+        cursor = h.ctx.db.get_cursor(ATS_CURSOR)
+        positions = []
+        for step in range(1, 8):
+            h.at(0.1 + step / 10)
+            report = h.poll()
+            assert not report.errors, report.errors
+            positions.append(h.ctx.db.get_cursor(ATS_CURSOR + RESUME))
+            if not positions[-1]:
+                break
+            assert positions[-1].startswith(f"{STAGE_PHASE}{h.server.url}/v3/application_stages?cursor=")
+            assert h.ctx.db.get_cursor(ATS_CURSOR) == cursor  # not past unread stage history
+        # ten rows (five opened, five closed) at two a page: the applications page and one stage
+        # page, then two stage pages a poll
+        assert len(positions) == 3 and positions[-1] == ""
+        assert h.ctx.db.get_cursor(ATS_CURSOR) != cursor
+        emails = {str(c["email"]) for c in seed_candidates(moved)}
+        for address in emails:
+            assert len(h.emails_to(address, "invite")) == 1, address
+        assert {h.invitation(a).stage_name for a in moved} == {"Phone Screen"}
+        h.at(1.0)
+        h.poll()  # our notes bumped updated_at: the applications are read again, nobody is invited twice
+        assert all(len(h.emails_to(address, "invite")) == 1 for address in emails)
+    finally:
+        h.close()
+
+
+def seed_candidates(application_ids: list[str]) -> list[dict[str, Any]]:
+    from interview_sync.sandbox import seed
+    return [c for c in seed.CANDIDATES if str(seed.application_id(c["id"])) in application_ids]
 
 
 # --------------------------------------------------------------------------- loops

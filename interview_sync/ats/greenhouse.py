@@ -20,10 +20,12 @@ Wire facts this relies on (harvestdocs.greenhouse.io; the sandbox mirrors them):
   when the row cannot be read. ``custom_fields`` maps a field key to
   ``{name, type, value}``; users carry ``job_title``; the hiring team comes
   from ``/job_hiring_managers`` + ``/job_owners``.
-- change detection has two signals, merged and deduplicated: stage visits
-  updated since the cursor (``/application_stages?updated_at=gte|...``, the
-  primary one: nothing public confirms that a stage move bumps an
-  application's ``updated_at``) and applications updated since the cursor.
+- change detection has two signals, merged and deduplicated within a poll:
+  applications updated since the cursor, then stage visits updated since it
+  (``/application_stages?updated_at=gte|...``, the primary one: nothing public
+  confirms that a stage move bumps an application's ``updated_at``). Both
+  count against one page budget and resume where they stopped
+  (:meth:`GreenhouseATS.changed_applications`).
 - writes: ``POST /notes``, ``POST /candidate_tags`` (create a tag name) and
   ``POST /applied_candidate_tags`` (put it on a candidate).
 - ``X-RateLimit-*`` on every response; when ``Remaining`` reaches 0 we wait
@@ -61,6 +63,7 @@ MAX_RATE_WAIT = 30.0
 LOOKUP_PAGE = 500  # the documented per_page maximum, so id lookups fit one page
 IDS_PER_FILTER = 50
 BAD_RECORD_FIX = "the record is skipped; check it in Greenhouse (the next poll retries it)"
+STAGE_PHASE = "stages|"  # a resume position in the stage-history phase: this, then the page's Link URL
 
 
 class GreenhouseConfig(VendorConfig):
@@ -119,6 +122,7 @@ class GreenhouseATS:
         self._stage_ids: dict[tuple[str | None, str], str] = {}  # (job id, casefolded name) -> stage id
         self._stage_reloads: set[object] = set()
         self._stage_history = True
+        self.history_per_page = LOOKUP_PAGE  # stage-history rows per page (small rows, so the documented maximum)
         self._jobs: dict[str, Job] = {}
         self._people: dict[str, Person] = {}
         self._departments: dict[str, str] | None = None
@@ -134,33 +138,77 @@ class GreenhouseATS:
     # ------------------------------------------------------------------ reads
 
     def changed_applications(self, since: datetime | None, paging: Paging | None = None) -> Iterator[Application]:
-        """Applications whose stage visit or whose record changed since ``since``, each once.
+        """Applications whose record or whose stage visit changed since ``since``.
 
-        Stage visits are read first, so an application whose move did not
-        bump its ``updated_at`` is still fetched (by id, 50 per request). The
-        ``updated_at`` listing is the one ``paging`` bounds and resumes.
+        Two phases share ``paging``'s one budget (``ats.max_pages`` pages and the
+        poll deadline, both phases together): the ``updated_at`` listing of
+        applications, then the stage history (``/application_stages?updated_at=``:
+        a move that leaves ``updated_at`` alone shows only there). Either phase
+        may stop between pages; ``resume`` is then the listing's Link URL, or
+        :data:`STAGE_PHASE` + the stage history's, and a resumed listing goes on
+        from that page (a stage-history position skips the finished first phase).
+
+        Nothing is carried between polls, and nothing needs to be: every page's
+        applications are handed out before the next page is read (a stage-history
+        page's by id, 50 per request), so a position names the first page whose
+        applications were not all handled, and the cursor (which the caller moves
+        only once the whole listing ends) still covers every page after it. An
+        application read in both phases of one poll comes once; across polls it may
+        come again, which the workflow's keys make harmless.
         """
         self._candidates.clear()
         self._wanted.clear()
+        paging = paging or Paging()
         params = {"per_page": str(self.per_page)}
+        stages_at = _stage_position(paging.start)
         if since is None:
             # A full listing (the first run's baseline) has no stage change to time: stage ids
             # come from the stage names, sparing 2,000 stage-history reads at 100k applications.
-            for page in self._pages("/applications", params, paging):
+            at = None if stages_at is not None else paging.start  # a baseline has no stage-history phase
+            for page in self._pages("/applications", params, paging, at=at):
                 yield from self._resolve(self._parse_page(page), history=False)
             return
-        entries = self._stage_entries(since)
         params["updated_at"] = f"gte|{iso(since)}"
         seen: set[str] = set()
-        for page in self._pages("/applications", params, paging):
-            resolved = self._resolve(self._parse_page(page), history=True, known=entries)
-            seen.update(app.id for app in resolved)
-            yield from self._expect_candidates(resolved)
-        unseen = [app_id for app_id in entries if app_id not in seen]
-        for chunk in _chunks(unseen, IDS_PER_FILTER):
-            records = self._all("/applications", {"ids": ",".join(chunk)})
-            yield from self._expect_candidates(self._resolve(self._parse_page(records), history=True,
-                                                             known=entries))
+        if stages_at is None:
+            for page in self._pages("/applications", params, paging, at=paging.start):
+                resolved = self._resolve(self._parse_page(page), history=True)
+                seen.update(app.id for app in resolved)
+                yield from self._expect_candidates(resolved)
+            if paging.resume or not self._stage_history:
+                return
+            stages_at = self._url("/application_stages", {"per_page": str(self.history_per_page),
+                                                          "updated_at": params["updated_at"]})
+            if not paging.advance(STAGE_PHASE + stages_at, VENDOR, "GET /application_stages"):
+                return  # the budget ran out between the phases: the next poll starts the stage history
+        yield from self._stage_changes(stages_at, paging, seen)
+
+    def _stage_changes(self, url: str, paging: Paging, seen: set[str]) -> Iterator[Application]:
+        """The stage-history phase from the page at ``url``: each page's applications with a
+        current visit on it (``seen`` ones excepted), read by id before the next page.
+
+        Without the stage-history scope (403) the phase ends quietly and the
+        applications listing stands alone, as it always has."""
+        if not self._stage_history:
+            return
+        pages = self._pages("/application_stages", {}, paging, at=url, prefix=STAGE_PHASE)
+        while True:
+            try:
+                rows = next(pages, None)
+            except VendorAuthError as exc:
+                if exc.status != 403:
+                    raise
+                self._stage_history = False  # the credential lacks the scope: applications alone remain
+                return
+            if rows is None:
+                return
+            entries = _current_visits(rows)
+            unseen = [app_id for app_id in entries if app_id not in seen]
+            seen.update(unseen)
+            for chunk in _chunks(unseen, IDS_PER_FILTER):
+                records = self._all("/applications", {"ids": ",".join(chunk)})
+                yield from self._expect_candidates(self._resolve(self._parse_page(records), history=True,
+                                                                 known=entries))
 
     def get_application(self, application_id: str) -> Application:
         record = self._one("/applications", application_id, "application")
@@ -316,21 +364,29 @@ class GreenhouseATS:
             if wait > 0:
                 self.session.sleeper(wait)
 
-    def _pages(self, path: str, params: dict[str, str], paging: Paging | None = None) -> Iterator[list[Any]]:
+    def _pages(self, path: str, params: dict[str, str], paging: Paging | None = None, *,
+               at: str | None = None, prefix: str = "") -> Iterator[list[Any]]:
         """Every page of a list: filters on the first request, then the Link URL exactly.
 
-        The Link URL is the page's position (a resumed listing starts at one);
-        the session refuses it unless it is on base_url's origin."""
+        The Link URL is the page's position, ``prefix`` + the URL as ``paging`` sees
+        it (a resumed listing starts ``at`` one, a URL with any filters in it); the
+        session refuses it unless it is on base_url's origin."""
         paging = paging or Paging()
-        url, query = (paging.start, None) if paging.start else (self.base_url + path, params)
+        url, query = (at, None) if at is not None else (self.base_url + path, params)
         while True:
             response = self._send("GET", url, params=query)
-            paging.fetched(None if query is not None else url)
+            paging.fetched(None if query is not None else prefix + url)
             yield _json_list(response, path)
             next_url = response.links.get("next", {}).get("url")
-            if not paging.advance(next_url, VENDOR, f"GET {path}"):
+            if not paging.advance(prefix + next_url if next_url else None, VENDOR, f"GET {path}"):
                 return
             url, query = next_url, None
+
+    def _url(self, path: str, params: dict[str, str]) -> str:
+        """The first page's URL with its filters, as a position a later poll can resume at."""
+        prepared = requests.Request("GET", self.base_url + path, params=params).prepare().url
+        assert prepared is not None
+        return prepared
 
     def _first_page(self, path: str, params: dict[str, str]) -> list[Any]:
         return _json_list(self._send("GET", self.base_url + path, params=params), path)
@@ -359,24 +415,6 @@ class GreenhouseATS:
                 self._report(exc)
         return listed
 
-    def _stage_entries(self, since: datetime) -> dict[str, dict[str, Any]]:
-        """Current stage visits updated since ``since``: application id -> its current row."""
-        if not self._stage_history:
-            return {}
-        try:
-            rows = self._all("/application_stages", {"updated_at": f"gte|{iso(since)}"})
-        except VendorAuthError as exc:
-            if exc.status != 403:
-                raise
-            self._stage_history = False  # the credential lacks the scope: applications alone remain
-            return {}
-        entries: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            app_id = _ident(row.get("application_id")) if isinstance(row, dict) else None
-            if app_id is not None and _is_current(row):
-                entries[app_id] = row
-        return entries
-
     def _visits(self, application_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """Every stage visit of these applications (one read per 50); {} without the scope."""
         visits: dict[str, list[dict[str, Any]]] = {}
@@ -399,7 +437,7 @@ class GreenhouseATS:
         """Give each active application its interview stage id, stage name and stage entry time.
 
         Through the current stage visit when it can be read (``known`` rows
-        from the stage-history read first, else one batched read), else by
+        from the stage-history page being handled, else one batched read), else by
         the stage's name on the job. Inactive applications keep what the
         listing says: their stage no longer matters to the workflow.
         """
@@ -567,6 +605,23 @@ def _parse_application(record: Any) -> _Listed:
                       stage_id=None, stage_name=name if isinstance(name, str) and name.strip() else None,
                       status=status, updated_at=updated_at, custom=_custom_fields(record.get("custom_fields")))
     return _Listed(app=app, visit_id=_ident(record.get("stage_id")))
+
+
+def _stage_position(position: str | None) -> str | None:
+    """The stage-history page URL a resume position names; None for an applications position."""
+    if position and position.startswith(STAGE_PHASE):
+        return position[len(STAGE_PHASE):]
+    return None
+
+
+def _current_visits(rows: list[Any]) -> dict[str, dict[str, Any]]:
+    """A stage-history page's current visits: application id -> its row."""
+    entries: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        app_id = _ident(row.get("application_id")) if isinstance(row, dict) else None
+        if app_id is not None and _is_current(row):
+            entries[app_id] = row
+    return entries
 
 
 def _is_current(row: dict[str, Any]) -> bool:
