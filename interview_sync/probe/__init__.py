@@ -9,10 +9,11 @@ saying what matched and, where it did not, the fix.
 
 Vendor modules expose ``probe(adapter, *, sample: int) -> list[Check]``. The
 runner finds one from the adapter's own module (an adapter class in
-``interview_sync.ats.greenhouse`` is probed by ``interview_sync.probe.greenhouse``)
-and hands it a *read view* of the adapter, never the adapter itself:
+``interview_sync.ats.greenhouse`` is probed by ``interview_sync.probe.greenhouse``;
+the SMS channel in ``interview_sync.sms.twilio`` by ``interview_sync.probe.twilio``,
+when ``[sms]`` is on) and hands it a *read view* of the adapter, never the adapter itself:
 
-* the view refuses the adapter's write methods (notes, tags, links, no-show marks);
+* the view refuses the adapter's write methods (notes, tags, links, no-show marks, texts);
 * the adapter's HTTP session is swapped for one that sends only GET/HEAD (and
   the one POST that mints a credential), for the duration of the probe.
 
@@ -31,12 +32,13 @@ from typing import Any
 
 from ..clock import Clock
 from ..config import Settings
-from ..context import build_ats, build_scheduler
+from ..context import build_ats, build_scheduler, build_sms
 from ..doctor import SAMPLE_SIZE, Check, _failed
 from ..errors import BadRecord, InterviewSyncError
 
 # Protocol methods that change something at the vendor.
-WRITE_METHODS = frozenset({"add_note", "add_tag", "remove_tag", "create_link", "revoke_link", "mark_no_show"})
+WRITE_METHODS = frozenset({"add_note", "add_tag", "remove_tag", "create_link", "revoke_link", "mark_no_show",
+                           "send"})
 READ_VERBS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -118,8 +120,9 @@ def probe_module(vendor: str) -> ModuleType | None:
         raise
 
 
-def probe_adapter(side: str, adapter: Any, *, sample: int) -> list[Check]:
-    """One adapter's lines: its vendor module's checks, or one failed line saying why not."""
+def probe_adapter(side: str, adapter: Any, *, sample: int, **options: Any) -> list[Check]:
+    """One adapter's lines: its vendor module's checks, or one failed line saying why not.
+    ``options`` go to the vendor's ``probe`` as keywords (the SMS probe takes the clock)."""
     vendor = vendor_of(adapter)
     label = f"{side} probe ({vendor})"
     try:
@@ -131,7 +134,7 @@ def probe_adapter(side: str, adapter: Any, *, sample: int) -> list[Check]:
                       f"add interview_sync/probe/{vendor}.py with probe(adapter, *, sample)")]
     try:
         with read_only(adapter) as view:
-            checks = list(module.probe(view, sample=sample))
+            checks = list(module.probe(view, sample=sample, **options))
     except Exception as exc:  # noqa: BLE001 - a doctor reports, it does not crash
         return [_failed(label, exc, "check the credentials and network, then run doctor --probe again")]
     if not checks:
@@ -139,9 +142,10 @@ def probe_adapter(side: str, adapter: Any, *, sample: int) -> list[Check]:
     return checks
 
 
-def run_probe(settings: Settings, *, clock: Clock, ats: Any = None, scheduler: Any = None,
+def run_probe(settings: Settings, *, clock: Clock, ats: Any = None, scheduler: Any = None, sms: Any = None,
               sample: int = SAMPLE_SIZE, sleeper: Callable[[float], None] | None = None) -> list[Check]:
-    """Probe the configured ATS, then the scheduler; every line, in a stable order.
+    """Probe the configured ATS, then the scheduler, then the SMS channel when ``[sms]`` is on;
+    every line, in a stable order.
 
     Records an adapter could not parse while the probes read are findings too:
     one failed line per side names how many and the first.
@@ -159,7 +163,20 @@ def run_probe(settings: Settings, *, clock: Clock, ats: Any = None, scheduler: A
                                 f"{len(skipped)} sampled record(s) could not be parsed; first: {skipped[0]}",
                                 "the adapter's reading of this field differs from the tenant's: see the line "
                                 "above and docs/vendors.md"))
-    return checks
+    return checks + _probe_sms(settings, clock, sms, sample, sleeper)
+
+
+def _probe_sms(settings: Settings, clock: Clock, sms: Any, sample: int,
+               sleeper: Callable[[float], None] | None) -> list[Check]:
+    """The SMS channel's lines; none when ``sms.provider = "none"``."""
+    if sms is None:
+        try:
+            sms = build_sms(settings, sleeper)
+        except InterviewSyncError as exc:
+            return [_failed(f"sms probe ({settings.sms.provider})", exc, "fix [sms] in the config")]
+    if sms is None:
+        return []
+    return probe_adapter("sms", sms, sample=sample, clock=clock)
 
 
 __all__ = ["ReadOnlySession", "ReadView", "WriteRefused", "probe_adapter", "read_only", "run_probe", "vendor_of"]

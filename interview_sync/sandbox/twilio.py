@@ -7,7 +7,9 @@ message moves queued → sent → delivered on the sandbox clock (one minute per
 step), or to ``undelivered`` with 30006 for a number marked as a landline.
 Inbound texts are injected through ``/_admin/twilio/inbound``; like Twilio's
 default opt-out handling, an inbound STOP blocks the number (21610 on the next
-send) until START.
+send) until START. What ``doctor --probe`` reads is here too: the Account
+resource (``active``) and the account's phone numbers (:data:`NUMBERS`, both
+SMS-capable), filtered by ``PhoneNumber``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _STOP = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit"}
 _START = {"start", "unstop"}
 MORE_INFO = "https://www.twilio.com/docs/errors/"
+# The sandbox account's phone numbers: the sender the demo and tests configure, and Twilio's test number.
+NUMBERS = ("+19165550100", "+15005550006")
 
 
 def _tw(world: World) -> dict[str, Any]:
@@ -135,6 +139,40 @@ def _listing(world: World, request: Request) -> Response:
                           "previous_page_uri": None})
 
 
+def _account(request: Request) -> Response:
+    """The Account resource; like Twilio's it carries the auth token (here, the one the caller sent)."""
+    if not _authorised(request):
+        return _twilio_error(20003, "Authenticate", 401)
+    account = request.params["account"]
+    token = base64.b64decode(request.headers["authorization"][6:]).decode().partition(":")[2]
+    return Response(200, {"sid": account, "owner_account_sid": account, "friendly_name": "Sandbox clinic",
+                          "status": "active", "type": "Full", "auth_token": token,
+                          "date_created": "Mon, 02 Nov 2026 09:00:00 +0000",
+                          "date_updated": "Mon, 02 Nov 2026 09:00:00 +0000",
+                          "uri": f"/2010-04-01/Accounts/{account}.json"})
+
+
+def _number(account: str, index: int, number: str) -> dict[str, Any]:
+    sid = f"PN{index + 1:032x}"
+    return {"sid": sid, "account_sid": account, "phone_number": number, "friendly_name": number,
+            "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False}, "status": "in-use",
+            "api_version": "2010-04-01", "uri": f"/2010-04-01/Accounts/{account}/IncomingPhoneNumbers/{sid}.json"}
+
+
+def _numbers(request: Request) -> Response:
+    """The account's numbers; ``PhoneNumber`` matches part of a number, ``*`` standing for any digit."""
+    if not _authorised(request):
+        return _twilio_error(20003, "Authenticate", 401)
+    account = request.params["account"]
+    wanted = re.escape(request.arg("PhoneNumber") or "").replace(r"\*", r"\d")
+    rows = [_number(account, i, n) for i, n in enumerate(NUMBERS) if re.search(wanted, n)]
+    base = f"/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json"
+    return Response(200, {"incoming_phone_numbers": rows, "page": 0, "page_size": 50, "start": 0,
+                          "end": max(len(rows) - 1, 0), "uri": request.raw_target,
+                          "first_page_uri": f"{base}?PageSize=50&Page=0", "next_page_uri": None,
+                          "previous_page_uri": None})
+
+
 def _inbound(world: World, request: Request) -> Response:
     """``{"from": "+19165550102", "body": "STOP", "to": "+19165550100"}``: a candidate replies."""
     body = request.json()
@@ -182,6 +220,8 @@ def mount(app: SandboxApp) -> None:
     mount_routes(app, [
         ("POST", path, partial(_create, world)),
         ("GET", path, partial(_listing, world)),
+        ("GET", "/2010-04-01/Accounts/{account}.json", _account),
+        ("GET", "/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json", _numbers),
         ("POST", "/_admin/twilio/inbound", partial(_inbound, world)),
         ("POST", "/_admin/twilio/landline", partial(_landline, world)),
         ("POST", "/_admin/twilio/opt-out", partial(_opt_out, world)),

@@ -117,12 +117,22 @@ class TwilioChannel:
             raise SmsRejected(VENDOR, None, "the response carried no message sid", OTHER)
         return parsed
 
+    def first_page(self, since: datetime) -> tuple[str, dict[str, Any]]:
+        """The URL and query of the listing's first page for ``since`` (``doctor --probe`` reads the same)."""
+        day = (since - timedelta(days=1)).date().isoformat()
+        return self._messages_url, {"DateSent>": day, "PageSize": self.page_size}
+
+    def next_page(self, page: Any) -> str | None:
+        """The next page's URL: the page's ``next_page_uri`` on the configured base URL, or None."""
+        following = page.get("next_page_uri") if isinstance(page, dict) else None
+        return urljoin(self.base_url + "/", following) if isinstance(following, str) and following else None
+
     def messages(self, since: datetime) -> Iterator[SmsMessage]:
         """Messages sent or received on or after ``since``'s day (UTC), newest first as
         Twilio lists them; malformed entries are skipped."""
-        day = (since - timedelta(days=1)).date().isoformat()
-        url: str | None = self._messages_url
-        params: dict[str, Any] | None = {"DateSent>": day, "PageSize": self.page_size}
+        url: str | None
+        params: dict[str, Any] | None
+        url, params = self.first_page(since)
         for _ in range(self.max_pages):
             if url is None:
                 return
@@ -130,6 +140,5 @@ class TwilioChannel:
             for item in page.get("messages") or [] if isinstance(page, dict) else []:
                 if isinstance(item, dict) and (message := parse_message(item)) is not None:
                     yield message
-            following = page.get("next_page_uri") if isinstance(page, dict) else None
-            url = urljoin(self.base_url + "/", following) if isinstance(following, str) and following else None
+            url = self.next_page(page)
             params = None  # the next-page URI carries every parameter
