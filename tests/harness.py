@@ -141,6 +141,22 @@ class Harness:
         report, self.last_plan = run_poll(self.ctx, **kwargs)
         return report
 
+    def recorded_poll(self, stream: Path, hours: float) -> RunReport:
+        """One real poll at ``hours`` with ``poll --record``'s recorder appending to ``stream``;
+        the harness's own adapters and clock are back afterwards."""
+        from interview_sync.private_files import open_private
+        from interview_sync.record import attach_recorder
+
+        self.at(hours)
+        real = self.ctx.ats, self.ctx.scheduler
+        try:
+            with open_private(stream, "a") as out:
+                attach_recorder(self.ctx, out)
+                return self.poll()
+        finally:
+            self.ctx.ats, self.ctx.scheduler = real
+            self.ctx.clock = self.clock
+
     def cli(self, *args: str) -> Result:
         """``interview-sync --config <this harness's config> ARGS`` in-process, with the
         wall clock pinned to the harness clock: the CLI reads vendors on the real clock

@@ -191,9 +191,9 @@ def test_demo_outputs_are_private(tmp_path: Path, strict_umask: None) -> None:
 
 def test_replay_outputs_are_private(harness: Harness, tmp_path: Path, strict_umask: None) -> None:
     stream = tmp_path / "stream.jsonl"
-    _recorded(harness, stream, 0)
+    harness.recorded_poll(stream, 0)
     harness.sandbox.move("17001", "Phone Screen")
-    _recorded(harness, stream, 1)
+    harness.recorded_poll(stream, 1)
     replay(harness.settings, stream, workdir=tmp_path / "replay")
     files = [p for p in (tmp_path / "replay").rglob("*") if p.is_file()]
     assert files and {p.name: oct(_mode(p)) for p in files if _mode(p) != 0o600} == {}
@@ -202,34 +202,22 @@ def test_replay_outputs_are_private(harness: Harness, tmp_path: Path, strict_uma
 # --- pseudonymised recordings ----------------------------------------------------------------
 
 
-def _recorded(h: Harness, stream: Path, hours: float):  # type: ignore[no-untyped-def]
-    h.at(hours)
-    real = h.ctx.ats, h.ctx.scheduler
-    try:
-        with open_private(stream, "a") as out:
-            attach_recorder(h.ctx, out)
-            return h.poll()
-    finally:
-        h.ctx.ats, h.ctx.scheduler = real
-        h.ctx.clock = h.clock
-
-
 def _lifecycle(h: Harness, stream: Path) -> list:  # type: ignore[type-arg]
     """Invites, bookings, a reschedule, a cancel, follow-ups, a flag, notes: every kind of answer."""
-    reports = [_recorded(h, stream, 0)]
+    reports = [h.recorded_poll(stream, 0)]
     for application, stage in (("17001", "Phone Screen"), ("17002", "Phone Screen"),
                                ("17003", "First Interview"), ("17004", "First Interview"),
                                ("17006", "Phone Screen"), ("17009", "Phone Screen")):
         h.sandbox.move(application, stage)
-    reports.append(_recorded(h, stream, 0.5))
+    reports.append(h.recorded_poll(stream, 0.5))
     h.sandbox.book("17001", at=h.start + timedelta(days=2, hours=1))
     h.sandbox.book("17002", at=h.start + timedelta(days=1, hours=5))
-    reports.append(_recorded(h, stream, 5))
+    reports.append(h.recorded_poll(stream, 5))
     h.sandbox.reschedule("17002", h.start + timedelta(days=4, hours=2))
     h.sandbox.cancel("17001")
-    reports.append(_recorded(h, stream, 26))
-    reports.append(_recorded(h, stream, 50))
-    reports.append(_recorded(h, stream, 76))
+    reports.append(h.recorded_poll(stream, 26))
+    reports.append(h.recorded_poll(stream, 50))
+    reports.append(h.recorded_poll(stream, 76))
     return reports
 
 

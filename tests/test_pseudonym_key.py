@@ -20,9 +20,8 @@ from harness import Harness
 
 from interview_sync.clock import iso
 from interview_sync.errors import StateError
-from interview_sync.private_files import open_private
 from interview_sync.pseudonym import Pseudonymiser
-from interview_sync.record import attach_recorder, load_recording, replay, split_polls
+from interview_sync.record import load_recording, replay, split_polls
 from interview_sync.sandbox import seed
 from interview_sync.state import StateDB
 
@@ -32,27 +31,14 @@ SEEDED_EMAILS = [p["email"] for p in [*seed.CANDIDATES, *seed.USERS] if p["email
 PSEUDO_EMAIL = re.compile(r"u[0-9a-f]{12}@example\.com")
 
 
-def _record(h: Harness, stream: Path, hours: float):  # type: ignore[no-untyped-def]
-    """One real poll at ``hours`` with the recorder attached; the harness's adapters and clock back after."""
-    h.at(hours)
-    real = h.ctx.ats, h.ctx.scheduler
-    try:
-        with open_private(stream, "a") as out:
-            attach_recorder(h.ctx, out)
-            return h.poll()
-    finally:
-        h.ctx.ats, h.ctx.scheduler = real
-        h.ctx.clock = h.clock
-
-
 def _invite_and_book(h: Harness, stream: Path) -> list:  # type: ignore[type-arg]
     """Baseline, Zoë invited, Zoë booked: three polls, the last two name her and her manager."""
-    reports = [_record(h, stream, 0)]
+    reports = [h.recorded_poll(stream, 0)]
     h.sandbox.move("17001", "Phone Screen")
     h.sandbox.move("17003", "First Interview")
-    reports.append(_record(h, stream, 0.5))
+    reports.append(h.recorded_poll(stream, 0.5))
     h.sandbox.book("17001", at=h.start + timedelta(days=2, hours=1))
-    reports.append(_record(h, stream, 5))
+    reports.append(h.recorded_poll(stream, 5))
     return reports
 
 
@@ -149,14 +135,20 @@ def test_the_key_survives_reopening(tmp_path: Path) -> None:
         assert other.pseudonym_key() != first
 
 
-def test_a_read_only_database_without_a_key_gets_a_stand_in(tmp_path: Path) -> None:
-    """A file migrated before keys existed, opened read-only: no crash, no write, a key for this process only."""
+def _tampered(tmp_path: Path, sql: str) -> Path:
+    """A fresh state database with ``sql`` run on it behind the store's back."""
     path = tmp_path / "state.db"
     StateDB.open(path).close()
     raw = sqlite3.connect(path)
-    raw.execute("DELETE FROM meta WHERE key = 'pseudonym_key'")
+    raw.execute(sql)
     raw.commit()
     raw.close()
+    return path
+
+
+def test_a_read_only_database_without_a_key_gets_a_stand_in(tmp_path: Path) -> None:
+    """A file migrated before keys existed, opened read-only: no crash, no write, a key for this process only."""
+    path = _tampered(tmp_path, "DELETE FROM meta WHERE key = 'pseudonym_key'")
     with StateDB.open(path, readonly=True) as db:
         stand_in = db.pseudonym_key()
         assert len(stand_in) == 32 and db.pseudonym_key() == stand_in
@@ -169,12 +161,7 @@ def test_a_read_only_database_without_a_key_gets_a_stand_in(tmp_path: Path) -> N
 
 
 def test_a_damaged_key_is_refused_not_replaced(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    StateDB.open(path).close()
-    raw = sqlite3.connect(path)
-    raw.execute("UPDATE meta SET value = 'not hex' WHERE key = 'pseudonym_key'")
-    raw.commit()
-    raw.close()
+    path = _tampered(tmp_path, "UPDATE meta SET value = 'not hex' WHERE key = 'pseudonym_key'")
     with pytest.raises(StateError, match="pseudonym_key"):
         StateDB.open(path)
 
