@@ -19,6 +19,8 @@ from html import escape
 
 from .report import (DEFINITIONS, PERCENTILE_METHOD, WEEKLY_COLUMNS, Period, Report, fmt_hours, fmt_mark,
                      fmt_share, summary_rows, weekly_rows)
+from .report_channels import COLUMNS as CHANNEL_COLUMNS
+from .report_channels import ChannelFigures, channel_rows
 
 WIDTH, HEIGHT = 680, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 20, 34, 46
@@ -297,8 +299,29 @@ def _mark_cell(passed: bool | None, has_target: bool) -> str:
     return f'<td class="{css}">{escape(fmt_mark(passed))}</td>'
 
 
-def render_html(report: Report) -> str:
-    """The whole page as one string (UTF-8, no external resources)."""
+def _head_and_body(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> tuple[str, str]:
+    """A table's header cells and body rows: the first column names the row, the rest are numbers."""
+    head = "".join('<th scope="col">' + escape(c) + "</th>" if i == 0 else
+                   '<th scope="col" class="num">' + escape(c) + "</th>" for i, c in enumerate(columns))
+    body = "".join(
+        "<tr>" + "".join(f'<th scope="row">{escape(v)}</th>' if i == 0 else f'<td class="num">{escape(v)}</td>'
+                         for i, v in enumerate(row)) + "</tr>"
+        for row in rows)
+    return head, body
+
+
+def _channel_table(channels: Sequence[ChannelFigures]) -> str:
+    """The per-channel table the terminal report prints (issue 14), or nothing without figures."""
+    if not channels:
+        return ""
+    head, body = _head_and_body(CHANNEL_COLUMNS, channel_rows(list(channels)))
+    return (f'\n<h2 id="channels">Per channel (candidates reached on it)</h2>\n'
+            f'<table aria-describedby="channels">\n<thead><tr>{head}</tr></thead>\n<tbody>{body}</tbody>\n</table>\n')
+
+
+def render_html(report: Report, channels: Sequence[ChannelFigures] = ()) -> str:
+    """The whole page as one string (UTF-8, no external resources); ``channels`` adds the
+    per-channel table (email and text: reached, delivered, booked after, no-shows)."""
     window = (f"stage changes since {report.since:%Y-%m-%d %H:%M %Z}" if report.since
               else "all recorded stage changes")
     span = (f"{report.weeks[0].label} – {report.weeks[-1].label}" if report.weeks else "no weeks")
@@ -306,13 +329,7 @@ def render_html(report: Report) -> str:
         f"<tr><th scope=\"row\">{escape(r.label)}</th><td class=\"num\">{escape(r.value)}</td>"
         f"<td>{escape(r.target)}</td>{_mark_cell(r.passed, r.has_target)}</tr>"
         for r in summary_rows(report))
-    weekly_head = "".join('<th scope="col">' + escape(c) + "</th>" if i == 0 else
-                          '<th scope="col" class="num">' + escape(c) + "</th>"
-                          for i, c in enumerate(WEEKLY_COLUMNS))
-    weekly_body = "".join(
-        "<tr>" + "".join(f'<th scope="row">{escape(v)}</th>' if i == 0 else f'<td class="num">{escape(v)}</td>'
-                         for i, v in enumerate(row)) + "</tr>"
-        for row in weekly_rows(report))
+    weekly_head, weekly_body = _head_and_body(WEEKLY_COLUMNS, weekly_rows(report))
     figures = "".join(
         f'<figure><figcaption>{escape(spec.title)}'
         f'{f" <small>({escape(spec.target_text)})</small>" if spec.target_text else ""}</figcaption>'
@@ -354,6 +371,7 @@ def render_html(report: Report) -> str:
 <tbody>{weekly_body}</tbody>
 </table>
 
+{_channel_table(channels)}
 <h2 id="definitions">How each figure is computed</h2>
 <dl>{definitions}<dt>percentiles</dt><dd>{escape(PERCENTILE_METHOD)}</dd></dl>
 </main>

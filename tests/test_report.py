@@ -4,9 +4,11 @@ network, and renders in headless Chromium. Also the `no-show` command that feeds
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -238,6 +240,7 @@ def test_report_cli_json_and_html(tmp_path: Path, month: list[Invitation]) -> No
     assert data["overall"]["median_hours"] == pytest.approx(want["median"])
     assert data["overall"]["zero_touch_share"] == pytest.approx(want["share"])
     assert page.exists() and page.read_text(encoding="utf-8").count("<svg") == len(METRICS)
+    assert '<h2 id="channels">' in page.read_text(encoding="utf-8")  # the terminal's per-channel table too
 
     weeks = CliRunner().invoke(app, ["--config", str(config), "report", "--json", "--now", NOW.isoformat(),
                                      "--weeks", "1"])
@@ -442,3 +445,20 @@ def test_page_renders_in_headless_chromium(tmp_path: Path, report: Report) -> No
         pos += 12 + length
     pixels = zlib.decompress(idat)
     assert len(set(pixels)) > 64
+
+
+def test_html_page_carries_the_per_channel_table_the_terminal_prints(report: Report) -> None:
+    from interview_sync.report_channels import COLUMNS, ChannelFigures, channel_rows
+
+    email = ChannelFigures("email", reached=12, sent=30, failed=1, booked_after=9, interviews_due=8, no_shows=1)
+    sms = ChannelFigures("sms<b>", reached=5, sent=7, delivered=6, failed=1, opted_out=2, booked_after=4,
+                         interviews_due=4, no_shows=0)
+    page = render_html(report, [email, sms])
+    section = page[page.index('<h2 id="channels">'):page.index('<h2 id="definitions">')]
+    rows = [[cell for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", section)]
+    assert rows[0] == list(COLUMNS)
+    assert rows[1:] == [[html.escape(v) for v in row] for row in channel_rows([email, sms])]
+    assert "sms&lt;b&gt;" in section and "<b>" not in section  # a value is text, never markup
+    assert "6" in rows[2] and "1/8" in rows[1][-1]
+    assert '<h2 id="channels">' not in render_html(report)  # no figures, no section

@@ -67,7 +67,7 @@ def report(
         from ..report_html import render_html
 
         try:
-            write_private_text(html, render_html(result))
+            write_private_text(html, render_html(result, channels))
         except OSError as exc:
             raise LocalIOError.from_os_error(exc, html, "--html") from None
         if not G.quiet:
