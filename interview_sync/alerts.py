@@ -14,6 +14,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+EMAIL_KIND = "recruiter_alert"  # the outbox kind of every alert email (the mailbox tells them apart by it)
+
 # Vendor names as a recruiter knows them (adapters name themselves in lower case).
 _PRODUCTS = {"calendly": "Calendly", "calcom": "Cal.com", "greenhouse": "Greenhouse", "lever": "Lever",
              "sandbox": "the sandbox scheduler"}

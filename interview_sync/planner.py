@@ -215,7 +215,7 @@ class Planner:
         recipient = inv.recruiter_email or self.settings.alerts.recruiter_email
         context = self.compose._base_context(inv, "recruiter") | {"reason": action.reason, "fix": action.fix,
                                                                   "recruiter_name": None, "command": action.command}
-        email = Email("recruiter_alert", None, recipient, context, alert=action.reason or "")
+        email = Email(alerts.EMAIL_KIND, None, recipient, context, alert=action.reason or "")
         result, inv = yield from self._effect(Step(inv, action.key, email), inv, tolerate=True)
         if result.failed:
             yield Step(inv, "", Report(f"ALERT NOT SENT ({result.error_type}): {action.reason} — {action.fix}"))

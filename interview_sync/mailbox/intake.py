@@ -12,7 +12,7 @@ reference changes nothing. Everything else is ignored (never alerted on).
 from __future__ import annotations
 
 from interview_sync.invitation import Invitation
-from interview_sync.mailbox.classify import BOUNCE, DECLINED, OTHER, classify
+from interview_sync.mailbox.classify import BOUNCE, DECLINED, OTHER, Classified, classify
 from interview_sync.mailbox.plan import MailEvent, reader_of
 from interview_sync.state import StateDB
 
@@ -25,8 +25,7 @@ def match(db: StateDB, raw: bytes) -> tuple[Invitation, MailEvent] | None:
     if row is not None:
         inv = db.get_invitation(row["ref"])
         if inv is not None:
-            return inv, MailEvent(mail, row["key"], row["kind"], row["recipient"],
-                                  reader_of(inv, row["kind"], row["recipient"]))
+            return inv, _event(mail, inv, row["kind"], row["recipient"], row["key"])
     if mail.kind not in (BOUNCE, DECLINED) or not mail.ref_hint or not mail.address:
         return None
     inv = db.get_invitation(mail.ref_hint)
@@ -36,13 +35,16 @@ def match(db: StateDB, raw: bytes) -> tuple[Invitation, MailEvent] | None:
     if mail.kind == DECLINED:  # the hiring manager's invite, or the candidate's where one is sent
         for kind, invited in (("hm_booking", inv.hm_email), ("confirmation", inv.candidate_email)):
             if (invited or "").casefold() == address:
-                return inv, MailEvent(mail, original_kind=kind, recipient=invited,
-                                      reader=reader_of(inv, kind, invited))
+                return inv, _event(mail, inv, kind, invited)
         return None
     sent = [r for r in db.outbox_rows(inv.ref) if r.get("channel") == "email"
             and (r.get("recipient") or "").casefold() == address]
     if not sent:
         return None
-    last = sent[-1]
-    return inv, MailEvent(mail, recipient=last["recipient"], original_kind=last["kind"],
-                          reader=reader_of(inv, last["kind"], last["recipient"]))
+    return inv, _event(mail, inv, sent[-1]["kind"], sent[-1]["recipient"])
+
+
+def _event(mail: Classified, inv: Invitation, kind: str | None, recipient: str | None,
+           key: str | None = None) -> MailEvent:
+    """The message, the email of ours it answers, and who that email was for."""
+    return MailEvent(mail, key, kind, recipient, reader_of(inv, kind, recipient))

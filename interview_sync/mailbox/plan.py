@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from interview_sync.alerts import EMAIL_KIND as ALERT_KIND
 from interview_sync.invitation import Invitation, State
 from interview_sync.mailbox.classify import AUTO_REPLY, BOUNCE, DECLINED, REPLY, Classified
 from interview_sync.workflow import Action
@@ -41,7 +42,6 @@ RETRY_SUFFIX = ":retry"
 # its bounce goes straight to a recruiter, which is the safe default for a new kind.
 RESENDABLE = frozenset({"invite", "relink", "followup", "confirmation", "reminder_candidate", "reminder_hm",
                         "feedback_request"})
-ALERT_KIND = "recruiter_alert"
 WAITING = frozenset({State.PENDING, State.INVITED, State.FOLLOWED_UP})
 
 
